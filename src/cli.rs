@@ -1,0 +1,123 @@
+//! The command line: every subcommand and flag, validated here with messages that name the
+//! parameter and its allowed range (clap exits with code 2 on a bad one).
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::runtime::StartMethod;
+use crate::scenario::{Params, compare, lock, pool, process, queue, shared};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mpviz",
+    version,
+    about = "Makes multiprocessing visible: re-enacts a Python multiprocessing tutorial with real OS processes",
+    after_help = "Scenarios: process, queue, compare, pool, shared, lock (see `mpviz list`).\n\
+                  Example: mpviz run lock --race-window-ms 30"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Name the scenarios, one line each.
+    List,
+    /// Run one scenario headless and print what happened.
+    Run(RunArgs),
+    /// Measure start latency and event throughput with real processes.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// Re-execute mpviz's own binary for each worker (like Python's "spawn").
+    Reexec,
+    /// Fork each worker from a small single-threaded launcher (like Python's "fork").
+    Fork,
+}
+
+impl From<MethodArg> for StartMethod {
+    fn from(m: MethodArg) -> Self {
+        match m {
+            MethodArg::Reexec => StartMethod::Reexec,
+            MethodArg::Fork => StartMethod::Fork,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Print every event, then the summary, as one JSON object per line.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// How workers are started.
+    #[arg(long, value_enum, default_value_t = MethodArg::Reexec, global = true)]
+    pub start_method: MethodArg,
+    /// Play the scenario's intervals faster (2 = twice as fast) or slower (0.5); 0.01 to 100.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed, global = true)]
+    pub speed: f64,
+    #[command(subcommand)]
+    pub scenario: ScenarioArgs,
+}
+
+fn parse_speed(s: &str) -> Result<f64, String> {
+    let v: f64 = s.trim().parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if !(0.01..=100.0).contains(&v) {
+        return Err(format!("{v} is not in 0.01..=100"));
+    }
+    Ok(v)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScenarioArgs {
+    /// §1.2 start and join one process.
+    Process(process::Params),
+    /// §1.3 results through a queue.
+    Queue(queue::Params),
+    /// §1.4 normal vs threads vs processes.
+    Compare(compare::Params),
+    /// §1.5 a process pool: map and apply_async.
+    Pool(pool::Params),
+    /// §1.6 shared Value and Array.
+    Shared(shared::Params),
+    /// §1.7 a shared counter without and with a lock.
+    Lock(lock::Params),
+}
+
+impl ScenarioArgs {
+    pub fn into_params(self) -> Params {
+        match self {
+            ScenarioArgs::Process(p) => Params::Process(p),
+            ScenarioArgs::Queue(p) => Params::Queue(p),
+            ScenarioArgs::Compare(p) => Params::Compare(p),
+            ScenarioArgs::Pool(p) => Params::Pool(p),
+            ScenarioArgs::Shared(p) => Params::Shared(p),
+            ScenarioArgs::Lock(p) => Params::Lock(p),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchWhat {
+    /// Spawn latency for each start method.
+    Spawn,
+    /// Events per second one worker streams to the parent.
+    Events,
+    All,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    #[arg(value_enum, default_value_t = BenchWhat::All)]
+    pub what: BenchWhat,
+    /// One JSON object per figure: {"name", "value", "unit"}.
+    #[arg(long)]
+    pub json: bool,
+    /// Processes started per start method (1 to 10000).
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub spawns: u32,
+    /// Events the worker sends (1000 to 1000000000).
+    #[arg(long, default_value_t = 5_000_000, value_parser = clap::value_parser!(u64).range(1000..=1_000_000_000))]
+    pub events: u64,
+}

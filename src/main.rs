@@ -1,0 +1,114 @@
+//! mpviz's binary: picks the front end (headless run, list, bench) or, when started by mpviz
+//! itself, the hidden worker and launcher entry points.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use mpviz::cli::{Cli, Command, RunArgs};
+use mpviz::runtime::launcher::launcher_main;
+use mpviz::runtime::spawn::interrupt_flag;
+use mpviz::runtime::worker::worker_main;
+use mpviz::runtime::{Envelope, RuntimeOptions};
+use mpviz::scenario::{self, RunError, job::dispatch};
+use mpviz::{bench, report};
+
+/// Exit codes: 0 all as expected, 1 the run finished with problems, 2 bad usage,
+/// 130 interrupted.
+const EXIT_PROBLEMS: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+const EXIT_INTERRUPTED: u8 = 130;
+
+fn main() -> ExitCode {
+    // Hidden entry points first, before any thread or signal handler exists.
+    match std::env::args_os().nth(1).as_deref().and_then(|a| a.to_str()) {
+        Some("__worker") => std::process::exit(worker_main(dispatch)),
+        Some("__launcher") => std::process::exit(launcher_main(dispatch)),
+        _ => {}
+    }
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        // The run loop checks the flag and cleans up (kills and reaps workers, unlinks the
+        // segment) before leaving; a second signal still ends the process at once.
+        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, interrupt_flag());
+        let _ = signal_hook::flag::register(sig, interrupt_flag());
+    }
+    let cli = Cli::parse();
+    match cli.command {
+        None => {
+            print_list();
+            println!("\nRun one with `mpviz run SCENARIO` (add --help for its parameters).");
+            ExitCode::SUCCESS
+        }
+        Some(Command::List) => {
+            print_list();
+            ExitCode::SUCCESS
+        }
+        Some(Command::Run(args)) => run(args),
+        Some(Command::Bench(args)) => match bench::run(&args) {
+            Ok(figs) => {
+                for f in figs {
+                    if args.json {
+                        println!("{}", serde_json::to_string(&f).unwrap_or_default());
+                    } else {
+                        println!("{:<24} {:>14.3} {}", f.name, f.value, f.unit);
+                    }
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
+    }
+}
+
+fn print_list() {
+    for s in scenario::ALL {
+        println!("{:<8} §{}  {:<40} {}", s.name, s.section, s.title, s.watch);
+    }
+}
+
+fn fail(e: &RunError) -> ExitCode {
+    if e.is_interrupt() {
+        eprintln!("mpviz: interrupted; workers stopped and cleaned up");
+        return ExitCode::from(EXIT_INTERRUPTED);
+    }
+    eprintln!("mpviz: {e}");
+    match e {
+        RunError::Usage(_) => ExitCode::from(EXIT_USAGE),
+        _ => ExitCode::from(EXIT_PROBLEMS),
+    }
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let opts = RuntimeOptions {
+        method: args.start_method.into(),
+        speed_permille: (1000.0 / args.speed).round() as u32,
+        gates: false,
+    };
+    let params = args.scenario.into_params();
+    let json = args.json;
+    let stdout = std::io::stdout();
+    let t0 = mpviz::runtime::clock::now_ns();
+    let mut observer = |e: &Envelope| {
+        let mut out = stdout.lock();
+        if json {
+            report::json_line(&mut out, e);
+        } else if let Some(line) = report::text_line(e, t0) {
+            let _ = writeln!(out, "{line}");
+        }
+    };
+    let result = scenario::run(&params, opts, &mut observer);
+    match result {
+        Ok(summary) => {
+            let mut out = stdout.lock();
+            if json {
+                let _ = writeln!(out, "{}", serde_json::to_string(&summary).unwrap_or_default());
+            } else {
+                let _ = write!(out, "{}", report::summary_text(&summary));
+            }
+            let _ = out.flush();
+            if summary.ok { ExitCode::SUCCESS } else { ExitCode::from(EXIT_PROBLEMS) }
+        }
+        Err(e) => fail(&e),
+    }
+}

@@ -1,0 +1,504 @@
+//! What workers (and the parent) report, and the compact binary format it travels in.
+//!
+//! A worker's event pipe starts with a 4-byte header (`MPV` and the format version), then
+//! carries frames: `varint length | tag | varint t_ns | fields`. Lengths let a reader skip a frame
+//! it cannot parse and count it as dropped instead of losing the rest of the stream. Worker id
+//! and pid are not on the wire: the parent knows which pipe an event came from and adds them
+//! (`Envelope`). The same `Envelope` is what `run --json` prints, one object per line.
+
+use serde::Serialize;
+
+use super::codec::{DecodeError, Reader, put_ivarint, put_str, put_uvarint};
+
+/// Magic and version at the start of every event stream.
+pub const STREAM_HEADER: [u8; 4] = *b"MPV\x01";
+/// Longest frame a decoder accepts; longer ones mean a corrupt stream.
+pub const MAX_FRAME: usize = 16 * 1024;
+
+/// A number as the scenarios use it: integers exact (up to 128 bits), or a double.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Num {
+    Int(i128),
+    Float(f64),
+}
+
+impl Num {
+    pub fn as_i128(self) -> Option<i128> {
+        match self {
+            Num::Int(v) => Some(v),
+            Num::Float(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Num {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Num::Int(v) => write!(f, "{v}"),
+            Num::Float(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+/// The shared-memory access a step gate holds a worker before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    Read,
+    Write,
+}
+
+/// Which output stream of a worker a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Everything that can happen in a run, as seen by the parent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The parent asked the OS for a new worker (`method`: reexec or fork).
+    Spawned { method: String },
+    /// The worker's own code began running.
+    Started,
+    /// A named stage of a worker's or the parent's work (`compute`, `sleep`, `unlocked` ...).
+    Phase { name: String },
+    /// A line the worker printed.
+    Output { stream: Stream, text: String },
+    /// An item put on an inter-process queue.
+    QueuePut { value: Num },
+    /// The parent took an item off the queue (`from`: the worker that put it).
+    QueueGet { from: u16, value: Num },
+    /// A pool task (one `map` chunk or one `apply_async` call) began on this worker.
+    TaskStart { task: u32, call: String, first: i64, count: u32 },
+    /// The task ended; a failed call carries its error.
+    TaskEnd {
+        task: u32,
+        ok: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// A read of shared cell `cell` (element `index` for arrays).
+    Read { cell: u16, index: u32, value: Num },
+    /// A write of shared cell `cell`: the value it read before (`old`) and what it stored.
+    Write { cell: u16, index: u32, old: Num, new: Num },
+    /// The worker waits at a step gate before the given access.
+    Gate { access: Access },
+    LockRequested,
+    LockAcquired { wait_ns: u64, contended: bool },
+    LockReleased { hold_ns: u64 },
+    /// The lock's previous owner died holding it; this worker made it consistent and holds it.
+    LockRecovered,
+    /// A worker's result (`label` says which job), with how long the job took.
+    Result { label: String, value: Num, elapsed_ns: u64 },
+    Error { message: String },
+    /// The worker was reaped: its exit code, or the signal that killed it.
+    Exit {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        code: Option<i32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        signal: Option<i32>,
+    },
+    /// Events that could not be delivered (a corrupt frame, a shed path).
+    Dropped { count: u64 },
+}
+
+/// An event with where and when it happened. Worker 0 is the parent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Envelope {
+    #[serde(flatten)]
+    pub kind: EventKind,
+    pub worker: u16,
+    pub pid: i32,
+    pub t_ns: u64,
+}
+
+impl EventKind {
+    fn tag(&self) -> u8 {
+        match self {
+            EventKind::Spawned { .. } => 1,
+            EventKind::Started => 2,
+            EventKind::Phase { .. } => 3,
+            EventKind::Output { .. } => 4,
+            EventKind::QueuePut { .. } => 5,
+            EventKind::QueueGet { .. } => 6,
+            EventKind::TaskStart { .. } => 7,
+            EventKind::TaskEnd { .. } => 8,
+            EventKind::Read { .. } => 9,
+            EventKind::Write { .. } => 10,
+            EventKind::Gate { .. } => 11,
+            EventKind::LockRequested => 12,
+            EventKind::LockAcquired { .. } => 13,
+            EventKind::LockReleased { .. } => 14,
+            EventKind::LockRecovered => 15,
+            EventKind::Result { .. } => 16,
+            EventKind::Error { .. } => 17,
+            EventKind::Exit { .. } => 18,
+            EventKind::Dropped { .. } => 19,
+        }
+    }
+}
+
+fn put_num(out: &mut Vec<u8>, n: Num) {
+    match n {
+        Num::Int(v) => {
+            out.push(0);
+            put_ivarint(out, v);
+        }
+        Num::Float(v) => {
+            out.push(1);
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+}
+
+fn get_num(r: &mut Reader<'_>) -> Result<Num, DecodeError> {
+    match r.u8()? {
+        0 => Ok(Num::Int(r.ivarint()?)),
+        1 => Ok(Num::Float(r.f64()?)),
+        t => Err(DecodeError::UnknownTag(t)),
+    }
+}
+
+fn put_opt_i32(out: &mut Vec<u8>, v: Option<i32>) {
+    match v {
+        None => out.push(0),
+        Some(v) => {
+            out.push(1);
+            put_ivarint(out, v as i128);
+        }
+    }
+}
+
+fn get_opt_i32(r: &mut Reader<'_>) -> Result<Option<i32>, DecodeError> {
+    match r.u8()? {
+        0 => Ok(None),
+        1 => Ok(Some(r.i32()?)),
+        t => Err(DecodeError::UnknownTag(t)),
+    }
+}
+
+fn access_code(a: Access) -> u8 {
+    match a {
+        Access::Read => 0,
+        Access::Write => 1,
+    }
+}
+
+/// Appends one frame for `kind` at time `t_ns` to `out`.
+pub fn encode(out: &mut Vec<u8>, t_ns: u64, kind: &EventKind) {
+    let start = out.len();
+    // Reserve two bytes for the length (enough for MAX_FRAME); fixed up below.
+    out.extend_from_slice(&[0, 0]);
+    out.push(kind.tag());
+    put_uvarint(out, t_ns as u128);
+    match kind {
+        EventKind::Spawned { method } => put_str(out, method),
+        EventKind::Started | EventKind::LockRequested | EventKind::LockRecovered => {}
+        EventKind::Phase { name } => put_str(out, name),
+        EventKind::Output { stream, text } => {
+            out.push(matches!(stream, Stream::Stderr) as u8);
+            put_str(out, text);
+        }
+        EventKind::QueuePut { value } => put_num(out, *value),
+        EventKind::QueueGet { from, value } => {
+            put_uvarint(out, *from as u128);
+            put_num(out, *value);
+        }
+        EventKind::TaskStart { task, call, first, count } => {
+            put_uvarint(out, *task as u128);
+            put_str(out, call);
+            put_ivarint(out, *first as i128);
+            put_uvarint(out, *count as u128);
+        }
+        EventKind::TaskEnd { task, ok, error } => {
+            put_uvarint(out, *task as u128);
+            out.push(*ok as u8);
+            put_str(out, error.as_deref().unwrap_or(""));
+        }
+        EventKind::Read { cell, index, value } => {
+            put_uvarint(out, *cell as u128);
+            put_uvarint(out, *index as u128);
+            put_num(out, *value);
+        }
+        EventKind::Write { cell, index, old, new } => {
+            put_uvarint(out, *cell as u128);
+            put_uvarint(out, *index as u128);
+            put_num(out, *old);
+            put_num(out, *new);
+        }
+        EventKind::Gate { access } => out.push(access_code(*access)),
+        EventKind::LockAcquired { wait_ns, contended } => {
+            put_uvarint(out, *wait_ns as u128);
+            out.push(*contended as u8);
+        }
+        EventKind::LockReleased { hold_ns } => put_uvarint(out, *hold_ns as u128),
+        EventKind::Result { label, value, elapsed_ns } => {
+            put_str(out, label);
+            put_num(out, *value);
+            put_uvarint(out, *elapsed_ns as u128);
+        }
+        EventKind::Error { message } => put_str(out, message),
+        EventKind::Exit { code, signal } => {
+            put_opt_i32(out, *code);
+            put_opt_i32(out, *signal);
+        }
+        EventKind::Dropped { count } => put_uvarint(out, *count as u128),
+    }
+    let len = out.len() - start - 2;
+    // Frames are bounded by MAX_STR-sized fields; anything larger is cut to an error frame.
+    if len >= MAX_FRAME {
+        out.truncate(start);
+        encode(out, t_ns, &EventKind::Dropped { count: 1 });
+        return;
+    }
+    out[start] = (len & 0xff) as u8;
+    out[start + 1] = (len >> 8) as u8;
+}
+
+fn decode_body(body: &[u8]) -> Result<(u64, EventKind), DecodeError> {
+    let mut r = Reader::new(body);
+    let tag = r.u8()?;
+    let t = r.u64()?;
+    let kind = match tag {
+        1 => EventKind::Spawned { method: r.string()? },
+        2 => EventKind::Started,
+        3 => EventKind::Phase { name: r.string()? },
+        4 => {
+            let stream = if r.u8()? == 0 { Stream::Stdout } else { Stream::Stderr };
+            EventKind::Output { stream, text: r.string()? }
+        }
+        5 => EventKind::QueuePut { value: get_num(&mut r)? },
+        6 => EventKind::QueueGet { from: r.u16()?, value: get_num(&mut r)? },
+        7 => EventKind::TaskStart {
+            task: r.u32()?,
+            call: r.string()?,
+            first: r.i64()?,
+            count: r.u32()?,
+        },
+        8 => {
+            let task = r.u32()?;
+            let ok = r.u8()? != 0;
+            let e = r.string()?;
+            EventKind::TaskEnd { task, ok, error: (!e.is_empty()).then_some(e) }
+        }
+        9 => EventKind::Read { cell: r.u16()?, index: r.u32()?, value: get_num(&mut r)? },
+        10 => EventKind::Write {
+            cell: r.u16()?,
+            index: r.u32()?,
+            old: get_num(&mut r)?,
+            new: get_num(&mut r)?,
+        },
+        11 => EventKind::Gate {
+            access: match r.u8()? {
+                0 => Access::Read,
+                1 => Access::Write,
+                t => return Err(DecodeError::UnknownTag(t)),
+            },
+        },
+        12 => EventKind::LockRequested,
+        13 => EventKind::LockAcquired { wait_ns: r.u64()?, contended: r.u8()? != 0 },
+        14 => EventKind::LockReleased { hold_ns: r.u64()? },
+        15 => EventKind::LockRecovered,
+        16 => EventKind::Result { label: r.string()?, value: get_num(&mut r)?, elapsed_ns: r.u64()? },
+        17 => EventKind::Error { message: r.string()? },
+        18 => EventKind::Exit { code: get_opt_i32(&mut r)?, signal: get_opt_i32(&mut r)? },
+        19 => EventKind::Dropped { count: r.u64()? },
+        t => return Err(DecodeError::UnknownTag(t)),
+    };
+    if r.remaining() != 0 {
+        // Trailing bytes: a newer minor writer or garbage. Either way this frame is not ours.
+        return Err(DecodeError::UnknownTag(tag));
+    }
+    Ok((t, kind))
+}
+
+/// Incremental decoder for one event stream: feed it bytes as they arrive, take events out.
+#[derive(Default)]
+pub struct Decoder {
+    buf: Vec<u8>,
+    pos: usize,
+    header_seen: bool,
+    /// Frames skipped because they did not parse.
+    pub dropped: u64,
+    broken: bool,
+}
+
+/// What the decoder produced next.
+#[derive(Debug, PartialEq)]
+pub enum Decoded {
+    Event(u64, EventKind),
+    /// A frame was skipped (counted in `dropped`).
+    Skipped(DecodeError),
+    /// The stream cannot be resynchronised; everything after this is lost.
+    Broken(DecodeError),
+}
+
+impl Decoder {
+    pub fn feed(&mut self, bytes: &[u8]) {
+        if self.pos > 0 && self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        } else if self.pos > 64 * 1024 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Bytes fed but not yet turned into events (a partial frame at end of stream is lost).
+    pub fn pending(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    pub fn next_event(&mut self) -> Option<Decoded> {
+        if self.broken {
+            return None;
+        }
+        let avail = &self.buf[self.pos..];
+        if !self.header_seen {
+            if avail.len() < STREAM_HEADER.len() {
+                return None;
+            }
+            if avail[..STREAM_HEADER.len()] != STREAM_HEADER {
+                self.broken = true;
+                return Some(Decoded::Broken(DecodeError::BadHeader));
+            }
+            self.pos += STREAM_HEADER.len();
+            self.header_seen = true;
+            return self.next_event();
+        }
+        if avail.len() < 2 {
+            return None;
+        }
+        let len = avail[0] as usize | (avail[1] as usize) << 8;
+        if len >= MAX_FRAME || len == 0 {
+            self.broken = true;
+            self.dropped += 1;
+            return Some(Decoded::Broken(DecodeError::FrameTooLong(len)));
+        }
+        if avail.len() < 2 + len {
+            return None;
+        }
+        let body = &avail[2..2 + len];
+        let out = match decode_body(body) {
+            Ok((t, k)) => Decoded::Event(t, k),
+            Err(e) => {
+                self.dropped += 1;
+                Decoded::Skipped(e)
+            }
+        };
+        self.pos += 2 + len;
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn samples() -> Vec<EventKind> {
+        vec![
+            EventKind::Spawned { method: "fork".into() },
+            EventKind::Started,
+            EventKind::Phase { name: "sleep".into() },
+            EventKind::Output { stream: Stream::Stderr, text: "abc".into() },
+            EventKind::QueuePut { value: Num::Int(4_999_999_666_666_716_666_660_000_000) },
+            EventKind::QueueGet { from: 2, value: Num::Float(3.14) },
+            EventKind::TaskStart { task: 7, call: "job".into(), first: -4, count: 3 },
+            EventKind::TaskEnd { task: 7, ok: false, error: Some("TypeError".into()) },
+            EventKind::TaskEnd { task: 8, ok: true, error: None },
+            EventKind::Read { cell: 1, index: 3, value: Num::Int(-5) },
+            EventKind::Write { cell: 0, index: 0, old: Num::Int(0), new: Num::Int(3) },
+            EventKind::Gate { access: Access::Write },
+            EventKind::LockRequested,
+            EventKind::LockAcquired { wait_ns: 12345, contended: true },
+            EventKind::LockReleased { hold_ns: 99 },
+            EventKind::LockRecovered,
+            EventKind::Result { label: "normal".into(), value: Num::Int(1), elapsed_ns: 5 },
+            EventKind::Error { message: "boom".into() },
+            EventKind::Exit { code: None, signal: Some(9) },
+            EventKind::Dropped { count: 3 },
+        ]
+    }
+
+    #[test]
+    fn every_event_round_trips_even_when_fed_byte_by_byte() {
+        let mut bytes = STREAM_HEADER.to_vec();
+        for (i, k) in samples().iter().enumerate() {
+            encode(&mut bytes, i as u64 * 1000, k);
+        }
+        let mut d = Decoder::default();
+        let mut got = Vec::new();
+        for b in &bytes {
+            d.feed(std::slice::from_ref(b));
+            while let Some(x) = d.next_event() {
+                got.push(x);
+            }
+        }
+        let want: Vec<Decoded> = samples()
+            .into_iter()
+            .enumerate()
+            .map(|(i, k)| Decoded::Event(i as u64 * 1000, k))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(d.dropped, 0);
+    }
+
+    #[test]
+    fn a_corrupt_frame_is_skipped_and_counted() {
+        let mut bytes = STREAM_HEADER.to_vec();
+        encode(&mut bytes, 1, &EventKind::Started);
+        let bad_at = bytes.len();
+        encode(&mut bytes, 2, &EventKind::Phase { name: "x".into() });
+        bytes[bad_at + 2] = 200; // unknown tag
+        encode(&mut bytes, 3, &EventKind::LockRequested);
+        let mut d = Decoder::default();
+        d.feed(&bytes);
+        let mut events = 0;
+        while let Some(x) = d.next_event() {
+            if matches!(x, Decoded::Event(..)) {
+                events += 1;
+            }
+        }
+        assert_eq!((events, d.dropped), (2, 1));
+    }
+
+    #[test]
+    fn write_event_json_has_the_documented_fields() {
+        let e = Envelope {
+            kind: EventKind::Write { cell: 0, index: 0, old: Num::Int(1), new: Num::Int(4) },
+            worker: 2,
+            pid: 77,
+            t_ns: 5,
+        };
+        let v: serde_json::Value = serde_json::to_value(&e).expect("json");
+        assert_eq!(v["type"], "write");
+        assert_eq!((v["worker"].as_u64(), v["pid"].as_i64()), (Some(2), Some(77)));
+        assert_eq!((v["old"].as_i64(), v["new"].as_i64(), v["t_ns"].as_u64()), (Some(1), Some(4), Some(5)));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decoder_never_panics_on_arbitrary_bytes(
+            data in proptest::collection::vec(proptest::num::u8::ANY, 0..2048),
+            with_header in proptest::bool::ANY,
+        ) {
+            let mut d = Decoder::default();
+            if with_header {
+                d.feed(&STREAM_HEADER);
+            }
+            d.feed(&data);
+            let mut n = 0;
+            while let Some(x) = d.next_event() {
+                n += 1;
+                if matches!(x, Decoded::Broken(_)) { break; }
+                proptest::prop_assert!(n <= data.len() + 1);
+            }
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! The fork start method: a small single-threaded launcher process that forks workers.
+//!
+//! Forking the parent itself would be unsafe: the parent runs reader threads, and a child forked
+//! while one of them holds a lock (the allocator's, stdout's, a channel's) would deadlock on it.
+//! So the parent re-executes itself once as `mpviz __launcher`, a process with one thread, and
+//! asks it over a Unix socket to fork each worker. The descriptors the worker needs travel with
+//! the request (`SCM_RIGHTS`).
+//!
+//! The launcher forks twice (launcher → short-lived intermediate → worker) so that the worker is
+//! re-parented to the parent, which is a child subreaper: the parent then reaps its workers with
+//! `waitpid` exactly as it reaps re-executed ones, and a worker's exit status never depends on
+//! the launcher staying alive.
+
+use std::io::{IoSlice, IoSliceMut, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::process::{Child, Command, Stdio};
+
+use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, recvmsg, sendmsg};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+
+use super::sys::{arrange_worker_fds, exit_now, fork_child};
+use super::worker::{Dispatch, TOKEN_ENV, worker_main};
+
+/// The parent's handle on its launcher process.
+pub struct Launcher {
+    child: Child,
+    socket: UnixStream,
+}
+
+impl Launcher {
+    /// Starts the launcher (re-executing this binary).
+    pub fn start(token: &str) -> std::io::Result<Launcher> {
+        nix::sys::prctl::set_child_subreaper(true).map_err(std::io::Error::from)?;
+        let (ours, theirs) = UnixStream::pair()?;
+        let child = Command::new(std::env::current_exe()?)
+            .arg("__launcher")
+            .env(TOKEN_ENV, token)
+            .stdin(Stdio::from(OwnedFd::from(theirs)))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        Ok(Launcher { child, socket: ours })
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Asks for one worker with these descriptors (stdout, stderr, events, control, then the
+    /// extras); returns its pid.
+    pub fn fork_worker(
+        &mut self,
+        fixed: &[&OwnedFd; 4],
+        extras: &[OwnedFd],
+    ) -> std::io::Result<Pid> {
+        let fds: Vec<RawFd> = fixed
+            .iter()
+            .copied()
+            .chain(extras)
+            .map(|f| f.as_raw_fd())
+            .collect();
+        let count = (fds.len() as u32).to_le_bytes();
+        let iov = [IoSlice::new(&count)];
+        let cmsg = [ControlMessage::ScmRights(&fds)];
+        sendmsg::<()>(self.socket.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None)
+            .map_err(std::io::Error::from)?;
+        let mut reply = [0u8; 4];
+        self.socket.read_exact(&mut reply)?;
+        let pid = i32::from_le_bytes(reply);
+        if pid <= 0 {
+            return Err(std::io::Error::from_raw_os_error(-pid));
+        }
+        Ok(Pid::from_raw(pid))
+    }
+}
+
+impl Drop for Launcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Entry point of the launcher process (`mpviz __launcher`). Serves fork requests on stdin
+/// (a Unix socket) until it closes.
+pub fn launcher_main(dispatch: Dispatch) -> i32 {
+    let parent = nix::unistd::getppid();
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    if nix::unistd::getppid() != parent || std::env::var(TOKEN_ENV).is_err() {
+        eprintln!(
+            "mpviz: `__launcher` is an internal part of mpviz's fork start method and is started \
+             by mpviz itself; use `mpviz run SCENARIO --start-method fork`."
+        );
+        return 2;
+    }
+    let Some(stdin) = super::sys::adopt_fd(0) else {
+        return 2;
+    };
+    let socket = UnixStream::from(stdin);
+    loop {
+        let mut count = [0u8; 4];
+        let mut cmsg_space = nix::cmsg_space!([RawFd; 16]);
+        let received: Vec<OwnedFd> = {
+            let mut iov = [IoSliceMut::new(&mut count)];
+            let msg = match recvmsg::<()>(
+                socket.as_raw_fd(),
+                &mut iov,
+                Some(&mut cmsg_space),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
+                Ok(m) => m,
+                Err(_) => return 0,
+            };
+            if msg.bytes == 0 {
+                return 0; // the parent closed the socket: nothing more to launch
+            }
+            let mut fds = Vec::new();
+            if let Ok(cmsgs) = msg.cmsgs() {
+                for c in cmsgs {
+                    if let ControlMessageOwned::ScmRights(raw) = c {
+                        for fd in raw {
+                            fds.push(adopt(fd));
+                        }
+                    }
+                }
+            }
+            fds.into_iter().flatten().collect()
+        };
+        let reply = if received.len() < 4 {
+            -libc::EINVAL
+        } else {
+            match fork_one(&received, &socket, dispatch) {
+                Ok(pid) => pid.as_raw(),
+                Err(e) => -(e as i32),
+            }
+        };
+        drop(received);
+        if (&socket).write_all(&reply.to_le_bytes()).is_err() {
+            return 0;
+        }
+    }
+}
+
+fn adopt(fd: RawFd) -> Option<OwnedFd> {
+    super::sys::adopt_fd(fd)
+}
+
+/// Forks the intermediate, which forks the worker, reports its pid through a pipe and leaves.
+fn fork_one(fds: &[OwnedFd], socket: &UnixStream, dispatch: Dispatch) -> nix::Result<Pid> {
+    let (mut pid_r, pid_w) = {
+        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+        (std::fs::File::from(r), w)
+    };
+    let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
+    let socket_fd = socket.as_fd().as_raw_fd();
+    let pid_w_raw = pid_w.as_raw_fd();
+    let intermediate = fork_child(move || {
+        let worker = fork_child(move || {
+            if arrange_worker_fds([raw[0], raw[1], raw[2], raw[3]], &raw[4..]).is_err() {
+                exit_now(120);
+            }
+            let _ = socket_fd; // closed by arrange_worker_fds along with every other extra fd
+            worker_main(dispatch)
+        });
+        let pid = worker.map(|p| p.as_raw()).unwrap_or(-1);
+        let mut w = std::fs::File::from(
+            super::sys::adopt_fd(pid_w_raw).unwrap_or_else(|| exit_now(121)),
+        );
+        if w.write_all(&pid.to_le_bytes()).is_err() {
+            exit_now(122);
+        }
+        0
+    })?;
+    drop(pid_w);
+    let mut buf = [0u8; 4];
+    let read = pid_r.read_exact(&mut buf);
+    let _ = waitpid(intermediate, None);
+    read.map_err(|_| nix::errno::Errno::EIO)?;
+    let pid = i32::from_le_bytes(buf);
+    if pid <= 0 {
+        return Err(nix::errno::Errno::EAGAIN);
+    }
+    Ok(Pid::from_raw(pid))
+}

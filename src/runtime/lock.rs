@@ -1,0 +1,162 @@
+//! The process-shared lock as workers use it, and its contention accounting.
+//!
+//! Taking the lock first tries it without blocking, so every acquisition is known to be either
+//! free or contended; the wait and hold times travel as events (`lock_acquired` with `wait_ns`,
+//! `lock_released` with `hold_ns`) and `LockStats` adds them up in the parent, as `perf lock`
+//! does: acquisitions, contended acquisitions, owner changes, and wait and hold times
+//! (min / avg / max / total) per worker. A lock whose owner died is recovered (EOWNERDEAD →
+//! `pthread_mutex_consistent`) and reported with a `lock_recovered` event.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::clock::now_ns;
+use super::event::{Envelope, EventKind};
+use super::sys::LockOutcome;
+use super::worker::WorkerCtx;
+
+/// Proof that this worker holds the lock, and since when.
+#[must_use = "release the lock with `release`"]
+pub struct Held {
+    since_ns: u64,
+}
+
+/// Takes the run's lock, reporting request, wait, contention and recovery.
+pub fn acquire(ctx: &mut WorkerCtx) -> Result<Held, String> {
+    ctx.emit(EventKind::LockRequested);
+    let t0 = now_ns();
+    let me = ctx.id as u32;
+    let (seg, events) = ctx.parts()?;
+    let mut contended = false;
+    let outcome = match seg.try_lock() {
+        Ok(LockOutcome::Busy) => {
+            contended = true;
+            // Tell the parent we are about to block before we do.
+            events.flush();
+            seg.lock()
+        }
+        other => other,
+    }
+    .map_err(|e| format!("lock failed: {e}"))?;
+    let t1 = now_ns();
+    seg.set_last_lock_owner(me);
+    if outcome == LockOutcome::Recovered {
+        ctx.emit(EventKind::LockRecovered);
+    }
+    ctx.emit(EventKind::LockAcquired { wait_ns: t1.saturating_sub(t0), contended });
+    Ok(Held { since_ns: t1 })
+}
+
+/// Releases the lock taken by `acquire`.
+pub fn release(ctx: &mut WorkerCtx, held: Held) -> Result<(), String> {
+    let (seg, _) = ctx.parts()?;
+    seg.unlock().map_err(|e| format!("unlock failed: {e}"))?;
+    let hold_ns = now_ns().saturating_sub(held.since_ns);
+    ctx.emit(EventKind::LockReleased { hold_ns });
+    ctx.flush();
+    Ok(())
+}
+
+/// Minimum, average, maximum and total of a set of durations, in nanoseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Spread {
+    pub count: u64,
+    pub min_ns: u64,
+    pub avg_ns: u64,
+    pub max_ns: u64,
+    pub total_ns: u64,
+}
+
+impl Spread {
+    pub fn add(&mut self, ns: u64) {
+        self.min_ns = if self.count == 0 { ns } else { self.min_ns.min(ns) };
+        self.max_ns = self.max_ns.max(ns);
+        self.total_ns = self.total_ns.saturating_add(ns);
+        self.count += 1;
+        self.avg_ns = self.total_ns / self.count;
+    }
+}
+
+/// One worker's share of the lock.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WorkerLockStats {
+    pub worker: u16,
+    pub acquisitions: u64,
+    pub contended: u64,
+    pub recovered: u64,
+    pub wait: Spread,
+    pub hold: Spread,
+}
+
+/// Contention figures for a run, built from the event stream alone.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LockStats {
+    pub acquisitions: u64,
+    pub contended: u64,
+    pub owner_changes: u64,
+    pub recovered: u64,
+    pub workers: Vec<WorkerLockStats>,
+    #[serde(skip)]
+    per_worker: BTreeMap<u16, WorkerLockStats>,
+    #[serde(skip)]
+    acquired_at: Vec<(u64, u16)>,
+}
+
+impl LockStats {
+    pub fn observe(&mut self, e: &Envelope) {
+        let w = self
+            .per_worker
+            .entry(e.worker)
+            .or_insert_with(|| WorkerLockStats { worker: e.worker, ..Default::default() });
+        match e.kind {
+            EventKind::LockAcquired { wait_ns, contended } => {
+                w.acquisitions += 1;
+                w.contended += contended as u64;
+                w.wait.add(wait_ns);
+                self.acquired_at.push((e.t_ns, e.worker));
+            }
+            EventKind::LockReleased { hold_ns } => w.hold.add(hold_ns),
+            EventKind::LockRecovered => w.recovered += 1,
+            _ => {}
+        }
+    }
+
+    /// Totals, with owner changes counted in time order (events of different workers arrive
+    /// through different pipes, so arrival order is not acquisition order).
+    pub fn finish(mut self) -> LockStats {
+        self.per_worker.retain(|_, w| w.acquisitions > 0 || w.recovered > 0);
+        self.acquired_at.sort_unstable();
+        self.owner_changes =
+            self.acquired_at.windows(2).filter(|p| p[0].1 != p[1].1).count() as u64;
+        self.workers = self.per_worker.values().cloned().collect();
+        self.acquisitions = self.workers.iter().map(|w| w.acquisitions).sum();
+        self.contended = self.workers.iter().map(|w| w.contended).sum();
+        self.recovered = self.workers.iter().map(|w| w.recovered).sum();
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(worker: u16, t_ns: u64, kind: EventKind) -> Envelope {
+        Envelope { kind, worker, pid: 1, t_ns }
+    }
+
+    #[test]
+    fn stats_count_owner_changes_in_time_order() {
+        let mut s = LockStats::default();
+        // Arrival order differs from acquisition order.
+        s.observe(&ev(2, 30, EventKind::LockAcquired { wait_ns: 20, contended: true }));
+        s.observe(&ev(1, 10, EventKind::LockAcquired { wait_ns: 0, contended: false }));
+        s.observe(&ev(1, 20, EventKind::LockReleased { hold_ns: 10 }));
+        s.observe(&ev(1, 40, EventKind::LockAcquired { wait_ns: 5, contended: true }));
+        let s = s.finish();
+        assert_eq!((s.acquisitions, s.contended, s.owner_changes), (3, 2, 2));
+        let w1 = &s.workers[0];
+        assert_eq!((w1.wait.min_ns, w1.wait.max_ns, w1.wait.avg_ns), (0, 5, 2));
+        assert_eq!(w1.hold.total_ns, 10);
+    }
+}

@@ -1,0 +1,125 @@
+//! Inter-process queues over pipes, the way `multiprocessing.Queue` carries items.
+//!
+//! `MessageQueue`: many writers, one reader; each message is one `write` of at most
+//! `PIPE_BUF` bytes, which POSIX makes atomic, so messages of concurrent writers never mix.
+//! `TaskQueue`: one writer, many readers (a pool's task queue): fixed-size records, written and
+//! read whole, so any worker can take the next task without a lock.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+
+/// Largest message: POSIX guarantees atomic pipe writes up to `PIPE_BUF` (4096 on Linux).
+pub const MAX_MESSAGE: usize = 4096 - 2;
+
+/// Creates a pipe for a queue: (reader, writer), both close-on-exec.
+pub fn queue_pipe() -> nix::Result<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+}
+
+pub struct MessageWriter(File);
+pub struct MessageReader(File);
+
+impl MessageWriter {
+    pub fn new(f: impl Into<File>) -> Self {
+        Self(f.into())
+    }
+
+    /// Puts one message (cut to `MAX_MESSAGE` bytes), atomically.
+    pub fn put(&mut self, msg: &[u8]) -> std::io::Result<()> {
+        let msg = &msg[..msg.len().min(MAX_MESSAGE)];
+        let mut frame = Vec::with_capacity(msg.len() + 2);
+        frame.extend_from_slice(&(msg.len() as u16).to_le_bytes());
+        frame.extend_from_slice(msg);
+        self.0.write_all(&frame)
+    }
+}
+
+impl MessageReader {
+    pub fn new(f: impl Into<File>) -> Self {
+        Self(f.into())
+    }
+
+    /// The next message; `None` once every writer has closed its end.
+    pub fn get(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        let mut len = [0u8; 2];
+        match self.0.read_exact(&mut len) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        let n = u16::from_le_bytes(len) as usize;
+        if n > MAX_MESSAGE {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "oversized message"));
+        }
+        let mut msg = vec![0u8; n];
+        self.0.read_exact(&mut msg)?;
+        Ok(Some(msg))
+    }
+}
+
+/// Size of one task record.
+pub const TASK_RECORD: usize = 64;
+
+pub struct TaskWriter(File);
+pub struct TaskReader(File);
+
+impl TaskWriter {
+    pub fn new(f: impl Into<File>) -> Self {
+        Self(f.into())
+    }
+
+    pub fn put(&mut self, rec: &[u8; TASK_RECORD]) -> std::io::Result<()> {
+        self.0.write_all(rec)
+    }
+}
+
+impl TaskReader {
+    pub fn new(f: impl Into<File>) -> Self {
+        Self(f.into())
+    }
+
+    /// The next record; `None` at end of file. Records are written whole and are smaller than
+    /// `PIPE_BUF`, and every reader asks for exactly one record, so a read never splits one.
+    pub fn get(&mut self) -> std::io::Result<Option<[u8; TASK_RECORD]>> {
+        let mut rec = [0u8; TASK_RECORD];
+        match self.0.read_exact(&mut rec) {
+            Ok(()) => Ok(Some(rec)),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_from_many_writers_arrive_whole() {
+        let (r, w) = queue_pipe().expect("pipe");
+        let mut reader = MessageReader::new(r);
+        let writers: Vec<_> = (0..4u8)
+            .map(|k| {
+                let w = w.try_clone().expect("dup");
+                std::thread::spawn(move || {
+                    let mut w = MessageWriter::new(w);
+                    for _ in 0..200 {
+                        w.put(&[k; 3000]).expect("put");
+                    }
+                })
+            })
+            .collect();
+        drop(w);
+        let mut count = 0;
+        while let Some(m) = reader.get().expect("get") {
+            assert_eq!(m.len(), 3000);
+            assert!(m.iter().all(|b| *b == m[0]), "a message was interleaved");
+            count += 1;
+        }
+        for t in writers {
+            t.join().expect("join");
+        }
+        assert_eq!(count, 800);
+    }
+}

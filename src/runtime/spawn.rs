@@ -1,0 +1,510 @@
+//! Starting, steering, reaping and cleaning up a run's worker processes.
+//!
+//! `Runtime` owns everything a run creates: the workers, their pipes and reader threads, the
+//! shared segment and (for the fork method) the launcher. Dropping it kills what is still alive,
+//! reaps every child and unlinks the segment, so a run that ends any way — finished, failed,
+//! interrupted, panicked — leaves no process, zombie or segment behind.
+//!
+//! Events from all workers fan in through one `crossbeam-channel`. Each worker has a reader
+//! thread that decodes its pipe and, once the pipe closes, reaps the worker and adds its `exit`
+//! event, so the exit is always the worker's last event. The channel is bounded and the readers
+//! block when it is full: back-pressure slows the workers down instead of losing events.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use command_fds::{CommandFdExt, FdMapping};
+use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender, bounded};
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
+use nix::unistd::Pid;
+use thiserror::Error;
+
+use super::clock::now_ns;
+use super::control::{Control, ControlSender};
+use super::event::{Decoded, Decoder, Envelope, EventKind, Stream};
+use super::launcher::Launcher;
+use super::shm::{CellSpec, Segment, ShmError, sweep_stale};
+use super::worker::{CONTROL_FD, EVENT_FD, FIRST_EXTRA_FD, TOKEN_ENV, WorkerSpec, encode_spec};
+
+/// How a worker process comes to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StartMethod {
+    /// Run our own executable again with a hidden entry point (like Python's `spawn`).
+    #[default]
+    Reexec,
+    /// Fork a copy of a small single-threaded launcher (like Python's `fork`).
+    Fork,
+}
+
+impl StartMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            StartMethod::Reexec => "reexec",
+            StartMethod::Fork => "fork",
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum RuntimeError {
+    #[error("cannot create a pipe for worker {worker}: {source}")]
+    Pipe { worker: u16, source: nix::Error },
+    #[error("cannot start worker {worker} ({method}): {source}")]
+    Spawn { worker: u16, method: &'static str, source: std::io::Error },
+    #[error("cannot send worker {worker} its job: {source}")]
+    Handshake { worker: u16, source: std::io::Error },
+    #[error("cannot start the fork launcher: {0}")]
+    Launcher(std::io::Error),
+    #[error(transparent)]
+    Shm(#[from] ShmError),
+    #[error("interrupted")]
+    Interrupted,
+    #[error("too many workers (at most {0})")]
+    TooMany(u16),
+}
+
+static INTERRUPT: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+
+/// The flag that the signal handlers `main` installs (SIGINT, SIGTERM, SIGHUP) set; every wait
+/// loop of the runtime polls it and ends the run with `RuntimeError::Interrupted`.
+pub fn interrupt_flag() -> Arc<AtomicBool> {
+    INTERRUPT.get_or_init(Arc::default).clone()
+}
+
+pub fn interrupted() -> bool {
+    INTERRUPT.get().is_some_and(|f| f.load(Ordering::Relaxed))
+}
+
+/// A child process that is killed only while it is certainly still ours (not yet reaped, so
+/// its pid cannot have been reused).
+struct Proc {
+    pid: Pid,
+    reaped: Mutex<bool>,
+}
+
+impl Proc {
+    fn signal(&self, sig: Signal) -> bool {
+        let reaped = self.reaped.lock().unwrap_or_else(|e| e.into_inner());
+        !*reaped && kill(self.pid, sig).is_ok()
+    }
+
+    /// Waits for the process to end, then reaps it; returns its exit event.
+    fn reap(&self) -> EventKind {
+        // Wait without reaping first, so `signal` never targets a recycled pid.
+        loop {
+            match waitid(Id::Pid(self.pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                _ => break,
+            }
+        }
+        let mut reaped = self.reaped.lock().unwrap_or_else(|e| e.into_inner());
+        let status = loop {
+            match waitpid(self.pid, None) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                other => break other,
+            }
+        };
+        *reaped = true;
+        match status {
+            Ok(WaitStatus::Exited(_, code)) => EventKind::Exit { code: Some(code), signal: None },
+            Ok(WaitStatus::Signaled(_, sig, _)) => {
+                EventKind::Exit { code: None, signal: Some(sig as i32) }
+            }
+            Ok(_) | Err(_) => EventKind::Exit { code: None, signal: None },
+        }
+    }
+}
+
+/// The parent's handle on one worker.
+pub struct WorkerHandle {
+    pub id: u16,
+    pub pid: i32,
+    /// When the parent asked for it (CLOCK_MONOTONIC ns).
+    pub spawned_ns: u64,
+    proc: Arc<Proc>,
+    control: ControlSender,
+}
+
+/// Options that apply to every worker of a run.
+#[derive(Debug, Clone, Copy)]
+pub struct RuntimeOptions {
+    pub method: StartMethod,
+    /// Interval scale at start (1000 = as the scenario says).
+    pub speed_permille: u32,
+    /// Start with step gates on.
+    pub gates: bool,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self { method: StartMethod::Reexec, speed_permille: 1000, gates: false }
+    }
+}
+
+/// What `Runtime::next` found.
+#[derive(Debug)]
+pub enum Next {
+    Event(Envelope),
+    Timeout,
+}
+
+const CHANNEL_CAPACITY: usize = 1 << 16;
+const MAX_WORKERS: u16 = 1024;
+
+pub struct Runtime {
+    opts: RuntimeOptions,
+    token: String,
+    tx: Sender<Envelope>,
+    rx: Receiver<Envelope>,
+    workers: Vec<WorkerHandle>,
+    readers: Vec<JoinHandle<()>>,
+    shutdown: Arc<AtomicBool>,
+    segment: Option<Segment>,
+    launcher: Option<Launcher>,
+    /// Stale segments removed when this runtime started.
+    pub swept: Vec<String>,
+    exited: usize,
+}
+
+impl Runtime {
+    pub fn new(opts: RuntimeOptions) -> Result<Runtime, RuntimeError> {
+        let swept = sweep_stale();
+        let (tx, rx) = bounded(CHANNEL_CAPACITY);
+        let token = super::shm::random_hex();
+        let launcher = match opts.method {
+            StartMethod::Fork => Some(Launcher::start(&token).map_err(RuntimeError::Launcher)?),
+            StartMethod::Reexec => None,
+        };
+        Ok(Runtime {
+            opts,
+            token,
+            tx,
+            rx,
+            workers: Vec::new(),
+            readers: Vec::new(),
+            shutdown: Arc::new(AtomicBool::new(false)),
+            segment: None,
+            launcher,
+            swept,
+            exited: 0,
+        })
+    }
+
+    /// Whether workers spawned from now on start with their step gates closed.
+    pub fn set_gates(&mut self, on: bool) {
+        self.opts.gates = on;
+    }
+
+    pub fn method(&self) -> StartMethod {
+        self.opts.method
+    }
+
+    /// Creates the run's shared segment (one per runtime; a second call replaces the first).
+    pub fn create_segment(&mut self, cells: &[CellSpec]) -> Result<&Segment, RuntimeError> {
+        self.segment = Some(Segment::create(cells)?);
+        Ok(self.segment.as_ref().expect("segment just set"))
+    }
+
+    pub fn segment(&self) -> Option<&Segment> {
+        self.segment.as_ref()
+    }
+
+    /// Drops the segment now (unlinking it), e.g. between two parts of a scenario.
+    pub fn remove_segment(&mut self) {
+        self.segment = None;
+    }
+
+    pub fn workers(&self) -> &[WorkerHandle] {
+        &self.workers
+    }
+
+    /// Number of workers started and not yet seen to exit.
+    pub fn live(&self) -> usize {
+        self.workers.len() - self.exited
+    }
+
+    /// Starts a worker running `job`, handing it `extras` as descriptors 5, 6, ...
+    pub fn spawn(
+        &mut self,
+        job: serde_json::Value,
+        extras: Vec<OwnedFd>,
+    ) -> Result<u16, RuntimeError> {
+        if self.workers.len() >= MAX_WORKERS as usize {
+            return Err(RuntimeError::TooMany(MAX_WORKERS));
+        }
+        let id = self.workers.len() as u16 + 1;
+        let pipe = || {
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+                .map_err(|source| RuntimeError::Pipe { worker: id, source })
+        };
+        let (ev_r, ev_w) = pipe()?;
+        let (ctl_r, ctl_w) = pipe()?;
+        let (out_r, out_w) = pipe()?;
+        let (err_r, err_w) = pipe()?;
+        let extra_count = extras.len() as u32;
+        let method = self.opts.method;
+        let spawned_ns = now_ns();
+        let pid = match (&mut self.launcher, method) {
+            (Some(l), StartMethod::Fork) => l
+                .fork_worker(&[&out_w, &err_w, &ev_w, &ctl_r], &extras)
+                .map_err(|source| RuntimeError::Spawn { worker: id, method: "fork", source })?,
+            _ => spawn_reexec(&self.token, [out_w, err_w, ev_w, ctl_r], extras)
+                .map_err(|source| RuntimeError::Spawn { worker: id, method: "reexec", source })?,
+        };
+        // (In the fork path our copies of the child's ends are dropped here, at scope end.)
+        let proc = Arc::new(Proc { pid, reaped: Mutex::new(false) });
+        let control = ControlSender::new(File::from(ctl_w));
+        let spec = WorkerSpec {
+            token: self.token.clone(),
+            worker: id,
+            parent: std::process::id() as i32,
+            segment: self.segment.as_ref().map(|s| s.name().to_string()),
+            speed_permille: self.opts.speed_permille,
+            gates: self.opts.gates,
+            extra_fds: extra_count,
+            job,
+        };
+        let _ = self.tx.send(Envelope {
+            kind: EventKind::Spawned { method: method.name().into() },
+            worker: id,
+            pid: pid.as_raw(),
+            t_ns: spawned_ns,
+        });
+        let reader = start_readers(
+            id,
+            proc.clone(),
+            File::from(ev_r),
+            [File::from(out_r), File::from(err_r)],
+            self.tx.clone(),
+            self.shutdown.clone(),
+        );
+        self.readers.push(reader);
+        let handshake = control.send_raw(&encode_spec(&spec));
+        self.workers.push(WorkerHandle { id, pid: pid.as_raw(), spawned_ns, proc, control });
+        // A worker that died before reading its job shows up as an exit event; anything else
+        // failing here is worth reporting.
+        if let Err(source) = handshake {
+            if source.kind() != std::io::ErrorKind::BrokenPipe {
+                return Err(RuntimeError::Handshake { worker: id, source });
+            }
+        }
+        Ok(id)
+    }
+
+    /// Adds an event of the parent's own (worker 0) to the stream.
+    pub fn emit(&self, kind: EventKind) {
+        let _ = self.tx.send(Envelope {
+            kind,
+            worker: 0,
+            pid: std::process::id() as i32,
+            t_ns: now_ns(),
+        });
+    }
+
+    /// The next event, waiting at most `timeout`. Fails only when interrupted by a signal.
+    pub fn next(&mut self, timeout: Duration) -> Result<Next, RuntimeError> {
+        let slice = Duration::from_millis(50).min(timeout);
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if interrupted() {
+                return Err(RuntimeError::Interrupted);
+            }
+            match self.rx.recv_timeout(slice) {
+                Ok(e) => {
+                    self.note(&e);
+                    return Ok(Next::Event(e));
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    if std::time::Instant::now() >= deadline {
+                        return Ok(Next::Timeout);
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => return Ok(Next::Timeout),
+            }
+        }
+    }
+
+    /// The fan-in channel, for callers that wait on it together with other sources; events
+    /// taken from it directly must be passed to `note`.
+    pub fn receiver(&self) -> &Receiver<Envelope> {
+        &self.rx
+    }
+
+    /// Book-keeping for an event taken from `receiver`.
+    pub fn note(&mut self, e: &Envelope) {
+        if e.worker != 0 && matches!(e.kind, EventKind::Exit { .. }) {
+            self.exited += 1;
+        }
+    }
+
+    /// Sends `msg` to one worker; false if it is gone.
+    pub fn control(&self, worker: u16, msg: Control) -> bool {
+        self.handle(worker).is_some_and(|w| w.control.send(msg).is_ok())
+    }
+
+    /// Sends `msg` to every worker still listening.
+    pub fn broadcast(&self, msg: Control) {
+        for w in &self.workers {
+            let _ = w.control.send(msg);
+        }
+    }
+
+    /// Sends a signal to a worker that has not been reaped yet.
+    pub fn signal(&self, worker: u16, sig: Signal) -> bool {
+        self.handle(worker).is_some_and(|w| w.proc.signal(sig))
+    }
+
+    pub fn handle(&self, worker: u16) -> Option<&WorkerHandle> {
+        self.workers.iter().find(|w| w.id == worker)
+    }
+
+    /// Kills every worker that is still running (their exits arrive as events).
+    pub fn kill_all(&self) {
+        for w in &self.workers {
+            w.proc.signal(Signal::SIGKILL);
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown.store(true, Ordering::SeqCst);
+        for w in &self.workers {
+            // SIGCONT first is not needed: SIGKILL ends stopped processes too.
+            w.proc.signal(Signal::SIGKILL);
+        }
+        for r in self.readers.drain(..) {
+            let _ = r.join();
+        }
+        self.launcher = None;
+        self.segment = None;
+    }
+}
+
+/// Re-executes this binary as a worker. `fds` are the child's ends: stdout, stderr, events,
+/// control.
+fn spawn_reexec(token: &str, fds: [OwnedFd; 4], extras: Vec<OwnedFd>) -> std::io::Result<Pid> {
+    let [out_w, err_w, ev_w, ctl_r] = fds;
+    let exe = std::env::current_exe()?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("__worker")
+        .env(TOKEN_ENV, token)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(out_w))
+        .stderr(Stdio::from(err_w));
+    let mut maps = vec![
+        FdMapping { parent_fd: ev_w, child_fd: EVENT_FD },
+        FdMapping { parent_fd: ctl_r, child_fd: CONTROL_FD },
+    ];
+    for (i, fd) in extras.into_iter().enumerate() {
+        maps.push(FdMapping { parent_fd: fd, child_fd: FIRST_EXTRA_FD + i as i32 });
+    }
+    cmd.fd_mappings(maps).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let child = cmd.spawn()?;
+    // The command (and with it our copies of the child's descriptors) is dropped on return;
+    // the `Child` is not waited on here: the reader thread reaps by pid.
+    Ok(Pid::from_raw(child.id() as i32))
+}
+
+fn send_or_quit(tx: &Sender<Envelope>, shutdown: &AtomicBool, mut e: Envelope) -> bool {
+    loop {
+        match tx.send_timeout(e, Duration::from_millis(100)) {
+            Ok(()) => return true,
+            Err(SendTimeoutError::Timeout(back)) => {
+                if shutdown.load(Ordering::Relaxed) {
+                    return false;
+                }
+                e = back;
+            }
+            Err(SendTimeoutError::Disconnected(_)) => return false,
+        }
+    }
+}
+
+fn start_readers(
+    worker: u16,
+    proc: Arc<Proc>,
+    mut events: File,
+    outputs: [File; 2],
+    tx: Sender<Envelope>,
+    shutdown: Arc<AtomicBool>,
+) -> JoinHandle<()> {
+    let pid = proc.pid.as_raw();
+    let out_threads: Vec<JoinHandle<()>> = outputs
+        .into_iter()
+        .zip([Stream::Stdout, Stream::Stderr])
+        .map(|(file, stream)| {
+            let (tx, shutdown) = (tx.clone(), shutdown.clone());
+            std::thread::spawn(move || read_output(worker, pid, stream, file, tx, &shutdown))
+        })
+        .collect();
+    std::thread::spawn(move || {
+        let mut dec = Decoder::default();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut delivering = true;
+        loop {
+            let n = match events.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            };
+            dec.feed(&buf[..n]);
+            while let Some(d) = dec.next_event() {
+                match d {
+                    Decoded::Event(t_ns, kind) if delivering => {
+                        let e = Envelope { kind, worker, pid, t_ns };
+                        delivering = send_or_quit(&tx, &shutdown, e);
+                    }
+                    Decoded::Event(..) | Decoded::Skipped(_) => {}
+                    Decoded::Broken(err) => {
+                        let message = format!("event stream of worker {worker} is corrupt: {err}");
+                        let e = Envelope { kind: EventKind::Error { message }, worker, pid, t_ns: now_ns() };
+                        delivering = delivering && send_or_quit(&tx, &shutdown, e);
+                    }
+                }
+            }
+        }
+        // A frame cut short by the worker's death is an event that never arrived.
+        let dropped = dec.dropped + u64::from(dec.pending() > 0);
+        for t in out_threads {
+            let _ = t.join();
+        }
+        let exit = proc.reap();
+        if delivering {
+            if dropped > 0 {
+                let e = Envelope { kind: EventKind::Dropped { count: dropped }, worker, pid, t_ns: now_ns() };
+                send_or_quit(&tx, &shutdown, e);
+            }
+            send_or_quit(&tx, &shutdown, Envelope { kind: exit, worker, pid, t_ns: now_ns() });
+        }
+    })
+}
+
+fn read_output(
+    worker: u16,
+    pid: i32,
+    stream: Stream,
+    output: File,
+    tx: Sender<Envelope>,
+    shutdown: &AtomicBool,
+) {
+    use std::io::BufRead;
+    let reader = std::io::BufReader::new(output);
+    for line in reader.split(b'\n') {
+        let Ok(line) = line else { break };
+        let text = String::from_utf8_lossy(&line).into_owned();
+        let kind = EventKind::Output { stream, text };
+        if !send_or_quit(&tx, shutdown, Envelope { kind, worker, pid, t_ns: now_ns() }) {
+            break;
+        }
+    }
+}

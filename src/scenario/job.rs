@@ -1,0 +1,75 @@
+//! What a worker process can be asked to do, and the dispatcher its entry point calls.
+//!
+//! The parent sends a `Job` as JSON in the worker's handshake; the worker runs the matching
+//! scenario function. A job's error becomes an `error` event and exit code 1; a clean stop
+//! requested by the parent exits with 0.
+
+use serde::{Deserialize, Serialize};
+
+use crate::runtime::{EventKind, Flow, Num, WorkerCtx};
+
+use super::{compare, lock, pool, process, shared};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "job", rename_all = "snake_case")]
+pub enum Job {
+    /// §1.2: `job(a, b)` prints and returns.
+    Greet { a: i64, b: i64 },
+    /// §1.3 and §1.4: sum(i + i² + i³ for i < n), put on the queue.
+    SumPowers(compare::SumJob),
+    /// §1.5: a pool worker serving tasks until told to stop.
+    PoolWorker,
+    /// §1.6: writes the shared Values and Array.
+    SharedWriter(shared::WriterJob),
+    /// §1.7: adds its delta to the shared counter.
+    Counter(lock::CounterJob),
+    /// Benchmarks: start and leave at once.
+    Noop,
+    /// Benchmarks: send `count` write events as fast as possible.
+    Flood { count: u64 },
+}
+
+impl Job {
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// Result of a job function: `Ok(Flow::Stop)` when the parent asked it to stop early.
+pub type JobResult = Result<Flow, String>;
+
+/// The worker entry point's dispatcher (`runtime::worker::Dispatch`).
+pub fn dispatch(ctx: &mut WorkerCtx, job: serde_json::Value) -> i32 {
+    let job: Job = match serde_json::from_value(job) {
+        Ok(j) => j,
+        Err(e) => {
+            ctx.emit(EventKind::Error { message: format!("unknown job: {e}") });
+            return 2;
+        }
+    };
+    let result = match job {
+        Job::Greet { a, b } => process::work(ctx, a, b),
+        Job::SumPowers(j) => compare::work(ctx, &j),
+        Job::PoolWorker => pool::work(ctx),
+        Job::SharedWriter(j) => shared::work(ctx, &j),
+        Job::Counter(j) => lock::work(ctx, &j),
+        Job::Noop => Ok(Flow::Go),
+        Job::Flood { count } => flood(ctx, count),
+    };
+    match result {
+        Ok(_) => 0,
+        Err(message) => {
+            ctx.emit(EventKind::Error { message });
+            ctx.flush();
+            1
+        }
+    }
+}
+
+fn flood(ctx: &mut WorkerCtx, count: u64) -> JobResult {
+    for i in 0..count {
+        let (old, new) = (Num::Int(i as i128), Num::Int(i as i128 + 1));
+        ctx.emit(EventKind::Write { cell: 0, index: 0, old, new });
+    }
+    Ok(Flow::Go)
+}

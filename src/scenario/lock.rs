@@ -1,0 +1,605 @@
+//! §1.7 — two processes add 1 and 3 to a shared `Value('i', 0)` every 0.1 s: first without a
+//! lock (their writes interleave, and where both read before either writes, an update is lost),
+//! then with a `Lock` held around each worker's whole loop (one worker's run, then the other's;
+//! the final value is exact).
+//!
+//! Lost updates are found from the write events alone: each write carries the value it read
+//! (`old`) and the value it stored (`new`). Walking back from the last write through the writes
+//! whose `new` the next one read gives the chain of updates that survived; every write off that
+//! chain was lost, overwritten by the first surviving write after it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::runtime::lock::{LockStats, acquire, release};
+use crate::runtime::shm::{CellSpec, NumSer, TypeCode};
+use crate::runtime::{Access, Control, Envelope, EventKind, Flow, Num, WorkerCtx};
+
+use super::job::{Job, JobResult};
+use super::{Outcome, RunError, Session};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Unlocked,
+    Locked,
+    /// Unlocked, then locked, as in the tutorial.
+    Both,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Granularity {
+    /// The lock is held around each worker's whole loop, as in the tutorial.
+    Loop,
+    /// The lock is held around each single increment.
+    Step,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Params {
+    /// What each worker adds per step; one worker per number (1 to 16 workers, each 1 to 1000).
+    #[arg(long, value_name = "D1,D2,...", default_value = "1,3", value_parser = parse_deltas)]
+    pub deltas: Deltas,
+    /// Pause before each increment, in milliseconds (0 to 10000).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub interval_ms: u64,
+    /// Which runs to make (default: both; with --step-script: unlocked).
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
+    /// Increments per worker (default: 10 unlocked, 5 locked, as in the tutorial; 1 to 100000).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub steps: Option<u32>,
+    /// A pause between reading the value and writing it back, so lost updates show reliably
+    /// (0 to 10000 ms).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub race_window_ms: u64,
+    /// Where the lock is held (with the lock on).
+    #[arg(long, value_enum, default_value_t = Granularity::Loop)]
+    pub granularity: Granularity,
+    /// Be the scheduler: workers wait before each read and write, released in this order, e.g.
+    /// 1r,2r,1w,2w (worker 1 reads, worker 2 reads, worker 1 writes, worker 2 writes).
+    #[arg(long, value_name = "STEPS", value_parser = parse_script)]
+    pub step_script: Option<Script>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deltas(pub Vec<i64>);
+
+fn parse_deltas(s: &str) -> Result<Deltas, String> {
+    let v: Vec<i64> = s
+        .split(',')
+        .map(|x| {
+            let x = x.trim();
+            let d: i64 = x.parse().map_err(|_| format!("{x:?} is not an integer"))?;
+            if (1..=1000).contains(&d) { Ok(d) } else { Err(format!("delta {d} is not in 1..=1000")) }
+        })
+        .collect::<Result<_, _>>()?;
+    if !(1..=16).contains(&v.len()) {
+        return Err(format!("{} deltas given; give 1 to 16 (one per worker)", v.len()));
+    }
+    Ok(Deltas(v))
+}
+
+/// A step script: which worker may do which access next.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Script(pub Vec<(u16, Access)>);
+
+fn parse_script(s: &str) -> Result<Script, String> {
+    let steps = s
+        .split(',')
+        .map(|t| {
+            let t = t.trim();
+            let (num, kind) = t.split_at(t.len().saturating_sub(1));
+            let access = match kind {
+                "r" | "R" => Access::Read,
+                "w" | "W" => Access::Write,
+                _ => return Err(format!("step {t:?} must be a worker number and r or w, like 1r")),
+            };
+            let w: u16 = num.parse().map_err(|_| format!("step {t:?} must start with a worker number"))?;
+            if w == 0 {
+                return Err(format!("step {t:?}: workers are numbered from 1"));
+            }
+            Ok((w, access))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if steps.len() > 10_000 {
+        return Err("a step script has at most 10000 steps".into());
+    }
+    Ok(Script(steps))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CounterJob {
+    pub delta: i64,
+    pub steps: u32,
+    pub interval_ms: u64,
+    pub race_window_ms: u64,
+    pub locked: bool,
+    pub granularity: Granularity,
+}
+
+/// One `v.value += delta`: read, (race window), write — each behind a step gate.
+fn increment(ctx: &mut WorkerCtx, job: &CounterJob) -> JobResult {
+    if ctx.gate(Access::Read) == Flow::Stop {
+        return Ok(Flow::Stop);
+    }
+    let old = ctx.segment()?.load(0, 0).ok_or("the counter is missing")?;
+    ctx.emit(EventKind::Read { cell: 0, index: 0, value: old });
+    if job.race_window_ms > 0 {
+        ctx.emit(EventKind::Phase { name: "race window".into() });
+        if ctx.sleep(Duration::from_millis(job.race_window_ms)) == Flow::Stop {
+            return Ok(Flow::Stop);
+        }
+    }
+    if ctx.gate(Access::Write) == Flow::Stop {
+        return Ok(Flow::Stop);
+    }
+    let sum = match old {
+        Num::Int(v) => Num::Int(v + job.delta as i128),
+        Num::Float(v) => Num::Float(v + job.delta as f64),
+    };
+    let new = ctx.segment()?.store(0, 0, sum).ok_or("the counter is missing")?;
+    ctx.emit(EventKind::Write { cell: 0, index: 0, old, new });
+    ctx.flush();
+    Ok(Flow::Go)
+}
+
+fn pause(ctx: &mut WorkerCtx, job: &CounterJob) -> Flow {
+    ctx.emit(EventKind::Phase { name: "sleep".into() });
+    ctx.sleep(Duration::from_millis(job.interval_ms))
+}
+
+/// The worker: the tutorial's `job(v, num[, l])`.
+pub fn work(ctx: &mut WorkerCtx, job: &CounterJob) -> JobResult {
+    match (job.locked, job.granularity) {
+        (false, _) => {
+            for _ in 0..job.steps {
+                if pause(ctx, job) == Flow::Stop || increment(ctx, job)? == Flow::Stop {
+                    return Ok(Flow::Stop);
+                }
+            }
+        }
+        (true, Granularity::Loop) => {
+            let held = acquire(ctx)?;
+            let mut flow = Flow::Go;
+            for _ in 0..job.steps {
+                if pause(ctx, job) == Flow::Stop || increment(ctx, job)? == Flow::Stop {
+                    flow = Flow::Stop;
+                    break;
+                }
+            }
+            release(ctx, held)?;
+            return Ok(flow);
+        }
+        (true, Granularity::Step) => {
+            for _ in 0..job.steps {
+                if pause(ctx, job) == Flow::Stop {
+                    return Ok(Flow::Stop);
+                }
+                let held = acquire(ctx)?;
+                let flow = increment(ctx, job)?;
+                release(ctx, held)?;
+                if flow == Flow::Stop {
+                    return Ok(Flow::Stop);
+                }
+            }
+        }
+    }
+    Ok(Flow::Go)
+}
+
+/// A write as the analysis sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct WriteRec {
+    pub worker: u16,
+    pub t_ns: u64,
+    pub old: i128,
+    pub new: i128,
+}
+
+/// An update that no later write saw.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LostUpdate {
+    /// The write whose effect vanished.
+    pub lost: WriteRec,
+    /// The surviving write that replaced it, computed from a stale read.
+    pub overwritten_by: WriteRec,
+    /// True when both writes read the same value (the classic lost update).
+    pub same_read: bool,
+}
+
+/// Splits time-ordered writes into those on the surviving chain and the lost ones.
+pub fn find_lost_updates(writes: &[WriteRec], initial: i128) -> Vec<LostUpdate> {
+    let mut on_chain = vec![false; writes.len()];
+    let mut cur = writes.len().checked_sub(1);
+    while let Some(i) = cur {
+        on_chain[i] = true;
+        let want = writes[i].old;
+        if want == initial && !(0..i).any(|j| writes[j].new == want) {
+            break;
+        }
+        cur = (0..i).rev().find(|j| writes[*j].new == want);
+    }
+    let mut lost = Vec::new();
+    for (i, w) in writes.iter().enumerate() {
+        if on_chain[i] {
+            continue;
+        }
+        if let Some(j) = (i + 1..writes.len()).find(|j| on_chain[*j]) {
+            let by = writes[j];
+            lost.push(LostUpdate { lost: *w, overwritten_by: by, same_read: by.old == w.old });
+        }
+    }
+    lost
+}
+
+/// Consecutive writes by the same worker: with the lock around the loop, one block each.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WriterBlock {
+    pub worker: u16,
+    pub writes: u32,
+}
+
+pub fn writer_blocks(writes: &[WriteRec]) -> Vec<WriterBlock> {
+    let mut blocks: Vec<WriterBlock> = Vec::new();
+    for w in writes {
+        match blocks.last_mut() {
+            Some(b) if b.worker == w.worker => b.writes += 1,
+            _ => blocks.push(WriterBlock { worker: w.worker, writes: 1 }),
+        }
+    }
+    blocks
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    pub mode: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub granularity: Option<Granularity>,
+    pub steps: u32,
+    pub deltas: Vec<i64>,
+    pub workers: Vec<u16>,
+    #[serde(rename = "final")]
+    pub final_value: i128,
+    pub expected: i128,
+    pub lost_updates: usize,
+    pub lost: Vec<LostUpdate>,
+    pub values: Vec<i128>,
+    pub writes: Vec<WriteRec>,
+    pub writer_blocks: Vec<WriterBlock>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock: Option<LockStats>,
+    pub recovered: u64,
+}
+
+/// What the parent learns from one run's events.
+#[derive(Default)]
+struct Observed {
+    writes: Vec<WriteRec>,
+    stats: LockStats,
+    /// Which access each worker waits at a gate for.
+    at_gate: BTreeMap<u16, Access>,
+    holder: Option<u16>,
+    exited: Vec<u16>,
+}
+
+impl Observed {
+    fn observe(&mut self, e: &Envelope) {
+        self.stats.observe(e);
+        match e.kind {
+            EventKind::Write { old: Num::Int(old), new: Num::Int(new), .. } => {
+                self.writes.push(WriteRec { worker: e.worker, t_ns: e.t_ns, old, new });
+                self.at_gate.remove(&e.worker);
+            }
+            EventKind::Read { .. } => {
+                self.at_gate.remove(&e.worker);
+            }
+            EventKind::Gate { access } => {
+                self.at_gate.insert(e.worker, access);
+            }
+            EventKind::LockAcquired { .. } => self.holder = Some(e.worker),
+            EventKind::LockReleased { .. } if self.holder == Some(e.worker) => self.holder = None,
+            EventKind::Exit { .. } => {
+                self.exited.push(e.worker);
+                if self.holder == Some(e.worker) {
+                    self.holder = None;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn access_name(a: Access) -> &'static str {
+    match a {
+        Access::Read => "read",
+        Access::Write => "write",
+    }
+}
+
+/// Plays the step script: releases each named worker at its gate and waits until it has done
+/// the access, so the interleaving is exactly the script's.
+fn play_script(
+    s: &mut Session<'_>,
+    script: &Script,
+    ids: &[u16],
+    obs: &mut Observed,
+    patience: Duration,
+) -> Result<(), RunError> {
+    for (k, (w, access)) in script.0.iter().enumerate() {
+        let step = format!("step {} ({}{})", k + 1, w, if *access == Access::Read { "r" } else { "w" });
+        let id = *ids.get(*w as usize - 1).ok_or_else(|| {
+            RunError::Usage(format!("{step}: there is no worker {w} (this run has {})", ids.len()))
+        })?;
+        let deadline = std::time::Instant::now() + patience;
+        while !obs.at_gate.contains_key(&id) {
+            if obs.exited.contains(&id) {
+                return Err(RunError::Usage(format!("{step}: worker {w} has already finished")));
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match s.next(left.min(Duration::from_millis(200)))? {
+                Some(e) => obs.observe(&e),
+                None if left.is_zero() => {
+                    let why = match obs.holder {
+                        Some(h) if h != id => format!(
+                            "it is waiting for the lock, held by worker {}",
+                            ids.iter().position(|x| *x == h).map_or(h as usize, |p| p + 1)
+                        ),
+                        _ => "it did not get there in time".into(),
+                    };
+                    return Err(RunError::Usage(format!(
+                        "{step} cannot happen: worker {w} is not at a gate ({why})"
+                    )));
+                }
+                None => {}
+            }
+        }
+        if obs.at_gate.get(&id) != Some(access) {
+            let at = obs.at_gate.get(&id).copied().map_or("", access_name);
+            return Err(RunError::Usage(format!(
+                "{step} cannot happen: worker {w} waits before its {at}, not its {}",
+                access_name(*access)
+            )));
+        }
+        obs.at_gate.remove(&id);
+        s.rt.control(id, Control::Release);
+        // Wait until the released access has happened before releasing the next one.
+        loop {
+            let Some(e) = s.next(patience)? else {
+                return Err(RunError::Failed(format!("{step}: worker {w} did not go on")));
+            };
+            obs.observe(&e);
+            let done = e.worker == id
+                && matches!(
+                    (&e.kind, access),
+                    (EventKind::Read { .. }, Access::Read) | (EventKind::Write { .. }, Access::Write)
+                );
+            if done || (e.worker == id && matches!(e.kind, EventKind::Exit { .. })) {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn one_run(s: &mut Session<'_>, p: &Params, locked: bool) -> Result<RunReport, RunError> {
+    let steps = p.steps.unwrap_or(if locked { 5 } else { 10 });
+    let mode = if locked { "locked" } else { "unlocked" };
+    s.emit(EventKind::Phase { name: mode.into() });
+    s.rt.create_segment(&[CellSpec { typecode: TypeCode::I32, array: false, init: vec![NumSer::Int(0)] }])?;
+    let gates = p.step_script.is_some();
+    s.rt.set_gates(gates);
+    let mut ids = Vec::new();
+    for d in &p.deltas.0 {
+        let job = CounterJob {
+            delta: *d,
+            steps,
+            interval_ms: p.interval_ms,
+            race_window_ms: p.race_window_ms,
+            locked,
+            granularity: p.granularity,
+        };
+        ids.push(s.rt.spawn(Job::Counter(job).to_json(), Vec::new())?);
+    }
+    let mut obs = Observed::default();
+    if let Some(script) = &p.step_script {
+        let patience = Duration::from_millis(5_000 + 2 * (p.interval_ms + p.race_window_ms));
+        let played = play_script(s, script, &ids, &mut obs, patience);
+        for id in &ids {
+            s.rt.control(*id, Control::Gates(false));
+        }
+        s.rt.set_gates(false);
+        if let Err(e) = played {
+            s.rt.kill_all();
+            let _ = s.until_all_exited(|_, _| Ok(()));
+            return Err(e);
+        }
+    }
+    s.until_all_exited(|_, e| {
+        obs.observe(e);
+        Ok(())
+    })?;
+    let final_value = s.rt.segment().and_then(|seg| seg.load(0, 0)).and_then(Num::as_i128).unwrap_or(0);
+    s.rt.remove_segment();
+    obs.writes.sort_by_key(|w| w.t_ns);
+    let expected: i128 = p.deltas.0.iter().map(|d| *d as i128 * steps as i128).sum();
+    let lost = find_lost_updates(&obs.writes, 0);
+    let stats = obs.stats.finish();
+    Ok(RunReport {
+        mode,
+        granularity: locked.then_some(p.granularity),
+        steps,
+        deltas: p.deltas.0.clone(),
+        workers: ids,
+        final_value,
+        expected,
+        lost_updates: lost.len(),
+        lost,
+        values: obs.writes.iter().map(|w| w.new).collect(),
+        writer_blocks: writer_blocks(&obs.writes),
+        writes: obs.writes,
+        recovered: stats.recovered,
+        lock: locked.then_some(stats),
+    })
+}
+
+fn describe(r: &RunReport, t0: u64) -> String {
+    let mut t = String::new();
+    match r.granularity {
+        None => t.push_str(&format!("without the lock ({} steps each, deltas {:?})\n", r.steps, r.deltas)),
+        Some(g) => t.push_str(&format!(
+            "with the lock around each {} ({} steps each, deltas {:?})\n",
+            if g == Granularity::Loop { "worker's whole loop" } else { "increment" },
+            r.steps,
+            r.deltas
+        )),
+    }
+    let local = |w: u16| r.workers.iter().position(|x| *x == w).map_or(w as usize, |p| p + 1);
+    let vals: Vec<String> = r.writes.iter().map(|w| format!("{}[{}]", w.new, local(w.worker))).collect();
+    t.push_str(&format!("  values (writer in brackets): {}\n", vals.join(" ")));
+    let verdict = if r.final_value == r.expected {
+        "exact".to_string()
+    } else {
+        format!("{} short", r.expected - r.final_value)
+    };
+    t.push_str(&format!(
+        "  final {} , expected {}: {verdict}; {} lost update{}\n",
+        r.final_value,
+        r.expected,
+        r.lost_updates,
+        if r.lost_updates == 1 { "" } else { "s" }
+    ));
+    for l in &r.lost {
+        t.push_str(&format!(
+            "    lost: worker {}'s write {}->{} at +{:.1} ms, overwritten by worker {}'s {}->{} at +{:.1} ms{}\n",
+            local(l.lost.worker),
+            l.lost.old,
+            l.lost.new,
+            l.lost.t_ns.saturating_sub(t0) as f64 / 1e6,
+            local(l.overwritten_by.worker),
+            l.overwritten_by.old,
+            l.overwritten_by.new,
+            l.overwritten_by.t_ns.saturating_sub(t0) as f64 / 1e6,
+            if l.same_read { format!(" (both read {})", l.lost.old) } else { String::new() }
+        ));
+    }
+    if let Some(st) = &r.lock {
+        t.push_str(&format!(
+            "  lock: {} acquisitions, {} contended, {} owner changes{}\n",
+            st.acquisitions,
+            st.contended,
+            st.owner_changes,
+            if st.recovered > 0 { format!(", recovered {} time(s) from a dead owner", st.recovered) } else { String::new() }
+        ));
+        for w in &st.workers {
+            t.push_str(&format!(
+                "    worker {}: waited {:.1} ms in all (max {:.1}), held {:.1} ms in all\n",
+                local(w.worker),
+                w.wait.total_ns as f64 / 1e6,
+                w.wait.max_ns as f64 / 1e6,
+                w.hold.total_ns as f64 / 1e6
+            ));
+        }
+    }
+    t
+}
+
+#[derive(Debug, Serialize)]
+struct Details {
+    runs: Vec<RunReport>,
+}
+
+pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
+    let mode = p.mode.unwrap_or(if p.step_script.is_some() { Mode::Unlocked } else { Mode::Both });
+    let modes: &[bool] = match mode {
+        Mode::Unlocked => &[false],
+        Mode::Locked => &[true],
+        Mode::Both => &[false, true],
+    };
+    if let Some(script) = &p.step_script {
+        if let Some((w, _)) = script.0.iter().find(|(w, _)| *w as usize > p.deltas.0.len()) {
+            return Err(RunError::Usage(format!(
+                "--step-script names worker {w}, but --deltas starts only {}",
+                p.deltas.0.len()
+            )));
+        }
+    }
+    let t0 = crate::runtime::clock::now_ns();
+    let mut runs = Vec::new();
+    let mut problems = Vec::new();
+    let mut text = String::new();
+    for locked in modes {
+        let r = one_run(s, p, *locked)?;
+        if *locked && r.final_value != r.expected && r.recovered == 0 {
+            problems.push(format!("with the lock the counter ended at {}, expected {}", r.final_value, r.expected));
+        }
+        if r.final_value > r.expected {
+            problems.push(format!("the counter ended above the exact total ({} > {})", r.final_value, r.expected));
+        }
+        text.push_str(&describe(&r, t0));
+        runs.push(r);
+    }
+    Ok(Outcome {
+        details: serde_json::to_value(Details { runs }).unwrap_or_default(),
+        text,
+        problems,
+        expected_failures: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(worker: u16, t_ns: u64, old: i128, new: i128) -> WriteRec {
+        WriteRec { worker, t_ns, old, new }
+    }
+
+    #[test]
+    fn a_classic_lost_update_is_identified() {
+        // Both read 0; worker 1 writes 1, then worker 2 writes 3 from its stale read.
+        let writes = [w(1, 1, 0, 1), w(2, 2, 0, 3), w(1, 3, 3, 4)];
+        let lost = find_lost_updates(&writes, 0);
+        assert_eq!(lost.len(), 1);
+        assert_eq!(lost[0].lost, writes[0]);
+        assert_eq!(lost[0].overwritten_by, writes[1]);
+        assert!(lost[0].same_read);
+    }
+
+    #[test]
+    fn the_lost_sum_explains_the_shortfall() {
+        // A reads 0, B reads 0, A writes 1, C reads 1, B writes 3 (stale), C writes 1+5.
+        let writes = [w(1, 1, 0, 1), w(2, 2, 0, 3), w(3, 3, 1, 6)];
+        let lost = find_lost_updates(&writes, 0);
+        let lost_sum: i128 = lost.iter().map(|l| l.lost.new - l.lost.old).sum();
+        assert_eq!(lost.len(), 1);
+        assert_eq!(lost[0].lost.worker, 2);
+        assert_eq!(9 - 6, lost_sum, "expected - final == sum of lost deltas");
+    }
+
+    #[test]
+    fn serial_writes_lose_nothing_and_form_blocks() {
+        let writes = [w(1, 1, 0, 1), w(1, 2, 1, 2), w(2, 3, 2, 5), w(2, 4, 5, 8)];
+        assert!(find_lost_updates(&writes, 0).is_empty());
+        assert_eq!(
+            writer_blocks(&writes),
+            vec![WriterBlock { worker: 1, writes: 2 }, WriterBlock { worker: 2, writes: 2 }]
+        );
+    }
+
+    #[test]
+    fn scripts_and_deltas_parse_with_clear_errors() {
+        assert_eq!(
+            parse_script("1r,2r,1w,2w").map(|s| s.0.len()),
+            Ok(4)
+        );
+        assert!(parse_script("1x").is_err_and(|e| e.contains("r or w")));
+        assert!(parse_script("0r").is_err_and(|e| e.contains("from 1")));
+        assert!(parse_deltas("1,,3").is_err());
+        assert!(parse_deltas("0").is_err_and(|e| e.contains("1..=1000")));
+        assert_eq!(parse_deltas("1,3"), Ok(Deltas(vec![1, 3])));
+    }
+}

@@ -1,0 +1,394 @@
+//! The tutorial's sections as scenarios: what each one's workers do, what the parent does, and
+//! what the user must be able to check at the end.
+//!
+//! Every scenario runs through a `Session`, which wraps the runtime, passes every event to an
+//! observer (the headless printer, later the UI) and keeps the tallies every summary shares:
+//! per-worker event counts, start latencies, exits and dropped events.
+
+pub mod compare;
+pub mod job;
+pub mod lock;
+pub mod pool;
+pub mod process;
+pub mod queue;
+pub mod shared;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::runtime::{Envelope, EventKind, Next, Runtime, RuntimeError, RuntimeOptions};
+
+/// One line of `mpviz list`, and the picker's entry later.
+pub struct Info {
+    pub name: &'static str,
+    pub section: &'static str,
+    pub title: &'static str,
+    pub watch: &'static str,
+}
+
+pub const ALL: [Info; 6] = [
+    Info {
+        name: "process",
+        section: "1.2",
+        title: "start and join one process",
+        watch: "a child gets its own pid, runs job(1, 2), prints, exits and is joined",
+    },
+    Info {
+        name: "queue",
+        section: "1.3",
+        title: "results through a queue",
+        watch: "two workers put their sums on a queue; the parent gets both and adds them",
+    },
+    Info {
+        name: "compare",
+        section: "1.4",
+        title: "normal vs threads vs processes",
+        watch: "one core busy, then two; processes take about half the time of normal",
+    },
+    Info {
+        name: "pool",
+        section: "1.5",
+        title: "a process pool: map and apply_async",
+        watch: "which worker ran which task; results come back in order; a bad call is an error",
+    },
+    Info {
+        name: "shared",
+        section: "1.6",
+        title: "shared Value and Array",
+        watch: "typed cells in one shared segment change as the workers write them",
+    },
+    Info {
+        name: "lock",
+        section: "1.7",
+        title: "a shared counter without and with a lock",
+        watch: "without the lock writes interleave and updates get lost; with it the sum is exact",
+    },
+];
+
+#[derive(Debug, Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The user's request cannot be carried out (exit code 2).
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl RunError {
+    pub fn is_interrupt(&self) -> bool {
+        matches!(self, RunError::Runtime(RuntimeError::Interrupted))
+    }
+}
+
+/// What `Session::next_or` found.
+pub enum Got<T> {
+    Event(Envelope),
+    Other(T),
+    /// The other channel is closed.
+    Closed,
+    Timeout,
+}
+
+/// One worker's line in every summary.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WorkerReport {
+    pub worker: u16,
+    pub pid: i32,
+    pub events: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_latency_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_signal: Option<i32>,
+    #[serde(skip)]
+    spawned_ns: u64,
+    #[serde(skip)]
+    exited: bool,
+}
+
+impl WorkerReport {
+    /// How the worker ended, in words, if it ended badly.
+    pub fn failure(&self) -> Option<String> {
+        match (self.exit_code, self.exit_signal) {
+            (Some(0), _) => None,
+            (Some(c), _) => Some(format!("worker {} (pid {}) exited with code {c}", self.worker, self.pid)),
+            (None, Some(s)) => Some(format!(
+                "worker {} (pid {}) was killed by signal {s} ({})",
+                self.worker,
+                self.pid,
+                signal_name(s)
+            )),
+            (None, None) if self.exited => {
+                Some(format!("worker {} (pid {}) ended in an unknown way", self.worker, self.pid))
+            }
+            (None, None) => Some(format!("worker {} (pid {}) did not exit", self.worker, self.pid)),
+        }
+    }
+}
+
+pub fn signal_name(sig: i32) -> &'static str {
+    nix::sys::signal::Signal::try_from(sig).map_or("unknown signal", |s| s.as_str())
+}
+
+/// Start latency across a run's workers (spawn request to the worker's first event).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SpawnReport {
+    pub method: &'static str,
+    pub workers: usize,
+    pub median_ms: f64,
+    pub min_ms: f64,
+    pub max_ms: f64,
+}
+
+/// What a scenario's parent side produced, before the shared parts are added.
+pub struct Outcome {
+    /// The scenario's own summary fields (flattened into the JSON summary).
+    pub details: serde_json::Value,
+    /// The readable account of the results.
+    pub text: String,
+    /// Results that are not what the tutorial says they should be.
+    pub problems: Vec<String>,
+    /// Workers that were expected to die (killed on purpose), so their exits are not problems.
+    pub expected_failures: Vec<u16>,
+}
+
+/// The final summary of a run: `{"type":"summary", ...}` in JSON.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub scenario: &'static str,
+    pub ok: bool,
+    pub problems: Vec<String>,
+    pub start_method: &'static str,
+    pub spawn: SpawnReport,
+    pub workers: Vec<WorkerReport>,
+    pub dropped_events: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub swept_segments: Vec<String>,
+    #[serde(flatten)]
+    pub details: serde_json::Value,
+    #[serde(skip)]
+    pub text: String,
+}
+
+/// A running scenario: the runtime, the observer that sees every event, and the tallies.
+pub struct Session<'o> {
+    pub rt: Runtime,
+    observer: &'o mut dyn FnMut(&Envelope),
+    workers: BTreeMap<u16, WorkerReport>,
+    /// Worker ids are per runtime; scenarios that run several parts renumber through this.
+    dropped: u64,
+    swept: Vec<String>,
+    method: &'static str,
+}
+
+impl<'o> Session<'o> {
+    pub fn new(
+        opts: RuntimeOptions,
+        observer: &'o mut dyn FnMut(&Envelope),
+    ) -> Result<Self, RunError> {
+        let mut rt = Runtime::new(opts)?;
+        let swept = std::mem::take(&mut rt.swept);
+        Ok(Session {
+            method: rt.method().name(),
+            rt,
+            observer,
+            workers: BTreeMap::new(),
+            dropped: 0,
+            swept,
+        })
+    }
+
+    fn tally(&mut self, e: &Envelope) {
+        if e.worker == 0 {
+            return;
+        }
+        let w = self.workers.entry(e.worker).or_insert_with(|| WorkerReport {
+            worker: e.worker,
+            pid: e.pid,
+            ..Default::default()
+        });
+        w.events += 1;
+        match e.kind {
+            EventKind::Spawned { .. } => w.spawned_ns = e.t_ns,
+            EventKind::Started if w.start_latency_ms.is_none() && w.spawned_ns > 0 => {
+                w.start_latency_ms = Some(e.t_ns.saturating_sub(w.spawned_ns) as f64 / 1e6);
+            }
+            EventKind::Exit { code, signal } => {
+                w.exit_code = code;
+                w.exit_signal = signal;
+                w.exited = true;
+            }
+            EventKind::Dropped { count } => self.dropped += count,
+            _ => {}
+        }
+    }
+
+    /// The next event (already shown to the observer), or `None` after `timeout` without one.
+    pub fn next(&mut self, timeout: Duration) -> Result<Option<Envelope>, RunError> {
+        match self.rt.next(timeout)? {
+            Next::Event(e) => {
+                self.tally(&e);
+                (self.observer)(&e);
+                Ok(Some(e))
+            }
+            Next::Timeout => Ok(None),
+        }
+    }
+
+    /// The next event or item of `other`, whichever comes first, waiting at most `timeout`.
+    pub fn next_or<T>(
+        &mut self,
+        other: &crossbeam_channel::Receiver<T>,
+        timeout: Duration,
+    ) -> Result<Got<T>, RunError> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if crate::runtime::spawn::interrupted() {
+                return Err(RuntimeError::Interrupted.into());
+            }
+            let slice = Duration::from_millis(50).min(deadline.saturating_duration_since(std::time::Instant::now()));
+            let got = crossbeam_channel::select! {
+                recv(self.rt.receiver()) -> e => e.ok().map(Got::Event),
+                recv(other) -> x => Some(x.map_or(Got::Closed, Got::Other)),
+                default(slice) => None,
+            };
+            match got {
+                Some(Got::Event(e)) => {
+                    self.rt.note(&e);
+                    self.tally(&e);
+                    (self.observer)(&e);
+                    return Ok(Got::Event(e));
+                }
+                Some(g) => return Ok(g),
+                None if std::time::Instant::now() >= deadline => return Ok(Got::Timeout),
+                None => {}
+            }
+        }
+    }
+
+    /// Adds a parent event to the stream (it reaches the observer in order with the rest).
+    pub fn emit(&self, kind: EventKind) {
+        self.rt.emit(kind);
+    }
+
+    /// Passes events to `on_event` until every worker has exited.
+    pub fn until_all_exited(
+        &mut self,
+        mut on_event: impl FnMut(&mut Self, &Envelope) -> Result<(), RunError>,
+    ) -> Result<(), RunError> {
+        while self.rt.live() > 0 {
+            if let Some(e) = self.next(Duration::from_millis(200))? {
+                on_event(self, &e)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Delivers the events still queued (parent events emitted last) without waiting long.
+    pub fn drain(&mut self) -> Result<(), RunError> {
+        while self.next(Duration::from_millis(1))?.is_some() {}
+        Ok(())
+    }
+
+    /// Builds the summary from the scenario's outcome and the session's tallies.
+    pub fn finish(mut self, scenario: &'static str, outcome: Outcome) -> Result<Summary, RunError> {
+        self.drain()?;
+        let workers: Vec<WorkerReport> = self.workers.values().cloned().collect();
+        let mut problems = outcome.problems;
+        for w in &workers {
+            if !outcome.expected_failures.contains(&w.worker) {
+                problems.extend(w.failure());
+            }
+        }
+        if self.dropped > 0 {
+            problems.push(format!("{} events were dropped", self.dropped));
+        }
+        let mut lat: Vec<f64> = workers.iter().filter_map(|w| w.start_latency_ms).collect();
+        lat.sort_by(f64::total_cmp);
+        let spawn = SpawnReport {
+            method: self.method,
+            workers: lat.len(),
+            median_ms: median(&lat),
+            min_ms: lat.first().copied().unwrap_or(0.0),
+            max_ms: lat.last().copied().unwrap_or(0.0),
+        };
+        Ok(Summary {
+            kind: "summary",
+            scenario,
+            ok: problems.is_empty(),
+            problems,
+            start_method: self.method,
+            spawn,
+            workers,
+            dropped_events: self.dropped,
+            swept_segments: std::mem::take(&mut self.swept),
+            details: outcome.details,
+            text: outcome.text,
+        })
+    }
+}
+
+pub fn median(sorted: &[f64]) -> f64 {
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// The parameters of every scenario, as parsed from the command line.
+#[derive(Debug, Clone)]
+pub enum Params {
+    Process(process::Params),
+    Queue(queue::Params),
+    Compare(compare::Params),
+    Pool(pool::Params),
+    Shared(shared::Params),
+    Lock(lock::Params),
+}
+
+impl Params {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Params::Process(_) => "process",
+            Params::Queue(_) => "queue",
+            Params::Compare(_) => "compare",
+            Params::Pool(_) => "pool",
+            Params::Shared(_) => "shared",
+            Params::Lock(_) => "lock",
+        }
+    }
+
+    /// Runtime options this scenario needs on top of the user's (step gates for a script).
+    pub fn adjust(&self, opts: RuntimeOptions) -> RuntimeOptions {
+        opts
+    }
+}
+
+/// Runs one scenario to its summary, showing every event to `observer`.
+pub fn run(
+    params: &Params,
+    opts: RuntimeOptions,
+    observer: &mut dyn FnMut(&Envelope),
+) -> Result<Summary, RunError> {
+    let mut s = Session::new(params.adjust(opts), observer)?;
+    let outcome = match params {
+        Params::Process(p) => process::run(&mut s, p),
+        Params::Queue(p) => queue::run(&mut s, p),
+        Params::Compare(p) => compare::run(&mut s, p),
+        Params::Pool(p) => pool::run(&mut s, p),
+        Params::Shared(p) => shared::run(&mut s, p),
+        Params::Lock(p) => lock::run(&mut s, p),
+    }?;
+    s.finish(params.name(), outcome)
+}

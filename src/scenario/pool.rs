@@ -1,0 +1,591 @@
+//! §1.5 — `Pool(processes=2)`: `map(job, range(10))`, `apply_async(job, (2,)).get()`, a list of
+//! `apply_async` calls, and a call with the wrong number of arguments, which comes back as an
+//! error result, not a crash.
+//!
+//! A real pool: the workers share one task queue (any idle worker takes the next task, so who
+//! runs what is decided by the race, as in Python) and one result queue back to the parent.
+//! `map` is cut into chunks the way Python's `Pool.map` sizes them.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::runtime::codec::{Reader, put_ivarint, put_str, put_uvarint};
+use crate::runtime::queue::{
+    MAX_MESSAGE, MessageReader, MessageWriter, TASK_RECORD, TaskReader, TaskWriter, queue_pipe,
+};
+use crate::runtime::{EventKind, Flow, Num, WorkerCtx};
+
+use super::job::{Job, JobResult};
+use super::{Got, Outcome, RunError, Session};
+
+/// Most arguments a task record carries.
+pub const MAX_ARGS: usize = 4;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Params {
+    /// Worker processes in the pool (default: the number of CPU cores; 1 to 256).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub processes: Option<u16>,
+    /// map(job, range(N)).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+    pub map_n: u64,
+    /// Items per map task (default: as Python sizes it, ceil(N / (4 × processes))).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub chunksize: Option<u64>,
+    /// The argument of the single apply_async(job, (X,)).
+    #[arg(long, default_value_t = 2, allow_negative_numbers = true)]
+    pub apply_arg: i64,
+    /// How many apply_async(job, (i,)) calls in the list.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=100_000))]
+    pub apply_list_n: u64,
+    /// Arguments of the deliberately wrong call, apply_async(job, (2, 3, 4)) (0 to 4 numbers;
+    /// "none" to skip it).
+    #[arg(long, default_value = "2,3,4", value_parser = parse_bad_args)]
+    pub bad_args: BadArgs,
+}
+
+#[derive(Debug, Clone)]
+pub struct BadArgs(pub Option<Vec<i64>>);
+
+fn parse_bad_args(s: &str) -> Result<BadArgs, String> {
+    let s = s.trim();
+    if s == "none" {
+        return Ok(BadArgs(None));
+    }
+    if s.is_empty() {
+        return Ok(BadArgs(Some(Vec::new())));
+    }
+    let v: Vec<i64> = s
+        .split(',')
+        .map(|x| x.trim().parse::<i64>().map_err(|_| format!("{x:?} is not an integer")))
+        .collect::<Result<_, _>>()?;
+    if v.len() > MAX_ARGS {
+        return Err(format!("{} arguments given, at most {MAX_ARGS} are allowed", v.len()));
+    }
+    Ok(BadArgs(Some(v)))
+}
+
+/// One unit of pool work.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Task {
+    Stop,
+    /// job(x) for x in start..start+count.
+    Map { task: u32, start: i64, count: u32 },
+    /// job(*args).
+    Apply { task: u32, args: Vec<i64> },
+}
+
+impl Task {
+    pub fn encode(&self) -> [u8; TASK_RECORD] {
+        let mut r = [0u8; TASK_RECORD];
+        match self {
+            Task::Stop => {}
+            Task::Map { task, start, count } => {
+                r[0..4].copy_from_slice(&task.to_le_bytes());
+                r[4] = 1;
+                r[8..16].copy_from_slice(&start.to_le_bytes());
+                r[16..20].copy_from_slice(&count.to_le_bytes());
+            }
+            Task::Apply { task, args } => {
+                r[0..4].copy_from_slice(&task.to_le_bytes());
+                r[4] = 2;
+                r[5] = args.len().min(MAX_ARGS) as u8;
+                for (i, a) in args.iter().take(MAX_ARGS).enumerate() {
+                    r[24 + 8 * i..32 + 8 * i].copy_from_slice(&a.to_le_bytes());
+                }
+            }
+        }
+        r
+    }
+
+    pub fn decode(r: &[u8; TASK_RECORD]) -> Option<Task> {
+        let u32_at = |o: usize| u32::from_le_bytes([r[o], r[o + 1], r[o + 2], r[o + 3]]);
+        let i64_at = |o: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&r[o..o + 8]);
+            i64::from_le_bytes(b)
+        };
+        match r[4] {
+            0 => Some(Task::Stop),
+            1 => Some(Task::Map { task: u32_at(0), start: i64_at(8), count: u32_at(16) }),
+            2 if (r[5] as usize) <= MAX_ARGS => Some(Task::Apply {
+                task: u32_at(0),
+                args: (0..r[5] as usize).map(|i| i64_at(24 + 8 * i)).collect(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// The tutorial's pool function: `def job(x): return x*x`.
+pub fn job(args: &[i64]) -> Result<i128, String> {
+    match args {
+        [x] => Ok(*x as i128 * *x as i128),
+        [] => Err("TypeError: job() missing 1 required positional argument: 'x'".into()),
+        more => Err(format!(
+            "TypeError: job() takes 1 positional argument but {} were given",
+            more.len()
+        )),
+    }
+}
+
+/// A result message: task id, then either values from `index` on, or an error.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskOutput {
+    Values { task: u32, index: u32, values: Vec<i128> },
+    Error { task: u32, message: String },
+}
+
+fn encode_values(task: u32, index: u32, values: &[i128]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(16 + values.len() * 4);
+    put_uvarint(&mut m, task as u128);
+    m.push(1);
+    put_uvarint(&mut m, index as u128);
+    put_uvarint(&mut m, values.len() as u128);
+    for v in values {
+        put_ivarint(&mut m, *v);
+    }
+    m
+}
+
+fn decode_output(m: &[u8]) -> Option<TaskOutput> {
+    let mut r = Reader::new(m);
+    let task = r.u32().ok()?;
+    match r.u8().ok()? {
+        1 => {
+            let index = r.u32().ok()?;
+            let n = r.u32().ok()? as usize;
+            let mut values = Vec::with_capacity(n.min(4096));
+            for _ in 0..n {
+                values.push(r.ivarint().ok()?);
+            }
+            Some(TaskOutput::Values { task, index, values })
+        }
+        0 => Some(TaskOutput::Error { task, message: r.string().ok()? }),
+        _ => None,
+    }
+}
+
+/// Values per result message, small enough that any 128-bit values fit one atomic write.
+const VALUES_PER_MESSAGE: usize = (MAX_MESSAGE - 32) / 19;
+
+/// The worker: takes tasks from the shared task queue (fd 5) until told to stop, runs them and
+/// puts results on the result queue (fd 6).
+pub fn work(ctx: &mut WorkerCtx) -> JobResult {
+    let mut tasks = TaskReader::new(ctx.take_extra(0)?);
+    let mut results = MessageWriter::new(ctx.take_extra(1)?);
+    let put = |results: &mut MessageWriter, m: &[u8]| {
+        results.put(m).map_err(|e| format!("result queue: {e}"))
+    };
+    ctx.emit(EventKind::Phase { name: "idle".into() });
+    loop {
+        ctx.flush();
+        let Some(rec) = tasks.get().map_err(|e| format!("task queue: {e}"))? else {
+            return Ok(Flow::Go);
+        };
+        if ctx.stopping() {
+            return Ok(Flow::Stop);
+        }
+        match Task::decode(&rec) {
+            None => return Err("a task record could not be read".into()),
+            Some(Task::Stop) => return Ok(Flow::Go),
+            Some(Task::Map { task, start, count }) => {
+                ctx.emit(EventKind::TaskStart { task, call: "job".into(), first: start, count });
+                let mut buf = Vec::with_capacity(VALUES_PER_MESSAGE);
+                let mut index = 0u32;
+                for k in 0..count {
+                    let x = start + k as i64;
+                    buf.push(x as i128 * x as i128);
+                    if buf.len() == VALUES_PER_MESSAGE {
+                        put(&mut results, &encode_values(task, index, &buf))?;
+                        index += buf.len() as u32;
+                        buf.clear();
+                    }
+                }
+                if !buf.is_empty() || count == 0 {
+                    put(&mut results, &encode_values(task, index, &buf))?;
+                }
+                ctx.emit(EventKind::TaskEnd { task, ok: true, error: None });
+            }
+            Some(Task::Apply { task, args }) => {
+                let first = args.first().copied().unwrap_or(0);
+                let count = args.len() as u32;
+                ctx.emit(EventKind::TaskStart { task, call: "job".into(), first, count });
+                match job(&args) {
+                    Ok(v) => {
+                        put(&mut results, &encode_values(task, 0, &[v]))?;
+                        ctx.emit(EventKind::TaskEnd { task, ok: true, error: None });
+                    }
+                    Err(message) => {
+                        let mut m = Vec::new();
+                        put_uvarint(&mut m, task as u128);
+                        m.push(0);
+                        put_str(&mut m, &message);
+                        put(&mut results, &m)?;
+                        ctx.emit(EventKind::TaskEnd { task, ok: false, error: Some(message) });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Python's default chunk size for `Pool.map`.
+pub fn python_chunksize(len: u64, processes: u64) -> u64 {
+    if len == 0 {
+        return 0;
+    }
+    let (q, r) = (len / (processes * 4), len % (processes * 4));
+    q + u64::from(r > 0)
+}
+
+#[derive(Debug, Serialize)]
+struct TaskRecord {
+    task: u32,
+    call: String,
+    first: i64,
+    count: u32,
+    worker: u16,
+    ok: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct CallError {
+    call: String,
+    error: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Details {
+    processes: u16,
+    chunksize: u64,
+    map: Vec<Num>,
+    apply_async: Option<Num>,
+    apply_async_list: Vec<Num>,
+    errors: Vec<CallError>,
+    tasks: Vec<TaskRecord>,
+    tasks_per_worker: BTreeMap<u16, u32>,
+}
+
+/// The parent's side of the pool: submits tasks and collects their results.
+struct PoolClient {
+    tasks: TaskWriter,
+    results: crossbeam_channel::Receiver<TaskOutput>,
+    next_task: u32,
+    /// Values per task, filled as result messages arrive.
+    got: BTreeMap<u32, Result<Vec<Option<i128>>, String>>,
+    expected: BTreeMap<u32, u32>,
+    ran_on: BTreeMap<u32, (u16, bool)>,
+    starts: BTreeMap<u32, (String, i64, u32)>,
+}
+
+impl PoolClient {
+    fn submit(&mut self, make: impl FnOnce(u32) -> Task, expected: u32) -> Result<u32, RunError> {
+        let id = self.next_task;
+        self.next_task += 1;
+        self.expected.insert(id, expected);
+        self.got.insert(id, Ok(vec![None; expected as usize]));
+        self.tasks.put(&make(id).encode())?;
+        Ok(id)
+    }
+
+    fn complete(&self, id: u32) -> bool {
+        match self.got.get(&id) {
+            Some(Ok(v)) => v.iter().all(Option::is_some),
+            Some(Err(_)) => true,
+            None => false,
+        }
+    }
+
+    fn accept(&mut self, out: TaskOutput) {
+        match out {
+            TaskOutput::Values { task, index, values } => {
+                if let Some(Ok(slots)) = self.got.get_mut(&task) {
+                    for (k, v) in values.into_iter().enumerate() {
+                        if let Some(slot) = slots.get_mut(index as usize + k) {
+                            *slot = Some(v);
+                        }
+                    }
+                }
+            }
+            TaskOutput::Error { task, message } => {
+                self.got.insert(task, Err(message));
+            }
+        }
+    }
+
+    /// Waits until every task in `ids` has its result (`.get()` on each).
+    fn wait(&mut self, s: &mut Session<'_>, ids: &[u32]) -> Result<(), RunError> {
+        while !ids.iter().all(|id| self.complete(*id)) {
+            match s.next_or(&self.results, Duration::from_millis(500))? {
+                Got::Other(out) => self.accept(out),
+                Got::Event(e) => self.observe(&e),
+                Got::Closed => {
+                    return Err(RunError::Failed(
+                        "the result queue closed before every task had its result (a worker died?)"
+                            .into(),
+                    ));
+                }
+                Got::Timeout => {
+                    if s.rt.live() == 0 {
+                        return Err(RunError::Failed("every pool worker has exited".into()));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn observe(&mut self, e: &crate::runtime::Envelope) {
+        match &e.kind {
+            EventKind::TaskStart { task, call, first, count } => {
+                self.ran_on.insert(*task, (e.worker, true));
+                self.starts.insert(*task, (call.clone(), *first, *count));
+            }
+            EventKind::TaskEnd { task, ok, .. } => {
+                self.ran_on.insert(*task, (e.worker, *ok));
+            }
+            _ => {}
+        }
+    }
+
+    fn values(&self, id: u32) -> Result<Vec<i128>, String> {
+        match self.got.get(&id) {
+            Some(Ok(v)) => Ok(v.iter().map(|x| x.unwrap_or(0)).collect()),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err("no such task".into()),
+        }
+    }
+}
+
+fn fmt_args(args: &[i64]) -> String {
+    match args {
+        [x] => format!("({x},)"),
+        _ => format!("({})", args.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
+    let processes = p.processes.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(256) as u16)
+    });
+    let (task_r, task_w) = queue_pipe().map_err(|e| RunError::Failed(format!("task queue: {e}")))?;
+    let (res_r, res_w) = queue_pipe().map_err(|e| RunError::Failed(format!("result queue: {e}")))?;
+    s.emit(EventKind::Phase { name: format!("Pool(processes={processes})") });
+    for _ in 0..processes {
+        s.rt.spawn(Job::PoolWorker.to_json(), vec![task_r.try_clone()?, res_w.try_clone()?])?;
+    }
+    drop((task_r, res_w));
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let reader = std::thread::spawn(move || {
+        let mut q = MessageReader::new(res_r);
+        while let Ok(Some(m)) = q.get() {
+            if let Some(out) = decode_output(&m) {
+                if tx.send(out).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let mut pool = PoolClient {
+        tasks: TaskWriter::new(task_w),
+        results: rx,
+        next_task: 0,
+        got: BTreeMap::new(),
+        expected: BTreeMap::new(),
+        ran_on: BTreeMap::new(),
+        starts: BTreeMap::new(),
+    };
+    let mut text = String::new();
+
+    // res = pool.map(job, range(N))
+    let chunksize = p.chunksize.unwrap_or_else(|| python_chunksize(p.map_n, processes as u64));
+    s.emit(EventKind::Phase { name: format!("map(job, range({}))", p.map_n) });
+    let mut chunks = Vec::new();
+    let mut start = 0u64;
+    while start < p.map_n {
+        let count = chunksize.min(p.map_n - start).min(u32::MAX as u64) as u32;
+        let first = start as i64;
+        chunks.push(pool.submit(|task| Task::Map { task, start: first, count }, count)?);
+        start += count as u64;
+    }
+    pool.wait(s, &chunks)?;
+    let mut map = Vec::with_capacity(p.map_n as usize);
+    for id in &chunks {
+        map.extend(pool.values(*id).map_err(RunError::Failed)?);
+    }
+    text.push_str(&format!("pool.map(job, range({})) -> {}\n", p.map_n, show_list(&map)));
+
+    // res = pool.apply_async(job, (2,)); res.get()
+    s.emit(EventKind::Phase { name: format!("apply_async(job, ({},))", p.apply_arg) });
+    let a = p.apply_arg;
+    let one = pool.submit(|task| Task::Apply { task, args: vec![a] }, 1)?;
+    pool.wait(s, &[one])?;
+    let apply_async = pool.values(one).ok().and_then(|v| v.first().copied());
+    text.push_str(&format!(
+        "pool.apply_async(job, ({a},)).get() -> {}\n",
+        apply_async.map_or("error".into(), |v| v.to_string())
+    ));
+
+    // multi_res = [pool.apply_async(job, (i,)) for i in range(10)]
+    s.emit(EventKind::Phase { name: format!("[apply_async(job, (i,)) for i in range({})]", p.apply_list_n) });
+    let mut ids = Vec::new();
+    for i in 0..p.apply_list_n as i64 {
+        ids.push(pool.submit(|task| Task::Apply { task, args: vec![i] }, 1)?);
+    }
+    pool.wait(s, &ids)?;
+    let list: Vec<i128> = ids
+        .iter()
+        .filter_map(|id| pool.values(*id).ok().and_then(|v| v.first().copied()))
+        .collect();
+    text.push_str(&format!("[res.get() for res in multi_res] -> {}\n", show_list(&list)));
+
+    // pool.apply_async(job, (2, 3, 4)).get() raises
+    let mut errors = Vec::new();
+    if let BadArgs(Some(args)) = &p.bad_args {
+        let call = format!("apply_async(job, {})", fmt_args(args));
+        s.emit(EventKind::Phase { name: call.clone() });
+        let args = args.clone();
+        let bad = pool.submit(|task| Task::Apply { task, args }, 1)?;
+        pool.wait(s, &[bad])?;
+        match pool.values(bad) {
+            Err(error) => {
+                text.push_str(&format!("pool.{call}.get() -> raises {error}\n"));
+                errors.push(CallError { call, error });
+            }
+            Ok(v) => text.push_str(&format!("pool.{call}.get() -> {}\n", show_list(&v))),
+        }
+    }
+
+    // pool.close(); pool.join()
+    s.emit(EventKind::Phase { name: "close and join".into() });
+    for _ in 0..processes {
+        pool.tasks.put(&Task::Stop.encode())?;
+    }
+    let mut ran_on = std::mem::take(&mut pool.ran_on);
+    let mut starts = std::mem::take(&mut pool.starts);
+    s.until_all_exited(|_, e| {
+        match &e.kind {
+            EventKind::TaskStart { task, call, first, count } => {
+                ran_on.insert(*task, (e.worker, true));
+                starts.insert(*task, (call.clone(), *first, *count));
+            }
+            EventKind::TaskEnd { task, ok, .. } => {
+                ran_on.insert(*task, (e.worker, *ok));
+            }
+            _ => {}
+        }
+        Ok(())
+    })?;
+    drop(pool);
+    let _ = reader.join();
+
+    let mut problems = Vec::new();
+    let want_map: Vec<i128> = (0..p.map_n as i128).map(|x| x * x).collect();
+    if map != want_map {
+        problems.push("map results are not job(x) for x in order".into());
+    }
+    if apply_async != Some(a as i128 * a as i128) {
+        problems.push(format!("apply_async(job, ({a},)) gave {apply_async:?}"));
+    }
+    let want_list: Vec<i128> = (0..p.apply_list_n as i128).map(|x| x * x).collect();
+    if list != want_list {
+        problems.push("the apply_async list is not job(i) in order".into());
+    }
+    if let BadArgs(Some(args)) = &p.bad_args {
+        if args.len() != 1 && errors.is_empty() {
+            problems.push("the call with the wrong number of arguments did not fail".into());
+        }
+    }
+    let tasks: Vec<TaskRecord> = starts
+        .iter()
+        .map(|(task, (call, first, count))| {
+            let (worker, ok) = ran_on.get(task).copied().unwrap_or((0, false));
+            TaskRecord { task: *task, call: call.clone(), first: *first, count: *count, worker, ok }
+        })
+        .collect();
+    let mut tasks_per_worker = BTreeMap::new();
+    for t in &tasks {
+        *tasks_per_worker.entry(t.worker).or_insert(0) += 1;
+    }
+    text.push_str(&format!("chunksize {chunksize}; tasks per worker: "));
+    text.push_str(
+        &tasks_per_worker
+            .iter()
+            .map(|(w, n)| format!("worker {w}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    text.push('\n');
+    let details = Details {
+        processes,
+        chunksize,
+        map: map.into_iter().map(Num::Int).collect(),
+        apply_async: apply_async.map(Num::Int),
+        apply_async_list: list.into_iter().map(Num::Int).collect(),
+        errors,
+        tasks,
+        tasks_per_worker,
+    };
+    Ok(Outcome {
+        details: serde_json::to_value(&details).unwrap_or_default(),
+        text,
+        problems,
+        expected_failures: Vec::new(),
+    })
+}
+
+fn show_list(v: &[i128]) -> String {
+    if v.len() <= 20 {
+        format!("[{}]", v.iter().map(i128::to_string).collect::<Vec<_>>().join(", "))
+    } else {
+        let head: Vec<String> = v[..10].iter().map(i128::to_string).collect();
+        format!("[{}, ... {} more]", head.join(", "), v.len() - 10)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunksize_matches_python() {
+        // divmod(10, 2*4) = (1, 2) -> 2; divmod(1_000_000, 8) = (125000, 0) -> 125000
+        assert_eq!(python_chunksize(10, 2), 2);
+        assert_eq!(python_chunksize(1_000_000, 2), 125_000);
+        assert_eq!(python_chunksize(0, 2), 0);
+        assert_eq!(python_chunksize(3, 4), 1);
+    }
+
+    #[test]
+    fn tasks_round_trip() {
+        for t in [
+            Task::Stop,
+            Task::Map { task: 3, start: -5, count: 9 },
+            Task::Apply { task: 9, args: vec![2, 3, 4] },
+            Task::Apply { task: 1, args: vec![] },
+        ] {
+            assert_eq!(Task::decode(&t.encode()), Some(t));
+        }
+    }
+
+    #[test]
+    fn wrong_arity_is_a_type_error_like_python() {
+        assert_eq!(job(&[2]), Ok(4));
+        assert_eq!(
+            job(&[2, 3, 4]),
+            Err("TypeError: job() takes 1 positional argument but 3 were given".into())
+        );
+        assert!(job(&[]).is_err_and(|e| e.contains("missing 1 required")));
+    }
+
+    #[test]
+    fn result_messages_round_trip_and_fit_a_pipe_write() {
+        let values = vec![i128::MAX; VALUES_PER_MESSAGE];
+        let m = encode_values(7, 40, &values);
+        assert!(m.len() <= MAX_MESSAGE);
+        assert_eq!(decode_output(&m), Some(TaskOutput::Values { task: 7, index: 40, values }));
+    }
+}
