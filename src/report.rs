@@ -27,8 +27,8 @@ pub fn text_line(e: &Envelope, t0: u64) -> Option<String> {
         EventKind::Output { stream: Stream::Stderr, text } => format!("! {text}"),
         EventKind::QueuePut { value } => format!("q.put({value})"),
         EventKind::QueueGet { from, value } => format!("q.get() -> {value} (put by worker {from})"),
-        EventKind::TaskStart { task, call, first, count } if *count == 1 => {
-            format!("task {task}: {call}({first})")
+        EventKind::TaskStart { task, call, .. } if call.contains('(') => {
+            format!("task {task}: {call}")
         }
         EventKind::TaskStart { task, call, first, count } => {
             format!("task {task}: {call}(x) for x in {first}..{}", first + *count as i64)

@@ -73,7 +73,8 @@ pub enum EventKind {
     QueuePut { value: Num },
     /// The parent took an item off the queue (`from`: the worker that put it).
     QueueGet { from: u16, value: Num },
-    /// A pool task (one `map` chunk or one `apply_async` call) began on this worker.
+    /// A pool task began on this worker: a `map` chunk (`call` is the function's name, applied
+    /// to `count` values from `first`) or one `apply_async` call (`call` is the whole call).
     TaskStart { task: u32, call: String, first: i64, count: u32 },
     /// The task ended; a failed call carries its error.
     TaskEnd {

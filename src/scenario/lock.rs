@@ -466,7 +466,7 @@ fn describe(r: &RunReport, t0: u64) -> String {
         format!("{} short", r.expected - r.final_value)
     };
     t.push_str(&format!(
-        "  final {} , expected {}: {verdict}; {} lost update{}\n",
+        "  final {}, expected {}: {verdict}; {} lost update{}\n",
         r.final_value,
         r.expected,
         r.lost_updates,

@@ -211,8 +211,8 @@ pub fn work(ctx: &mut WorkerCtx) -> JobResult {
             }
             Some(Task::Apply { task, args }) => {
                 let first = args.first().copied().unwrap_or(0);
-                let count = args.len() as u32;
-                ctx.emit(EventKind::TaskStart { task, call: "job".into(), first, count });
+                let call = format!("job{}", fmt_args(&args));
+                ctx.emit(EventKind::TaskStart { task, call, first, count: 1 });
                 match job(&args) {
                     Ok(v) => {
                         put(&mut results, &encode_values(task, 0, &[v]))?;
