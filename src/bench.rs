@@ -30,7 +30,13 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn bench_spawn(method: StartMethod, n: u32) -> Result<Vec<Figure>, RunError> {
     let mut ignore = |_: &crate::runtime::Envelope| {};
-    let mut s = Session::new(RuntimeOptions { method, ..Default::default() }, &mut ignore)?;
+    let mut s = Session::new(
+        RuntimeOptions {
+            method,
+            ..Default::default()
+        },
+        &mut ignore,
+    )?;
     let (mut first, mut reaped) = (Vec::new(), Vec::new());
     for _ in 0..n {
         let id = s.rt.spawn(Job::Noop.to_json(), Vec::new())?;
@@ -38,7 +44,9 @@ fn bench_spawn(method: StartMethod, n: u32) -> Result<Vec<Figure>, RunError> {
         let mut started = None;
         loop {
             let Some(e) = s.next(Duration::from_secs(10))? else {
-                return Err(RunError::Failed(format!("worker {id} did not finish in 10 s")));
+                return Err(RunError::Failed(format!(
+                    "worker {id} did not finish in 10 s"
+                )));
             };
             if e.worker != id {
                 continue;
@@ -58,9 +66,21 @@ fn bench_spawn(method: StartMethod, n: u32) -> Result<Vec<Figure>, RunError> {
     reaped.sort_by(f64::total_cmp);
     let m = method.name();
     Ok(vec![
-        Figure { name: format!("spawn_{m}_ms"), value: median(&first), unit: "ms" },
-        Figure { name: format!("spawn_{m}_p90_ms"), value: percentile(&first, 0.9), unit: "ms" },
-        Figure { name: format!("spawn_{m}_reaped_ms"), value: median(&reaped), unit: "ms" },
+        Figure {
+            name: format!("spawn_{m}_ms"),
+            value: median(&first),
+            unit: "ms",
+        },
+        Figure {
+            name: format!("spawn_{m}_p90_ms"),
+            value: percentile(&first, 0.9),
+            unit: "ms",
+        },
+        Figure {
+            name: format!("spawn_{m}_reaped_ms"),
+            value: median(&reaped),
+            unit: "ms",
+        },
     ])
 }
 
@@ -73,7 +93,9 @@ fn bench_events(count: u64) -> Result<Vec<Figure>, RunError> {
     let mut t_last = Instant::now();
     loop {
         let Some(e) = s.next(Duration::from_secs(60))? else {
-            return Err(RunError::Failed("the flooding worker stalled for 60 s".into()));
+            return Err(RunError::Failed(
+                "the flooding worker stalled for 60 s".into(),
+            ));
         };
         if e.worker != id {
             continue;
@@ -89,13 +111,27 @@ fn bench_events(count: u64) -> Result<Vec<Figure>, RunError> {
         }
     }
     let secs = t_first.map_or(0.0, |t| (t_last - t).as_secs_f64());
-    let rate = if secs > 0.0 { received as f64 / secs } else { 0.0 };
+    let rate = if secs > 0.0 {
+        received as f64 / secs
+    } else {
+        0.0
+    };
     if received != count {
-        return Err(RunError::Failed(format!("{received} of {count} events arrived")));
+        return Err(RunError::Failed(format!(
+            "{received} of {count} events arrived"
+        )));
     }
     Ok(vec![
-        Figure { name: "events_per_s".into(), value: rate, unit: "events/s" },
-        Figure { name: "events_lost".into(), value: (count - received) as f64, unit: "events" },
+        Figure {
+            name: "events_per_s".into(),
+            value: rate,
+            unit: "events/s",
+        },
+        Figure {
+            name: "events_lost".into(),
+            value: (count - received) as f64,
+            unit: "events",
+        },
     ])
 }
 

@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::runtime::StartMethod;
-use crate::scenario::{Params, compare, lock, pool, process, queue, shared};
+use crate::scenario::{Params, compare, int_in, lock, pool, process, queue, shared};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -55,14 +55,17 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = MethodArg::Reexec, global = true)]
     pub start_method: MethodArg,
     /// Play the scenario's intervals faster (2 = twice as fast) or slower (0.5); 0.01 to 100.
-    #[arg(long, default_value_t = 1.0, value_parser = parse_speed, global = true)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1.0, value_parser = parse_speed, global = true)]
     pub speed: f64,
     #[command(subcommand)]
     pub scenario: ScenarioArgs,
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {
-    let v: f64 = s.trim().parse().map_err(|_| format!("{s:?} is not a number"))?;
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number"))?;
     if !(0.01..=100.0).contains(&v) {
         return Err(format!("{v} is not in 0.01..=100"));
     }
@@ -115,9 +118,9 @@ pub struct BenchArgs {
     #[arg(long)]
     pub json: bool,
     /// Processes started per start method (1 to 10000).
-    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 200, value_parser = |s: &str| int_in::<u32>(s, 1, 10_000))]
     pub spawns: u32,
     /// Events the worker sends (1000 to 1000000000).
-    #[arg(long, default_value_t = 5_000_000, value_parser = clap::value_parser!(u64).range(1000..=1_000_000_000))]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 5_000_000, value_parser = |s: &str| int_in::<u64>(s, 1000, 1_000_000_000))]
     pub events: u64,
 }

@@ -22,12 +22,20 @@ const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
     // Hidden entry points first, before any thread or signal handler exists.
-    match std::env::args_os().nth(1).as_deref().and_then(|a| a.to_str()) {
+    match std::env::args_os()
+        .nth(1)
+        .as_deref()
+        .and_then(|a| a.to_str())
+    {
         Some("__worker") => std::process::exit(worker_main(dispatch)),
         Some("__launcher") => std::process::exit(launcher_main(dispatch)),
         _ => {}
     }
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
         // The run loop checks the flag and cleans up (kills and reaps workers, unlinks the
         // segment) before leaving; a second signal still ends the process at once.
         let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, interrupt_flag());
@@ -102,12 +110,20 @@ fn run(args: RunArgs) -> ExitCode {
         Ok(summary) => {
             let mut out = stdout.lock();
             if json {
-                let _ = writeln!(out, "{}", serde_json::to_string(&summary).unwrap_or_default());
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string(&summary).unwrap_or_default()
+                );
             } else {
                 let _ = write!(out, "{}", report::summary_text(&summary));
             }
             let _ = out.flush();
-            if summary.ok { ExitCode::SUCCESS } else { ExitCode::from(EXIT_PROBLEMS) }
+            if summary.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_PROBLEMS)
+            }
         }
         Err(e) => fail(&e),
     }

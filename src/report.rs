@@ -16,56 +16,103 @@ pub fn json_line(out: &mut impl Write, e: &Envelope) {
 
 /// A readable line for an event, or `None` for events too fine-grained to print.
 pub fn text_line(e: &Envelope, t0: u64) -> Option<String> {
-    let who = if e.worker == 0 { "parent".to_string() } else { format!("worker {}", e.worker) };
+    let who = if e.worker == 0 {
+        "parent".to_string()
+    } else {
+        format!("worker {}", e.worker)
+    };
     let ms = |ns: u64| ns as f64 / 1e6;
     let what = match &e.kind {
         EventKind::Spawned { method } => format!("pid {} starting ({method})", e.pid),
         EventKind::Started => "running".into(),
         EventKind::Phase { name } if e.worker == 0 => return Some(format!("-- {name} --")),
         EventKind::Phase { .. } => return None,
-        EventKind::Output { stream: Stream::Stdout, text } => format!("| {text}"),
-        EventKind::Output { stream: Stream::Stderr, text } => format!("! {text}"),
+        EventKind::Output {
+            stream: Stream::Stdout,
+            text,
+        } => format!("| {text}"),
+        EventKind::Output {
+            stream: Stream::Stderr,
+            text,
+        } => format!("! {text}"),
         EventKind::QueuePut { value } => format!("q.put({value})"),
         EventKind::QueueGet { from, value } => format!("q.get() -> {value} (put by worker {from})"),
         EventKind::TaskStart { task, call, .. } if call.contains('(') => {
             format!("task {task}: {call}")
         }
-        EventKind::TaskStart { task, call, first, count } => {
-            format!("task {task}: {call}(x) for x in {first}..{}", first + *count as i64)
+        EventKind::TaskStart {
+            task,
+            call,
+            first,
+            count,
+        } => {
+            format!(
+                "task {task}: {call}(x) for x in {first}..{}",
+                first + *count as i64
+            )
         }
-        EventKind::TaskEnd { task, ok: false, error } => {
-            format!("task {task} failed: {}", error.as_deref().unwrap_or("error"))
+        EventKind::TaskEnd {
+            task,
+            ok: false,
+            error,
+        } => {
+            format!(
+                "task {task} failed: {}",
+                error.as_deref().unwrap_or("error")
+            )
         }
         EventKind::TaskEnd { .. } => return None,
         EventKind::Read { cell, index, value } => format!("reads  cell {cell}[{index}] = {value}"),
-        EventKind::Write { cell, index, old, new } => {
+        EventKind::Write {
+            cell,
+            index,
+            old,
+            new,
+        } => {
             format!("writes cell {cell}[{index}] {old} -> {new}")
         }
         EventKind::Gate { access } => format!(
             "waits at the gate before its {}",
-            if *access == Access::Read { "read" } else { "write" }
+            if *access == Access::Read {
+                "read"
+            } else {
+                "write"
+            }
         ),
         EventKind::LockRequested => return None,
         EventKind::LockAcquired { wait_ns, contended } => format!(
             "holds the lock{}",
-            if *contended { format!(" (waited {:.1} ms)", ms(*wait_ns)) } else { String::new() }
+            if *contended {
+                format!(" (waited {:.1} ms)", ms(*wait_ns))
+            } else {
+                String::new()
+            }
         ),
         EventKind::LockReleased { hold_ns } => {
             format!("releases the lock (held {:.1} ms)", ms(*hold_ns))
         }
         EventKind::LockRecovered => "recovered the lock from an owner that died holding it".into(),
-        EventKind::Result { label, value, elapsed_ns } => {
+        EventKind::Result {
+            label,
+            value,
+            elapsed_ns,
+        } => {
             format!("{label} -> {value} ({:.3} s)", *elapsed_ns as f64 / 1e9)
         }
         EventKind::Error { message } => format!("error: {message}"),
         EventKind::Exit { code: Some(c), .. } => format!("exited with code {c}"),
-        EventKind::Exit { signal: Some(s), .. } => {
+        EventKind::Exit {
+            signal: Some(s), ..
+        } => {
             format!("was killed by signal {s} ({})", signal_name(*s))
         }
         EventKind::Exit { .. } => "exited".into(),
         EventKind::Dropped { count } => format!("{count} events were lost"),
     };
-    Some(format!("{:>9.1} ms  {who:<9} {what}", ms(e.t_ns.saturating_sub(t0))))
+    Some(format!(
+        "{:>9.1} ms  {who:<9} {what}",
+        ms(e.t_ns.saturating_sub(t0))
+    ))
 }
 
 /// The closing account of a run in text.

@@ -7,7 +7,11 @@ use common::{assert_accounted, assert_clean, run};
 use serde_json::Value;
 
 fn nums(v: &Value) -> Vec<i64> {
-    v.as_array().expect("array").iter().map(|x| x.as_i64().expect("integer")).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_i64().expect("integer"))
+        .collect()
 }
 
 #[test]
@@ -42,7 +46,10 @@ fn queue_sum_for_ten_million_is_exact_in_128_bits() {
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     // Beyond 64 bits: check the JSON text itself, where the integer must be exact.
     let last = out.raw.lines().last().expect("summary line");
-    assert!(last.contains("\"sum\":4999999666666716666660000000"), "{last}");
+    assert!(
+        last.contains("\"sum\":4999999666666716666660000000"),
+        "{last}"
+    );
     assert_clean(&out);
 }
 
@@ -53,17 +60,35 @@ fn pool_map_apply_async_and_the_bad_call() {
     let s = out.summary();
     assert_eq!(nums(&s["map"]), vec![0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
     assert_eq!(s["apply_async"], 4);
-    assert_eq!(nums(&s["apply_async_list"]), vec![0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
+    assert_eq!(
+        nums(&s["apply_async_list"]),
+        vec![0, 1, 4, 9, 16, 25, 36, 49, 64, 81]
+    );
     let err = s["errors"][0]["error"].as_str().expect("an error result");
-    assert!(err.contains("takes 1 positional argument but 3 were given"), "{err}");
+    assert!(
+        err.contains("takes 1 positional argument but 3 were given"),
+        "{err}"
+    );
     // Every task ran on one of the pool's workers, and the task list covers every call.
-    let workers: Vec<u64> = out.events("spawned").iter().filter_map(|e| e["worker"].as_u64()).collect();
+    let workers: Vec<u64> = out
+        .events("spawned")
+        .iter()
+        .filter_map(|e| e["worker"].as_u64())
+        .collect();
     assert_eq!(workers.len(), 3);
     let tasks = s["tasks"].as_array().expect("tasks");
     // Python's chunksize for 10 items on 3 processes: ceil(10 / 12) = 1, so 10 map tasks.
     assert_eq!(s["chunksize"], 1);
-    assert_eq!(tasks.len(), 10 + 1 + 10 + 1, "10 map chunks, 1 + 10 + 1 apply_async calls");
-    assert!(tasks.iter().all(|t| workers.contains(&t["worker"].as_u64().unwrap_or(0))));
+    assert_eq!(
+        tasks.len(),
+        10 + 1 + 10 + 1,
+        "10 map chunks, 1 + 10 + 1 apply_async calls"
+    );
+    assert!(
+        tasks
+            .iter()
+            .all(|t| workers.contains(&t["worker"].as_u64().unwrap_or(0)))
+    );
     assert_accounted(&out);
     assert_clean(&out);
 }
@@ -103,14 +128,22 @@ fn locked_counter_is_exact_and_each_worker_writes_in_one_run() {
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let r = &out.summary()["runs"][0];
     assert_eq!(r["mode"], "locked");
-    assert_eq!((r["final"].as_i64(), r["expected"].as_i64()), (Some(20), Some(20)));
+    assert_eq!(
+        (r["final"].as_i64(), r["expected"].as_i64()),
+        (Some(20), Some(20))
+    );
     assert_eq!(r["lost_updates"], 0);
     let blocks = r["writer_blocks"].as_array().expect("blocks");
-    assert_eq!(blocks.len(), 2, "one unbroken run of writes per worker: {blocks:?}");
+    assert_eq!(
+        blocks.len(),
+        2,
+        "one unbroken run of writes per worker: {blocks:?}"
+    );
     assert!(blocks.iter().all(|b| b["writes"] == 5));
     let values = nums(&r["values"]);
     assert!(
-        values == [1, 2, 3, 4, 5, 8, 11, 14, 17, 20] || values == [3, 6, 9, 12, 15, 16, 17, 18, 19, 20],
+        values == [1, 2, 3, 4, 5, 8, 11, 14, 17, 20]
+            || values == [3, 6, 9, 12, 15, 16, 17, 18, 19, 20],
         "{values:?}"
     );
     assert_eq!(r["lock"]["acquisitions"], 2);
@@ -123,7 +156,10 @@ fn locked_counter_is_exact_and_each_worker_writes_in_one_run() {
 
 /// The invariants of an unlocked run, whatever the interleaving.
 fn check_unlocked(r: &Value, writes_per_worker: i64, workers: i64) {
-    let (fin, exp) = (r["final"].as_i64().expect("final"), r["expected"].as_i64().expect("expected"));
+    let (fin, exp) = (
+        r["final"].as_i64().expect("final"),
+        r["expected"].as_i64().expect("expected"),
+    );
     assert!(fin <= exp, "never above the exact total: {fin} > {exp}");
     let lost = r["lost"].as_array().expect("lost");
     assert_eq!(r["lost_updates"].as_u64(), Some(lost.len() as u64));
@@ -131,13 +167,30 @@ fn check_unlocked(r: &Value, writes_per_worker: i64, workers: i64) {
         .iter()
         .map(|l| l["lost"]["new"].as_i64().unwrap_or(0) - l["lost"]["old"].as_i64().unwrap_or(0))
         .sum();
-    assert_eq!(exp - fin, lost_sum, "the shortfall is exactly the lost updates");
-    assert_eq!(r["writes"].as_array().map(Vec::len), Some((writes_per_worker * workers) as usize));
+    assert_eq!(
+        exp - fin,
+        lost_sum,
+        "the shortfall is exactly the lost updates"
+    );
+    assert_eq!(
+        r["writes"].as_array().map(Vec::len),
+        Some((writes_per_worker * workers) as usize)
+    );
 }
 
 #[test]
 fn unlocked_counter_with_a_race_window_never_exceeds_the_exact_total() {
-    let out = run(&["run", "lock", "--mode", "unlocked", "--race-window-ms", "20", "--speed", "2", "--json"]);
+    let out = run(&[
+        "run",
+        "lock",
+        "--mode",
+        "unlocked",
+        "--race-window-ms",
+        "20",
+        "--speed",
+        "2",
+        "--json",
+    ]);
     assert!(matches!(out.code, Some(0)), "{}", out.stderr);
     check_unlocked(&out.summary()["runs"][0], 10, 2);
     assert_accounted(&out);
@@ -146,15 +199,35 @@ fn unlocked_counter_with_a_race_window_never_exceeds_the_exact_total() {
 
 #[test]
 fn step_script_produces_a_lost_update_every_time() {
-    let out = run(&["run", "lock", "--step-script", "1r,2r,1w,2w", "--steps", "3", "--speed", "5", "--json"]);
+    let out = run(&[
+        "run",
+        "lock",
+        "--step-script",
+        "1r,2r,1w,2w",
+        "--steps",
+        "3",
+        "--speed",
+        "5",
+        "--json",
+    ]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let r = &out.summary()["runs"][0];
     check_unlocked(r, 3, 2);
     let first = &r["lost"][0];
-    assert_eq!((first["lost"]["old"].as_i64(), first["overwritten_by"]["old"].as_i64()), (Some(0), Some(0)));
+    assert_eq!(
+        (
+            first["lost"]["old"].as_i64(),
+            first["overwritten_by"]["old"].as_i64()
+        ),
+        (Some(0), Some(0))
+    );
     assert_eq!(first["lost"]["worker"], 1);
     assert!(r["lost_updates"].as_u64().is_some_and(|n| n >= 1));
-    assert_eq!(out.events("gate").len(), 4, "each scripted step waited at its gate");
+    assert_eq!(
+        out.events("gate").len(),
+        4,
+        "each scripted step waited at its gate"
+    );
     assert_clean(&out);
 }
 
@@ -181,7 +254,17 @@ fn fork_start_method_runs_every_quick_scenario() {
         &["run", "process", "--json", "--start-method", "fork"][..],
         &["run", "queue", "--json", "--start-method", "fork"],
         &["run", "pool", "--json", "--start-method", "fork"],
-        &["run", "lock", "--json", "--start-method", "fork", "--mode", "locked", "--speed", "10"],
+        &[
+            "run",
+            "lock",
+            "--json",
+            "--start-method",
+            "fork",
+            "--mode",
+            "locked",
+            "--speed",
+            "10",
+        ],
     ] {
         let out = run(args);
         assert_eq!(out.code, Some(0), "{args:?}: {}", out.stderr);
@@ -194,9 +277,15 @@ fn fork_start_method_runs_every_quick_scenario() {
 
 #[test]
 fn list_names_every_scenario() {
-    let out = std::process::Command::new(common::BIN).arg("list").output().expect("run");
+    let out = std::process::Command::new(common::BIN)
+        .arg("list")
+        .output()
+        .expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
     for name in ["process", "queue", "compare", "pool", "shared", "lock"] {
-        assert!(text.lines().any(|l| l.starts_with(name)), "{name} missing from:\n{text}");
+        assert!(
+            text.lines().any(|l| l.starts_with(name)),
+            "{name} missing from:\n{text}"
+        );
     }
 }

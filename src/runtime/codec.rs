@@ -138,7 +138,17 @@ mod tests {
 
     #[test]
     fn varints_round_trip_at_the_edges() {
-        for v in [0i128, 1, -1, 63, -64, 64, i64::MAX as i128, i128::MAX, i128::MIN] {
+        for v in [
+            0i128,
+            1,
+            -1,
+            63,
+            -64,
+            64,
+            i64::MAX as i128,
+            i128::MAX,
+            i128::MIN,
+        ] {
             let mut out = Vec::new();
             put_ivarint(&mut out, v);
             assert_eq!(Reader::new(&out).ivarint(), Ok(v));
@@ -151,7 +161,10 @@ mod tests {
     #[test]
     fn overlong_varint_is_an_error() {
         let bytes = [0xffu8; 20];
-        assert_eq!(Reader::new(&bytes).uvarint(), Err(DecodeError::VarintOverflow));
+        assert_eq!(
+            Reader::new(&bytes).uvarint(),
+            Err(DecodeError::VarintOverflow)
+        );
     }
 
     #[test]

@@ -46,7 +46,9 @@ impl Control {
         let arg = u32::from_le_bytes([m[4], m[5], m[6], m[7]]);
         match m[0] {
             1 => Some(Control::Stop),
-            2 => Some(Control::Speed { permille: arg.clamp(MIN_PERMILLE, MAX_PERMILLE) }),
+            2 => Some(Control::Speed {
+                permille: arg.clamp(MIN_PERMILLE, MAX_PERMILLE),
+            }),
             3 => Some(Control::Gates(arg != 0)),
             4 => Some(Control::Release),
             _ => None,
@@ -82,7 +84,11 @@ pub struct ControlState {
 impl Default for ControlState {
     fn default() -> Self {
         Self {
-            inner: Mutex::new(Inner { speed_permille: 1000, gates: false, credits: 0 }),
+            inner: Mutex::new(Inner {
+                speed_permille: 1000,
+                gates: false,
+                credits: 0,
+            }),
             changed: Condvar::new(),
             stop: AtomicBool::new(false),
         }
@@ -150,7 +156,11 @@ impl ControlState {
             i = g;
             left_base -= t0.elapsed().as_secs_f64() / scale;
         }
-        if self.stopping() { Flow::Stop } else { Flow::Go }
+        if self.stopping() {
+            Flow::Stop
+        } else {
+            Flow::Go
+        }
     }
 
     /// Returns at once when gates are off; otherwise waits for one release.
@@ -186,7 +196,9 @@ pub struct ControlSender {
 
 impl ControlSender {
     pub fn new(pipe: File) -> Self {
-        Self { pipe: Mutex::new(pipe) }
+        Self {
+            pipe: Mutex::new(pipe),
+        }
     }
 
     /// Sends `msg`; an error means the worker is gone, which the caller learns from its exit.

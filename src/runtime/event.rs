@@ -62,20 +62,37 @@ pub enum Stream {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
     /// The parent asked the OS for a new worker (`method`: reexec or fork).
-    Spawned { method: String },
+    Spawned {
+        method: String,
+    },
     /// The worker's own code began running.
     Started,
     /// A named stage of a worker's or the parent's work (`compute`, `sleep`, `unlocked` ...).
-    Phase { name: String },
+    Phase {
+        name: String,
+    },
     /// A line the worker printed.
-    Output { stream: Stream, text: String },
+    Output {
+        stream: Stream,
+        text: String,
+    },
     /// An item put on an inter-process queue.
-    QueuePut { value: Num },
+    QueuePut {
+        value: Num,
+    },
     /// The parent took an item off the queue (`from`: the worker that put it).
-    QueueGet { from: u16, value: Num },
+    QueueGet {
+        from: u16,
+        value: Num,
+    },
     /// A pool task began on this worker: a `map` chunk (`call` is the function's name, applied
     /// to `count` values from `first`) or one `apply_async` call (`call` is the whole call).
-    TaskStart { task: u32, call: String, first: i64, count: u32 },
+    TaskStart {
+        task: u32,
+        call: String,
+        first: i64,
+        count: u32,
+    },
     /// The task ended; a failed call carries its error.
     TaskEnd {
         task: u32,
@@ -84,19 +101,41 @@ pub enum EventKind {
         error: Option<String>,
     },
     /// A read of shared cell `cell` (element `index` for arrays).
-    Read { cell: u16, index: u32, value: Num },
+    Read {
+        cell: u16,
+        index: u32,
+        value: Num,
+    },
     /// A write of shared cell `cell`: the value it read before (`old`) and what it stored.
-    Write { cell: u16, index: u32, old: Num, new: Num },
+    Write {
+        cell: u16,
+        index: u32,
+        old: Num,
+        new: Num,
+    },
     /// The worker waits at a step gate before the given access.
-    Gate { access: Access },
+    Gate {
+        access: Access,
+    },
     LockRequested,
-    LockAcquired { wait_ns: u64, contended: bool },
-    LockReleased { hold_ns: u64 },
+    LockAcquired {
+        wait_ns: u64,
+        contended: bool,
+    },
+    LockReleased {
+        hold_ns: u64,
+    },
     /// The lock's previous owner died holding it; this worker made it consistent and holds it.
     LockRecovered,
     /// A worker's result (`label` says which job), with how long the job took.
-    Result { label: String, value: Num, elapsed_ns: u64 },
-    Error { message: String },
+    Result {
+        label: String,
+        value: Num,
+        elapsed_ns: u64,
+    },
+    Error {
+        message: String,
+    },
     /// The worker was reaped: its exit code, or the signal that killed it.
     Exit {
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -105,7 +144,9 @@ pub enum EventKind {
         signal: Option<i32>,
     },
     /// Events that could not be delivered (a corrupt frame, a shed path).
-    Dropped { count: u64 },
+    Dropped {
+        count: u64,
+    },
 }
 
 /// An event with where and when it happened. Worker 0 is the parent.
@@ -210,7 +251,12 @@ pub fn encode(out: &mut Vec<u8>, t_ns: u64, kind: &EventKind) {
             put_uvarint(out, *from as u128);
             put_num(out, *value);
         }
-        EventKind::TaskStart { task, call, first, count } => {
+        EventKind::TaskStart {
+            task,
+            call,
+            first,
+            count,
+        } => {
             put_uvarint(out, *task as u128);
             put_str(out, call);
             put_ivarint(out, *first as i128);
@@ -226,7 +272,12 @@ pub fn encode(out: &mut Vec<u8>, t_ns: u64, kind: &EventKind) {
             put_uvarint(out, *index as u128);
             put_num(out, *value);
         }
-        EventKind::Write { cell, index, old, new } => {
+        EventKind::Write {
+            cell,
+            index,
+            old,
+            new,
+        } => {
             put_uvarint(out, *cell as u128);
             put_uvarint(out, *index as u128);
             put_num(out, *old);
@@ -238,7 +289,11 @@ pub fn encode(out: &mut Vec<u8>, t_ns: u64, kind: &EventKind) {
             out.push(*contended as u8);
         }
         EventKind::LockReleased { hold_ns } => put_uvarint(out, *hold_ns as u128),
-        EventKind::Result { label, value, elapsed_ns } => {
+        EventKind::Result {
+            label,
+            value,
+            elapsed_ns,
+        } => {
             put_str(out, label);
             put_num(out, *value);
             put_uvarint(out, *elapsed_ns as u128);
@@ -266,15 +321,29 @@ fn decode_body(body: &[u8]) -> Result<(u64, EventKind), DecodeError> {
     let tag = r.u8()?;
     let t = r.u64()?;
     let kind = match tag {
-        1 => EventKind::Spawned { method: r.string()? },
+        1 => EventKind::Spawned {
+            method: r.string()?,
+        },
         2 => EventKind::Started,
         3 => EventKind::Phase { name: r.string()? },
         4 => {
-            let stream = if r.u8()? == 0 { Stream::Stdout } else { Stream::Stderr };
-            EventKind::Output { stream, text: r.string()? }
+            let stream = if r.u8()? == 0 {
+                Stream::Stdout
+            } else {
+                Stream::Stderr
+            };
+            EventKind::Output {
+                stream,
+                text: r.string()?,
+            }
         }
-        5 => EventKind::QueuePut { value: get_num(&mut r)? },
-        6 => EventKind::QueueGet { from: r.u16()?, value: get_num(&mut r)? },
+        5 => EventKind::QueuePut {
+            value: get_num(&mut r)?,
+        },
+        6 => EventKind::QueueGet {
+            from: r.u16()?,
+            value: get_num(&mut r)?,
+        },
         7 => EventKind::TaskStart {
             task: r.u32()?,
             call: r.string()?,
@@ -285,9 +354,17 @@ fn decode_body(body: &[u8]) -> Result<(u64, EventKind), DecodeError> {
             let task = r.u32()?;
             let ok = r.u8()? != 0;
             let e = r.string()?;
-            EventKind::TaskEnd { task, ok, error: (!e.is_empty()).then_some(e) }
+            EventKind::TaskEnd {
+                task,
+                ok,
+                error: (!e.is_empty()).then_some(e),
+            }
         }
-        9 => EventKind::Read { cell: r.u16()?, index: r.u32()?, value: get_num(&mut r)? },
+        9 => EventKind::Read {
+            cell: r.u16()?,
+            index: r.u32()?,
+            value: get_num(&mut r)?,
+        },
         10 => EventKind::Write {
             cell: r.u16()?,
             index: r.u32()?,
@@ -302,12 +379,24 @@ fn decode_body(body: &[u8]) -> Result<(u64, EventKind), DecodeError> {
             },
         },
         12 => EventKind::LockRequested,
-        13 => EventKind::LockAcquired { wait_ns: r.u64()?, contended: r.u8()? != 0 },
+        13 => EventKind::LockAcquired {
+            wait_ns: r.u64()?,
+            contended: r.u8()? != 0,
+        },
         14 => EventKind::LockReleased { hold_ns: r.u64()? },
         15 => EventKind::LockRecovered,
-        16 => EventKind::Result { label: r.string()?, value: get_num(&mut r)?, elapsed_ns: r.u64()? },
-        17 => EventKind::Error { message: r.string()? },
-        18 => EventKind::Exit { code: get_opt_i32(&mut r)?, signal: get_opt_i32(&mut r)? },
+        16 => EventKind::Result {
+            label: r.string()?,
+            value: get_num(&mut r)?,
+            elapsed_ns: r.u64()?,
+        },
+        17 => EventKind::Error {
+            message: r.string()?,
+        },
+        18 => EventKind::Exit {
+            code: get_opt_i32(&mut r)?,
+            signal: get_opt_i32(&mut r)?,
+        },
         19 => EventKind::Dropped { count: r.u64()? },
         t => return Err(DecodeError::UnknownTag(t)),
     };
@@ -404,25 +493,73 @@ mod tests {
 
     fn samples() -> Vec<EventKind> {
         vec![
-            EventKind::Spawned { method: "fork".into() },
+            EventKind::Spawned {
+                method: "fork".into(),
+            },
             EventKind::Started,
-            EventKind::Phase { name: "sleep".into() },
-            EventKind::Output { stream: Stream::Stderr, text: "abc".into() },
-            EventKind::QueuePut { value: Num::Int(4_999_999_666_666_716_666_660_000_000) },
-            EventKind::QueueGet { from: 2, value: Num::Float(3.14) },
-            EventKind::TaskStart { task: 7, call: "job".into(), first: -4, count: 3 },
-            EventKind::TaskEnd { task: 7, ok: false, error: Some("TypeError".into()) },
-            EventKind::TaskEnd { task: 8, ok: true, error: None },
-            EventKind::Read { cell: 1, index: 3, value: Num::Int(-5) },
-            EventKind::Write { cell: 0, index: 0, old: Num::Int(0), new: Num::Int(3) },
-            EventKind::Gate { access: Access::Write },
+            EventKind::Phase {
+                name: "sleep".into(),
+            },
+            EventKind::Output {
+                stream: Stream::Stderr,
+                text: "abc".into(),
+            },
+            EventKind::QueuePut {
+                value: Num::Int(4_999_999_666_666_716_666_660_000_000),
+            },
+            EventKind::QueueGet {
+                from: 2,
+                value: Num::Float(2.5),
+            },
+            EventKind::TaskStart {
+                task: 7,
+                call: "job".into(),
+                first: -4,
+                count: 3,
+            },
+            EventKind::TaskEnd {
+                task: 7,
+                ok: false,
+                error: Some("TypeError".into()),
+            },
+            EventKind::TaskEnd {
+                task: 8,
+                ok: true,
+                error: None,
+            },
+            EventKind::Read {
+                cell: 1,
+                index: 3,
+                value: Num::Int(-5),
+            },
+            EventKind::Write {
+                cell: 0,
+                index: 0,
+                old: Num::Int(0),
+                new: Num::Int(3),
+            },
+            EventKind::Gate {
+                access: Access::Write,
+            },
             EventKind::LockRequested,
-            EventKind::LockAcquired { wait_ns: 12345, contended: true },
+            EventKind::LockAcquired {
+                wait_ns: 12345,
+                contended: true,
+            },
             EventKind::LockReleased { hold_ns: 99 },
             EventKind::LockRecovered,
-            EventKind::Result { label: "normal".into(), value: Num::Int(1), elapsed_ns: 5 },
-            EventKind::Error { message: "boom".into() },
-            EventKind::Exit { code: None, signal: Some(9) },
+            EventKind::Result {
+                label: "normal".into(),
+                value: Num::Int(1),
+                elapsed_ns: 5,
+            },
+            EventKind::Error {
+                message: "boom".into(),
+            },
+            EventKind::Exit {
+                code: None,
+                signal: Some(9),
+            },
             EventKind::Dropped { count: 3 },
         ]
     }
@@ -472,15 +609,26 @@ mod tests {
     #[test]
     fn write_event_json_has_the_documented_fields() {
         let e = Envelope {
-            kind: EventKind::Write { cell: 0, index: 0, old: Num::Int(1), new: Num::Int(4) },
+            kind: EventKind::Write {
+                cell: 0,
+                index: 0,
+                old: Num::Int(1),
+                new: Num::Int(4),
+            },
             worker: 2,
             pid: 77,
             t_ns: 5,
         };
         let v: serde_json::Value = serde_json::to_value(&e).expect("json");
         assert_eq!(v["type"], "write");
-        assert_eq!((v["worker"].as_u64(), v["pid"].as_i64()), (Some(2), Some(77)));
-        assert_eq!((v["old"].as_i64(), v["new"].as_i64(), v["t_ns"].as_u64()), (Some(1), Some(4), Some(5)));
+        assert_eq!(
+            (v["worker"].as_u64(), v["pid"].as_i64()),
+            (Some(2), Some(77))
+        );
+        assert_eq!(
+            (v["old"].as_i64(), v["new"].as_i64(), v["t_ns"].as_u64()),
+            (Some(1), Some(4), Some(5))
+        );
     }
 
     proptest::proptest! {

@@ -41,7 +41,10 @@ impl Launcher {
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()?;
-        Ok(Launcher { child, socket: ours })
+        Ok(Launcher {
+            child,
+            socket: ours,
+        })
     }
 
     pub fn pid(&self) -> i32 {
@@ -64,8 +67,14 @@ impl Launcher {
         let count = (fds.len() as u32).to_le_bytes();
         let iov = [IoSlice::new(&count)];
         let cmsg = [ControlMessage::ScmRights(&fds)];
-        sendmsg::<()>(self.socket.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None)
-            .map_err(std::io::Error::from)?;
+        sendmsg::<()>(
+            self.socket.as_raw_fd(),
+            &iov,
+            &cmsg,
+            MsgFlags::empty(),
+            None,
+        )
+        .map_err(std::io::Error::from)?;
         let mut reply = [0u8; 4];
         self.socket.read_exact(&mut reply)?;
         let pid = i32::from_le_bytes(reply);
@@ -165,9 +174,8 @@ fn fork_one(fds: &[OwnedFd], socket: &UnixStream, dispatch: Dispatch) -> nix::Re
             worker_main(dispatch)
         });
         let pid = worker.map(|p| p.as_raw()).unwrap_or(-1);
-        let mut w = std::fs::File::from(
-            super::sys::adopt_fd(pid_w_raw).unwrap_or_else(|| exit_now(121)),
-        );
+        let mut w =
+            std::fs::File::from(super::sys::adopt_fd(pid_w_raw).unwrap_or_else(|| exit_now(121)));
         if w.write_all(&pid.to_le_bytes()).is_err() {
             exit_now(122);
         }

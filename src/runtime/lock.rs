@@ -44,7 +44,10 @@ pub fn acquire(ctx: &mut WorkerCtx) -> Result<Held, String> {
     if outcome == LockOutcome::Recovered {
         ctx.emit(EventKind::LockRecovered);
     }
-    ctx.emit(EventKind::LockAcquired { wait_ns: t1.saturating_sub(t0), contended });
+    ctx.emit(EventKind::LockAcquired {
+        wait_ns: t1.saturating_sub(t0),
+        contended,
+    });
     Ok(Held { since_ns: t1 })
 }
 
@@ -70,7 +73,11 @@ pub struct Spread {
 
 impl Spread {
     pub fn add(&mut self, ns: u64) {
-        self.min_ns = if self.count == 0 { ns } else { self.min_ns.min(ns) };
+        self.min_ns = if self.count == 0 {
+            ns
+        } else {
+            self.min_ns.min(ns)
+        };
         self.max_ns = self.max_ns.max(ns);
         self.total_ns = self.total_ns.saturating_add(ns);
         self.count += 1;
@@ -108,7 +115,10 @@ impl LockStats {
         let w = self
             .per_worker
             .entry(e.worker)
-            .or_insert_with(|| WorkerLockStats { worker: e.worker, ..Default::default() });
+            .or_insert_with(|| WorkerLockStats {
+                worker: e.worker,
+                ..Default::default()
+            });
         match e.kind {
             EventKind::LockAcquired { wait_ns, contended } => {
                 w.acquisitions += 1;
@@ -125,10 +135,14 @@ impl LockStats {
     /// Totals, with owner changes counted in time order (events of different workers arrive
     /// through different pipes, so arrival order is not acquisition order).
     pub fn finish(mut self) -> LockStats {
-        self.per_worker.retain(|_, w| w.acquisitions > 0 || w.recovered > 0);
+        self.per_worker
+            .retain(|_, w| w.acquisitions > 0 || w.recovered > 0);
         self.acquired_at.sort_unstable();
-        self.owner_changes =
-            self.acquired_at.windows(2).filter(|p| p[0].1 != p[1].1).count() as u64;
+        self.owner_changes = self
+            .acquired_at
+            .windows(2)
+            .filter(|p| p[0].1 != p[1].1)
+            .count() as u64;
         self.workers = self.per_worker.values().cloned().collect();
         self.acquisitions = self.workers.iter().map(|w| w.acquisitions).sum();
         self.contended = self.workers.iter().map(|w| w.contended).sum();
@@ -142,17 +156,43 @@ mod tests {
     use super::*;
 
     fn ev(worker: u16, t_ns: u64, kind: EventKind) -> Envelope {
-        Envelope { kind, worker, pid: 1, t_ns }
+        Envelope {
+            kind,
+            worker,
+            pid: 1,
+            t_ns,
+        }
     }
 
     #[test]
     fn stats_count_owner_changes_in_time_order() {
         let mut s = LockStats::default();
         // Arrival order differs from acquisition order.
-        s.observe(&ev(2, 30, EventKind::LockAcquired { wait_ns: 20, contended: true }));
-        s.observe(&ev(1, 10, EventKind::LockAcquired { wait_ns: 0, contended: false }));
+        s.observe(&ev(
+            2,
+            30,
+            EventKind::LockAcquired {
+                wait_ns: 20,
+                contended: true,
+            },
+        ));
+        s.observe(&ev(
+            1,
+            10,
+            EventKind::LockAcquired {
+                wait_ns: 0,
+                contended: false,
+            },
+        ));
         s.observe(&ev(1, 20, EventKind::LockReleased { hold_ns: 10 }));
-        s.observe(&ev(1, 40, EventKind::LockAcquired { wait_ns: 5, contended: true }));
+        s.observe(&ev(
+            1,
+            40,
+            EventKind::LockAcquired {
+                wait_ns: 5,
+                contended: true,
+            },
+        ));
         let s = s.finish();
         assert_eq!((s.acquisitions, s.contended, s.owner_changes), (3, 2, 2));
         let w1 = &s.workers[0];

@@ -50,7 +50,10 @@ impl MessageReader {
         }
         let n = u16::from_le_bytes(len) as usize;
         if n > MAX_MESSAGE {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "oversized message"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "oversized message",
+            ));
         }
         let mut msg = vec![0u8; n];
         self.0.read_exact(&mut msg)?;

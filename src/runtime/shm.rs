@@ -151,7 +151,10 @@ impl TypeCode {
     }
 
     fn signed(self) -> bool {
-        matches!(self, TypeCode::I8 | TypeCode::I16 | TypeCode::I32 | TypeCode::Long | TypeCode::I64)
+        matches!(
+            self,
+            TypeCode::I8 | TypeCode::I16 | TypeCode::I32 | TypeCode::Long | TypeCode::I64
+        )
     }
 
     /// Converts a number to this type's bit pattern, wrapping integers as C (and ctypes) do.
@@ -177,7 +180,11 @@ impl TypeCode {
             TypeCode::F64 => Num::Float(f64::from_bits(bits)),
             _ => {
                 let width = self.size() * 8;
-                let mask = if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
+                let mask = if width == 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << width) - 1
+                };
                 let raw = bits & mask;
                 if self.signed() {
                     let shift = 64 - width;
@@ -245,7 +252,9 @@ pub struct Segment {
 /// Sixteen random hex digits (for segment names and the run token).
 pub fn random_hex() -> String {
     let mut b = [0u8; 8];
-    let ok = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)).is_ok();
+    let ok = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .is_ok();
     if !ok {
         // Fall back to the clock's nanoseconds: still unique per run, less unguessable.
         b = super::clock::now_ns().to_le_bytes();
@@ -262,18 +271,29 @@ impl Segment {
         for c in cells {
             offset = offset.next_multiple_of(8);
             let len = c.init.len().max(1) as u32;
-            descs.push(CellDesc { typecode: c.typecode, array: c.array, len, offset });
+            descs.push(CellDesc {
+                typecode: c.typecode,
+                array: c.array,
+                len,
+                offset,
+            });
             offset += c.typecode.size() * len as usize;
         }
         let total = offset.next_multiple_of(8).max(HEADER_LEN);
         if total > MAX_LEN {
-            return Err(ShmError::Invalid { name, why: format!("{total} bytes is too large") });
+            return Err(ShmError::Invalid {
+                name,
+                why: format!("{total} bytes is too large"),
+            });
         }
         let shmem = ShmemConf::new()
             .size(total)
             .os_id(&name)
             .create()
-            .map_err(|source| ShmError::Create { name: name.clone(), source })?;
+            .map_err(|source| ShmError::Create {
+                name: name.clone(),
+                source,
+            })?;
         // The region stays valid as long as `shmem`, which the Segment keeps beside it.
         let region = region_of(&shmem);
         let mut header = [0u8; HEADER_LEN];
@@ -291,9 +311,16 @@ impl Segment {
             raw[8..16].copy_from_slice(&(d.offset as u64).to_le_bytes());
             region.write_bytes(HEADER_LEN + i * DESC_LEN, &raw);
         }
-        let mutex = RobustMutex::init(&region, MUTEX_OFFSET)
-            .map_err(|source| ShmError::Lock { name: name.clone(), source })?;
-        let seg = Segment { shmem, region, cells: descs, mutex };
+        let mutex = RobustMutex::init(&region, MUTEX_OFFSET).map_err(|source| ShmError::Lock {
+            name: name.clone(),
+            source,
+        })?;
+        let seg = Segment {
+            shmem,
+            region,
+            cells: descs,
+            mutex,
+        };
         for (ci, c) in cells.iter().enumerate() {
             for (ei, v) in c.init.iter().enumerate() {
                 seg.store(ci, ei, (*v).into());
@@ -307,14 +334,25 @@ impl Segment {
         let mut shmem = ShmemConf::new()
             .os_id(name)
             .open()
-            .map_err(|source| ShmError::Open { name: name.to_string(), source })?;
+            .map_err(|source| ShmError::Open {
+                name: name.to_string(),
+                source,
+            })?;
         shmem.set_owner(false);
         let region = region_of(&shmem);
-        let invalid = |why: String| ShmError::Invalid { name: name.to_string(), why };
+        let invalid = |why: String| ShmError::Invalid {
+            name: name.to_string(),
+            why,
+        };
         let cells = parse_header(&region).map_err(invalid)?;
         let mutex = RobustMutex::attach(&region, MUTEX_OFFSET)
             .ok_or_else(|| invalid("no room for the lock".into()))?;
-        Ok(Segment { shmem, region, cells, mutex })
+        Ok(Segment {
+            shmem,
+            region,
+            cells,
+            mutex,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -336,7 +374,9 @@ impl Segment {
     /// Reads element `index` of `cell`; `None` if there is no such element.
     pub fn load(&self, cell: usize, index: usize) -> Option<Num> {
         let (d, off) = self.locate(cell, index)?;
-        self.region.load(off, d.typecode.size()).map(|b| d.typecode.from_bits(b))
+        self.region
+            .load(off, d.typecode.size())
+            .map(|b| d.typecode.from_bits(b))
     }
 
     /// Writes element `index` of `cell`, returning the value as stored (wrapped to the type).
@@ -378,21 +418,29 @@ impl Segment {
 fn parse_header(region: &RawRegion) -> Result<Vec<CellDesc>, String> {
     let mut h = [0u8; 32];
     if !region.read_bytes(0, &mut h) || region.len() < HEADER_LEN {
-        return Err(format!("only {} bytes, shorter than the header", region.len()));
+        return Err(format!(
+            "only {} bytes, shorter than the header",
+            region.len()
+        ));
     }
     if h[0..8] != MAGIC {
         return Err("wrong magic".into());
     }
     let version = u32::from_le_bytes([h[8], h[9], h[10], h[11]]);
     if version != VERSION {
-        return Err(format!("layout version {version}, this mpviz reads {VERSION}"));
+        return Err(format!(
+            "layout version {version}, this mpviz reads {VERSION}"
+        ));
     }
     let count = u32::from_le_bytes([h[12], h[13], h[14], h[15]]) as usize;
     let mut total = [0u8; 8];
     total.copy_from_slice(&h[16..24]);
     let total = u64::from_le_bytes(total);
     if total as usize > region.len() || total as usize > MAX_LEN {
-        return Err(format!("header claims {total} bytes, mapping has {}", region.len()));
+        return Err(format!(
+            "header claims {total} bytes, mapping has {}",
+            region.len()
+        ));
     }
     let total = total as usize;
     let descs_end = count
@@ -414,10 +462,18 @@ fn parse_header(region: &RawRegion) -> Result<Vec<CellDesc>, String> {
             .checked_mul(typecode.size())
             .and_then(|n| n.checked_add(offset))
             .ok_or_else(|| format!("cell {i} overflows"))?;
-        if offset < descs_end || end > total || offset % typecode.size() != 0 || len == 0 {
-            return Err(format!("cell {i} lies outside the segment or is misaligned"));
+        if offset < descs_end || end > total || !offset.is_multiple_of(typecode.size()) || len == 0
+        {
+            return Err(format!(
+                "cell {i} lies outside the segment or is misaligned"
+            ));
         }
-        cells.push(CellDesc { typecode, array: raw[1] != 0, len, offset });
+        cells.push(CellDesc {
+            typecode,
+            array: raw[1] != 0,
+            len,
+            offset,
+        });
     }
     Ok(cells)
 }
@@ -448,7 +504,10 @@ pub fn owner_pid_of(name: &str) -> Option<i32> {
 }
 
 fn pid_is_gone(pid: i32) -> bool {
-    matches!(kill(Pid::from_raw(pid), None), Err(nix::errno::Errno::ESRCH))
+    matches!(
+        kill(Pid::from_raw(pid), None),
+        Err(nix::errno::Errno::ESRCH)
+    )
 }
 
 /// Names of `mpviz` segments currently in `/dev/shm` (for tests and diagnostics).
@@ -471,8 +530,14 @@ mod tests {
     fn typecodes_wrap_like_c() {
         assert_eq!(TypeCode::I8.normalise(Num::Int(130)), Num::Int(-126));
         assert_eq!(TypeCode::U8.normalise(Num::Int(-1)), Num::Int(255));
-        assert_eq!(TypeCode::I32.normalise(Num::Int(i32::MAX as i128 + 1)), Num::Int(i32::MIN as i128));
-        assert_eq!(TypeCode::U64.normalise(Num::Int(-1)), Num::Int(u64::MAX as i128));
+        assert_eq!(
+            TypeCode::I32.normalise(Num::Int(i32::MAX as i128 + 1)),
+            Num::Int(i32::MIN as i128)
+        );
+        assert_eq!(
+            TypeCode::U64.normalise(Num::Int(-1)),
+            Num::Int(u64::MAX as i128)
+        );
         assert_eq!(TypeCode::F32.normalise(Num::Float(0.5)), Num::Float(0.5));
         for t in TypeCode::ALL {
             assert_eq!(TypeCode::from_char(t.as_char()), Some(t));
@@ -482,8 +547,16 @@ mod tests {
     #[test]
     fn segment_round_trip_and_validation() {
         let cells = vec![
-            CellSpec { typecode: TypeCode::I32, array: false, init: vec![NumSer::Int(0)] },
-            CellSpec { typecode: TypeCode::F64, array: false, init: vec![NumSer::Float(3.14)] },
+            CellSpec {
+                typecode: TypeCode::I32,
+                array: false,
+                init: vec![NumSer::Int(0)],
+            },
+            CellSpec {
+                typecode: TypeCode::F64,
+                array: false,
+                init: vec![NumSer::Float(2.5)],
+            },
             CellSpec {
                 typecode: TypeCode::I32,
                 array: true,
@@ -492,16 +565,20 @@ mod tests {
         ];
         let seg = Segment::create(&cells).expect("create");
         let other = Segment::open(seg.name()).expect("open");
-        assert_eq!(other.load(1, 0), Some(Num::Float(3.14)));
+        assert_eq!(other.load(1, 0), Some(Num::Float(2.5)));
         assert_eq!(other.load_all(2), [1, 2, 3, 4].map(Num::Int).to_vec());
         assert_eq!(other.load(2, 4), None);
         other.store(0, 0, Num::Int(7));
         assert_eq!(seg.load(0, 0), Some(Num::Int(7)));
         let path = format!("/dev/shm/{}", seg.name());
-        let mode = std::fs::metadata(&path).map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()));
+        let mode = std::fs::metadata(&path)
+            .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()));
         assert_eq!(mode.map(|m| m & 0o777).ok(), Some(0o600));
         drop(other);
-        assert!(std::path::Path::new(&path).exists(), "a non-owner must not unlink");
+        assert!(
+            std::path::Path::new(&path).exists(),
+            "a non-owner must not unlink"
+        );
         drop(seg);
         assert!(!std::path::Path::new(&path).exists(), "the owner unlinks");
     }
@@ -509,7 +586,11 @@ mod tests {
     #[test]
     fn a_forged_header_is_refused() {
         let name = format!("{NAME_PREFIX}{}-forged", std::process::id());
-        let mut s = ShmemConf::new().size(4096).os_id(&name).create().expect("create");
+        let mut s = ShmemConf::new()
+            .size(4096)
+            .os_id(&name)
+            .create()
+            .expect("create");
         let region = region_of(&s);
         let mut h = [0u8; 32];
         h[0..8].copy_from_slice(&MAGIC);
@@ -517,12 +598,18 @@ mod tests {
         h[12..16].copy_from_slice(&1u32.to_le_bytes());
         h[16..24].copy_from_slice(&(1u64 << 40).to_le_bytes());
         region.write_bytes(0, &h);
-        assert!(matches!(Segment::open(&name), Err(ShmError::Invalid { .. })));
+        assert!(matches!(
+            Segment::open(&name),
+            Err(ShmError::Invalid { .. })
+        ));
         h[16..24].copy_from_slice(&4096u64.to_le_bytes());
         region.write_bytes(0, &h);
         let desc = [b'i', 0, 0, 0, 255, 255, 255, 255, 0, 16, 0, 0, 0, 0, 0, 0];
         region.write_bytes(HEADER_LEN, &desc);
-        assert!(matches!(Segment::open(&name), Err(ShmError::Invalid { .. })));
+        assert!(matches!(
+            Segment::open(&name),
+            Err(ShmError::Invalid { .. })
+        ));
         s.set_owner(true);
     }
 

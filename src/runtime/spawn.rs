@@ -58,7 +58,11 @@ pub enum RuntimeError {
     #[error("cannot create a pipe for worker {worker}: {source}")]
     Pipe { worker: u16, source: nix::Error },
     #[error("cannot start worker {worker} ({method}): {source}")]
-    Spawn { worker: u16, method: &'static str, source: std::io::Error },
+    Spawn {
+        worker: u16,
+        method: &'static str,
+        source: std::io::Error,
+    },
     #[error("cannot send worker {worker} its job: {source}")]
     Handshake { worker: u16, source: std::io::Error },
     #[error("cannot start the fork launcher: {0}")]
@@ -99,12 +103,10 @@ impl Proc {
     /// Waits for the process to end, then reaps it; returns its exit event.
     fn reap(&self) -> EventKind {
         // Wait without reaping first, so `signal` never targets a recycled pid.
-        loop {
-            match waitid(Id::Pid(self.pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT) {
-                Err(nix::errno::Errno::EINTR) => continue,
-                _ => break,
-            }
-        }
+        while let Err(nix::errno::Errno::EINTR) = waitid(
+            Id::Pid(self.pid),
+            WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT,
+        ) {}
         let mut reaped = self.reaped.lock().unwrap_or_else(|e| e.into_inner());
         let status = loop {
             match waitpid(self.pid, None) {
@@ -114,11 +116,18 @@ impl Proc {
         };
         *reaped = true;
         match status {
-            Ok(WaitStatus::Exited(_, code)) => EventKind::Exit { code: Some(code), signal: None },
-            Ok(WaitStatus::Signaled(_, sig, _)) => {
-                EventKind::Exit { code: None, signal: Some(sig as i32) }
-            }
-            Ok(_) | Err(_) => EventKind::Exit { code: None, signal: None },
+            Ok(WaitStatus::Exited(_, code)) => EventKind::Exit {
+                code: Some(code),
+                signal: None,
+            },
+            Ok(WaitStatus::Signaled(_, sig, _)) => EventKind::Exit {
+                code: None,
+                signal: Some(sig as i32),
+            },
+            Ok(_) | Err(_) => EventKind::Exit {
+                code: None,
+                signal: None,
+            },
         }
     }
 }
@@ -145,7 +154,11 @@ pub struct RuntimeOptions {
 
 impl Default for RuntimeOptions {
     fn default() -> Self {
-        Self { method: StartMethod::Reexec, speed_permille: 1000, gates: false }
+        Self {
+            method: StartMethod::Reexec,
+            speed_permille: 1000,
+            gates: false,
+        }
     }
 }
 
@@ -255,12 +268,24 @@ impl Runtime {
         let pid = match (&mut self.launcher, method) {
             (Some(l), StartMethod::Fork) => l
                 .fork_worker(&[&out_w, &err_w, &ev_w, &ctl_r], &extras)
-                .map_err(|source| RuntimeError::Spawn { worker: id, method: "fork", source })?,
-            _ => spawn_reexec(&self.token, [out_w, err_w, ev_w, ctl_r], extras)
-                .map_err(|source| RuntimeError::Spawn { worker: id, method: "reexec", source })?,
+                .map_err(|source| RuntimeError::Spawn {
+                    worker: id,
+                    method: "fork",
+                    source,
+                })?,
+            _ => spawn_reexec(&self.token, [out_w, err_w, ev_w, ctl_r], extras).map_err(
+                |source| RuntimeError::Spawn {
+                    worker: id,
+                    method: "reexec",
+                    source,
+                },
+            )?,
         };
         // (In the fork path our copies of the child's ends are dropped here, at scope end.)
-        let proc = Arc::new(Proc { pid, reaped: Mutex::new(false) });
+        let proc = Arc::new(Proc {
+            pid,
+            reaped: Mutex::new(false),
+        });
         let control = ControlSender::new(File::from(ctl_w));
         let spec = WorkerSpec {
             token: self.token.clone(),
@@ -273,7 +298,9 @@ impl Runtime {
             job,
         };
         let _ = self.tx.send(Envelope {
-            kind: EventKind::Spawned { method: method.name().into() },
+            kind: EventKind::Spawned {
+                method: method.name().into(),
+            },
             worker: id,
             pid: pid.as_raw(),
             t_ns: spawned_ns,
@@ -288,15 +315,21 @@ impl Runtime {
         );
         self.readers.push(reader);
         let handshake = control.send_raw(&encode_spec(&spec));
-        self.workers.push(WorkerHandle { id, pid: pid.as_raw(), spawned_ns, proc, control });
+        self.workers.push(WorkerHandle {
+            id,
+            pid: pid.as_raw(),
+            spawned_ns,
+            proc,
+            control,
+        });
         // A worker that died before reading its job shows up as an exit event; anything else
         // failing here is worth reporting.
-        if let Err(source) = handshake {
-            if source.kind() != std::io::ErrorKind::BrokenPipe {
-                return Err(RuntimeError::Handshake { worker: id, source });
+        match handshake {
+            Err(source) if source.kind() != std::io::ErrorKind::BrokenPipe => {
+                Err(RuntimeError::Handshake { worker: id, source })
             }
+            _ => Ok(id),
         }
-        Ok(id)
     }
 
     /// Adds an event of the parent's own (worker 0) to the stream.
@@ -347,7 +380,8 @@ impl Runtime {
 
     /// Sends `msg` to one worker; false if it is gone.
     pub fn control(&self, worker: u16, msg: Control) -> bool {
-        self.handle(worker).is_some_and(|w| w.control.send(msg).is_ok())
+        self.handle(worker)
+            .is_some_and(|w| w.control.send(msg).is_ok())
     }
 
     /// Sends `msg` to every worker still listening.
@@ -401,13 +435,23 @@ fn spawn_reexec(token: &str, fds: [OwnedFd; 4], extras: Vec<OwnedFd>) -> std::io
         .stdout(Stdio::from(out_w))
         .stderr(Stdio::from(err_w));
     let mut maps = vec![
-        FdMapping { parent_fd: ev_w, child_fd: EVENT_FD },
-        FdMapping { parent_fd: ctl_r, child_fd: CONTROL_FD },
+        FdMapping {
+            parent_fd: ev_w,
+            child_fd: EVENT_FD,
+        },
+        FdMapping {
+            parent_fd: ctl_r,
+            child_fd: CONTROL_FD,
+        },
     ];
     for (i, fd) in extras.into_iter().enumerate() {
-        maps.push(FdMapping { parent_fd: fd, child_fd: FIRST_EXTRA_FD + i as i32 });
+        maps.push(FdMapping {
+            parent_fd: fd,
+            child_fd: FIRST_EXTRA_FD + i as i32,
+        });
     }
-    cmd.fd_mappings(maps).map_err(|e| std::io::Error::other(e.to_string()))?;
+    cmd.fd_mappings(maps)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     let child = cmd.spawn()?;
     // The command (and with it our copies of the child's descriptors) is dropped on return;
     // the `Child` is not waited on here: the reader thread reaps by pid.
@@ -461,13 +505,23 @@ fn start_readers(
             while let Some(d) = dec.next_event() {
                 match d {
                     Decoded::Event(t_ns, kind) if delivering => {
-                        let e = Envelope { kind, worker, pid, t_ns };
+                        let e = Envelope {
+                            kind,
+                            worker,
+                            pid,
+                            t_ns,
+                        };
                         delivering = send_or_quit(&tx, &shutdown, e);
                     }
                     Decoded::Event(..) | Decoded::Skipped(_) => {}
                     Decoded::Broken(err) => {
                         let message = format!("event stream of worker {worker} is corrupt: {err}");
-                        let e = Envelope { kind: EventKind::Error { message }, worker, pid, t_ns: now_ns() };
+                        let e = Envelope {
+                            kind: EventKind::Error { message },
+                            worker,
+                            pid,
+                            t_ns: now_ns(),
+                        };
                         delivering = delivering && send_or_quit(&tx, &shutdown, e);
                     }
                 }
@@ -481,10 +535,24 @@ fn start_readers(
         let exit = proc.reap();
         if delivering {
             if dropped > 0 {
-                let e = Envelope { kind: EventKind::Dropped { count: dropped }, worker, pid, t_ns: now_ns() };
+                let e = Envelope {
+                    kind: EventKind::Dropped { count: dropped },
+                    worker,
+                    pid,
+                    t_ns: now_ns(),
+                };
                 send_or_quit(&tx, &shutdown, e);
             }
-            send_or_quit(&tx, &shutdown, Envelope { kind: exit, worker, pid, t_ns: now_ns() });
+            send_or_quit(
+                &tx,
+                &shutdown,
+                Envelope {
+                    kind: exit,
+                    worker,
+                    pid,
+                    t_ns: now_ns(),
+                },
+            );
         }
     })
 }
@@ -503,7 +571,16 @@ fn read_output(
         let Ok(line) = line else { break };
         let text = String::from_utf8_lossy(&line).into_owned();
         let kind = EventKind::Output { stream, text };
-        if !send_or_quit(&tx, shutdown, Envelope { kind, worker, pid, t_ns: now_ns() }) {
+        if !send_or_quit(
+            &tx,
+            shutdown,
+            Envelope {
+                kind,
+                worker,
+                pid,
+                t_ns: now_ns(),
+            },
+        ) {
             break;
         }
     }

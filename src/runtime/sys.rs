@@ -90,7 +90,7 @@ impl RawRegion {
 
     fn check(&self, offset: usize, size: usize) -> Option<*mut u8> {
         let end = offset.checked_add(size)?;
-        if end > self.len || offset % size.max(1) != 0 {
+        if end > self.len || !offset.is_multiple_of(size.max(1)) {
             return None;
         }
         // SAFETY: offset + size is within the mapping (checked above).
@@ -144,7 +144,9 @@ impl RawRegion {
         }
         // SAFETY: the range is inside the mapping; bytes are plain data. Header bytes are
         // written once by the creator before any worker is started.
-        unsafe { std::ptr::copy_nonoverlapping(self.base.add(offset), out.as_mut_ptr(), out.len()) };
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.base.add(offset), out.as_mut_ptr(), out.len())
+        };
         true
     }
 
@@ -164,7 +166,7 @@ impl RawRegion {
     fn mutex_ptr(&self, offset: usize) -> Option<*mut libc::pthread_mutex_t> {
         let size = std::mem::size_of::<libc::pthread_mutex_t>();
         let end = offset.checked_add(size)?;
-        if end > self.len || offset % std::mem::align_of::<libc::pthread_mutex_t>() != 0 {
+        if end > self.len || !offset.is_multiple_of(std::mem::align_of::<libc::pthread_mutex_t>()) {
             return None;
         }
         // SAFETY: in bounds and aligned (checked above).
@@ -175,7 +177,10 @@ impl RawRegion {
 /// The region of a `shared_memory` mapping. Callers keep the `Shmem` alive for as long as they
 /// use the region (`shm::Segment` holds both).
 pub fn region_of(shmem: &shared_memory::Shmem) -> RawRegion {
-    RawRegion { base: shmem.as_ptr(), len: shmem.len() }
+    RawRegion {
+        base: shmem.as_ptr(),
+        len: shmem.len(),
+    }
 }
 
 /// What a lock attempt found.
@@ -210,7 +215,10 @@ impl RobustMutex {
                     &mut attr,
                     libc::PTHREAD_PROCESS_SHARED,
                 ))?;
-                check_rc(libc::pthread_mutexattr_setrobust(&mut attr, libc::PTHREAD_MUTEX_ROBUST))?;
+                check_rc(libc::pthread_mutexattr_setrobust(
+                    &mut attr,
+                    libc::PTHREAD_MUTEX_ROBUST,
+                ))?;
                 check_rc(libc::pthread_mutex_init(ptr, &attr))
             })();
             libc::pthread_mutexattr_destroy(&mut attr);
@@ -271,7 +279,11 @@ unsafe impl Send for RawRegion {}
 unsafe impl Sync for RawRegion {}
 
 fn check_rc(rc: i32) -> nix::Result<()> {
-    if rc == 0 { Ok(()) } else { Err(Errno::from_raw(rc)) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(Errno::from_raw(rc))
+    }
 }
 
 /// Arranges a freshly forked worker's descriptors as a re-executed worker would find them:

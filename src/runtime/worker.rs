@@ -122,12 +122,17 @@ impl WorkerCtx {
     }
 
     pub fn segment(&self) -> Result<&Segment, String> {
-        self.segment.as_ref().ok_or_else(|| "this job needs a shared segment".to_string())
+        self.segment
+            .as_ref()
+            .ok_or_else(|| "this job needs a shared segment".to_string())
     }
 
     /// The segment and the event emitter at once (to report while holding the segment).
     pub fn parts(&mut self) -> Result<(&Segment, &mut Emitter), String> {
-        let seg = self.segment.as_ref().ok_or_else(|| "this job needs a shared segment".to_string())?;
+        let seg = self
+            .segment
+            .as_ref()
+            .ok_or_else(|| "this job needs a shared segment".to_string())?;
         Ok((seg, &mut self.events))
     }
 
@@ -158,7 +163,9 @@ fn refuse(why: &str) -> i32 {
 
 fn read_spec(control: &mut File) -> Result<WorkerSpec, String> {
     let mut hello = [0u8; 12];
-    control.read_exact(&mut hello).map_err(|e| format!("no handshake on the control pipe: {e}"))?;
+    control
+        .read_exact(&mut hello)
+        .map_err(|e| format!("no handshake on the control pipe: {e}"))?;
     if hello[..8] != HELLO {
         return Err("the control pipe did not start with mpviz's handshake".into());
     }
@@ -167,7 +174,9 @@ fn read_spec(control: &mut File) -> Result<WorkerSpec, String> {
         return Err(format!("handshake of {len} bytes is too long"));
     }
     let mut body = vec![0u8; len];
-    control.read_exact(&mut body).map_err(|e| format!("handshake cut short: {e}"))?;
+    control
+        .read_exact(&mut body)
+        .map_err(|e| format!("handshake cut short: {e}"))?;
     serde_json::from_slice(&body).map_err(|e| format!("handshake is not a worker spec: {e}"))
 }
 
@@ -225,7 +234,9 @@ pub fn worker_main(dispatch: Dispatch) -> i32 {
         match Segment::open(name) {
             Ok(s) => ctx.segment = Some(s),
             Err(e) => {
-                ctx.emit(EventKind::Error { message: e.to_string() });
+                ctx.emit(EventKind::Error {
+                    message: e.to_string(),
+                });
                 ctx.flush();
                 return 3;
             }

@@ -18,7 +18,7 @@ use crate::runtime::queue::{MessageReader, MessageWriter, queue_pipe};
 use crate::runtime::{EventKind, Flow, Num, WorkerCtx};
 
 use super::job::{Job, JobResult};
-use super::{Outcome, RunError, Session};
+use super::{Outcome, RunError, Session, int_in};
 
 /// Largest `n` whose exact sum still fits in 128 bits with room to spare.
 pub const MAX_N: u64 = 4_000_000_000;
@@ -26,22 +26,25 @@ pub const MAX_N: u64 = 4_000_000_000;
 #[derive(Debug, Clone, clap::Args)]
 pub struct Params {
     /// Loop length of the job, as in range(n).
-    #[arg(long, default_value_t = 10_000_000, conflicts_with = "seconds",
-          value_parser = clap::value_parser!(u64).range(1..=MAX_N))]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 10_000_000, conflicts_with = "seconds",
+          value_parser = |s: &str| int_in::<u64>(s, 1, MAX_N as i128))]
     pub n: u64,
     /// Instead of --n: size the job so "normal" runs about this long (0.1 to 600).
-    #[arg(long, value_parser = parse_seconds)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_seconds)]
     pub seconds: Option<f64>,
     /// Also run two threads that take turns on one global lock, as CPython's GIL makes them.
     #[arg(long)]
     pub gil: bool,
     /// How long a thread may hold the global lock before handing over (CPython: 5 ms).
-    #[arg(long, default_value_t = 5.0, value_parser = parse_switch)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 5.0, value_parser = parse_switch)]
     pub switch_interval_ms: f64,
 }
 
 fn parse_range(s: &str, lo: f64, hi: f64) -> Result<f64, String> {
-    let v: f64 = s.trim().parse().map_err(|_| format!("{s:?} is not a number"))?;
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number"))?;
     if !(lo..=hi).contains(&v) {
         return Err(format!("{v} is not in {lo}..={hi}"));
     }
@@ -135,7 +138,13 @@ struct Gil {
     changed: Condvar,
 }
 
-fn compute_with_gil(n: u64, me: usize, gil: &Gil, switch: Duration, control: &ControlState) -> Option<u128> {
+fn compute_with_gil(
+    n: u64,
+    me: usize,
+    gil: &Gil,
+    switch: Duration,
+    control: &ControlState,
+) -> Option<u128> {
     let mut st = SumState::new(n);
     while !st.done() {
         let mut g = gil.turn.lock().unwrap_or_else(|e| e.into_inner());
@@ -180,7 +189,9 @@ pub fn parse_item(m: &[u8]) -> Option<(u16, u128)> {
 /// The worker: runs the job as configured, reports each result and puts it on the queue (fd 5).
 pub fn work(ctx: &mut WorkerCtx, job: &SumJob) -> JobResult {
     let mut queue = MessageWriter::new(ctx.take_extra(0)?);
-    ctx.emit(EventKind::Phase { name: "compute".into() });
+    ctx.emit(EventKind::Phase {
+        name: "compute".into(),
+    });
     ctx.flush();
     let threads = job.threads.max(1) as usize;
     let mut results: Vec<(u128, u64)> = Vec::new();
@@ -194,12 +205,19 @@ pub fn work(ctx: &mut WorkerCtx, job: &SumJob) -> JobResult {
             results.push((v, now_ns() - t0));
         }
     } else {
-        let gil = Arc::new(Gil { turn: Mutex::new((0, vec![false; threads])), changed: Condvar::new() });
+        let gil = Arc::new(Gil {
+            turn: Mutex::new((0, vec![false; threads])),
+            changed: Condvar::new(),
+        });
         let switch = Duration::from_micros(job.gil_switch_us.unwrap_or(0));
         let handles: Vec<_> = (0..threads)
             .map(|me| {
-                let (gil, control, n, use_gil) =
-                    (gil.clone(), ctx.control.clone(), job.n, job.gil_switch_us.is_some());
+                let (gil, control, n, use_gil) = (
+                    gil.clone(),
+                    ctx.control.clone(),
+                    job.n,
+                    job.gil_switch_us.is_some(),
+                );
                 let reps = job.repeats.max(1);
                 std::thread::spawn(move || {
                     let mut out = Vec::new();
@@ -226,10 +244,18 @@ pub fn work(ctx: &mut WorkerCtx, job: &SumJob) -> JobResult {
     }
     let _ = t_start;
     for (v, elapsed_ns) in results {
-        ctx.emit(EventKind::Result { label: job.label.clone(), value: Num::Int(v as i128), elapsed_ns });
-        ctx.emit(EventKind::QueuePut { value: Num::Int(v as i128) });
+        ctx.emit(EventKind::Result {
+            label: job.label.clone(),
+            value: Num::Int(v as i128),
+            elapsed_ns,
+        });
+        ctx.emit(EventKind::QueuePut {
+            value: Num::Int(v as i128),
+        });
         ctx.flush();
-        queue.put(&queue_message(ctx.id, v)).map_err(|e| format!("queue put failed: {e}"))?;
+        queue
+            .put(&queue_message(ctx.id, v))
+            .map_err(|e| format!("queue put failed: {e}"))?;
     }
     Ok(Flow::Go)
 }
@@ -275,8 +301,15 @@ struct Plan {
 }
 
 /// Runs one variant: its workers, their queue, the wall time from first spawn to last exit.
-fn run_variant(s: &mut Session<'_>, plan: &Plan, n: u64, switch_us: u64) -> Result<(f64, f64, u128, usize), RunError> {
-    s.emit(EventKind::Phase { name: plan.name.to_string() });
+fn run_variant(
+    s: &mut Session<'_>,
+    plan: &Plan,
+    n: u64,
+    switch_us: u64,
+) -> Result<(f64, f64, u128, usize), RunError> {
+    s.emit(EventKind::Phase {
+        name: plan.name.to_string(),
+    });
     let (q_r, q_w) = queue_pipe().map_err(|e| RunError::Failed(format!("queue pipe: {e}")))?;
     let t0 = now_ns();
     let first = s.rt.workers().len();
@@ -305,7 +338,10 @@ fn run_variant(s: &mut Session<'_>, plan: &Plan, n: u64, switch_us: u64) -> Resu
     let mut items = 0;
     while let Some(m) = q.get()? {
         if let Some((from, v)) = parse_item(&m) {
-            s.emit(EventKind::QueueGet { from, value: Num::Int(v as i128) });
+            s.emit(EventKind::QueueGet {
+                from,
+                value: Num::Int(v as i128),
+            });
             total = total.wrapping_add(v);
             items += 1;
         }
@@ -322,23 +358,53 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     };
     let switch_us = (p.switch_interval_ms * 1000.0).round() as u64;
     let mut plans = vec![
-        Plan { name: "normal", processes: 1, threads: 1, repeats: 2, gil: false },
-        Plan { name: "threads", processes: 1, threads: 2, repeats: 1, gil: false },
+        Plan {
+            name: "normal",
+            processes: 1,
+            threads: 1,
+            repeats: 2,
+            gil: false,
+        },
+        Plan {
+            name: "threads",
+            processes: 1,
+            threads: 2,
+            repeats: 1,
+            gil: false,
+        },
     ];
     if p.gil {
-        plans.push(Plan { name: "threads_gil", processes: 1, threads: 2, repeats: 1, gil: true });
+        plans.push(Plan {
+            name: "threads_gil",
+            processes: 1,
+            threads: 2,
+            repeats: 1,
+            gil: true,
+        });
     }
-    plans.push(Plan { name: "processes", processes: 2, threads: 1, repeats: 1, gil: false });
+    plans.push(Plan {
+        name: "processes",
+        processes: 2,
+        threads: 1,
+        repeats: 1,
+        gil: false,
+    });
     let expected = exact_sum(n) * 2;
     let mut variants = Vec::new();
     let mut problems = Vec::new();
     for plan in &plans {
         let (wall, compute, total, items) = run_variant(s, plan, n, switch_us)?;
         if items != 2 {
-            problems.push(format!("{}: the queue held {items} results, expected 2", plan.name));
+            problems.push(format!(
+                "{}: the queue held {items} results, expected 2",
+                plan.name
+            ));
         }
         if total != expected {
-            problems.push(format!("{}: result {total}, expected {expected}", plan.name));
+            problems.push(format!(
+                "{}: result {total}, expected {expected}",
+                plan.name
+            ));
         }
         variants.push(Variant {
             name: plan.name.to_string(),
@@ -354,11 +420,17 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     }
     let normal = variants[0].seconds;
     for v in &mut variants {
-        v.speedup = if v.seconds > 0.0 { normal / v.seconds } else { 0.0 };
+        v.speedup = if v.seconds > 0.0 {
+            normal / v.seconds
+        } else {
+            0.0
+        };
         v.efficiency = v.speedup / (v.processes * v.threads) as f64;
     }
-    let processes_over_normal =
-        variants.iter().find(|v| v.name == "processes").map_or(0.0, |v| v.seconds / normal);
+    let processes_over_normal = variants
+        .iter()
+        .find(|v| v.name == "processes")
+        .map_or(0.0, |v| v.seconds / normal);
     let mut text = format!("job: sum(i + i**2 + i**3 for i in range({n})), twice\n");
     text.push_str("variant       workers        time      speed-up  efficiency  result\n");
     for v in &variants {
@@ -410,12 +482,17 @@ mod tests {
 
     #[test]
     fn gil_threads_take_turns_and_get_the_exact_result() {
-        let gil = Arc::new(Gil { turn: Mutex::new((0, vec![false; 2])), changed: Condvar::new() });
+        let gil = Arc::new(Gil {
+            turn: Mutex::new((0, vec![false; 2])),
+            changed: Condvar::new(),
+        });
         let control = Arc::new(ControlState::default());
         let hs: Vec<_> = (0..2)
             .map(|me| {
                 let (g, c) = (gil.clone(), control.clone());
-                std::thread::spawn(move || compute_with_gil(200_000, me, &g, Duration::from_micros(200), &c))
+                std::thread::spawn(move || {
+                    compute_with_gil(200_000, me, &g, Duration::from_micros(200), &c)
+                })
             })
             .collect();
         for h in hs {

@@ -43,7 +43,9 @@ pub fn dispatch(ctx: &mut WorkerCtx, job: serde_json::Value) -> i32 {
     let job: Job = match serde_json::from_value(job) {
         Ok(j) => j,
         Err(e) => {
-            ctx.emit(EventKind::Error { message: format!("unknown job: {e}") });
+            ctx.emit(EventKind::Error {
+                message: format!("unknown job: {e}"),
+            });
             return 2;
         }
     };
@@ -69,7 +71,12 @@ pub fn dispatch(ctx: &mut WorkerCtx, job: serde_json::Value) -> i32 {
 fn flood(ctx: &mut WorkerCtx, count: u64) -> JobResult {
     for i in 0..count {
         let (old, new) = (Num::Int(i as i128), Num::Int(i as i128 + 1));
-        ctx.emit(EventKind::Write { cell: 0, index: 0, old, new });
+        ctx.emit(EventKind::Write {
+            cell: 0,
+            index: 0,
+            old,
+            new,
+        });
     }
     Ok(Flow::Go)
 }

@@ -18,7 +18,7 @@ use crate::runtime::shm::{CellSpec, NumSer, TypeCode};
 use crate::runtime::{Access, Control, Envelope, EventKind, Flow, Num, WorkerCtx};
 
 use super::job::{Job, JobResult};
-use super::{Outcome, RunError, Session};
+use super::{Outcome, RunError, Session, int_in};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -41,27 +41,27 @@ pub enum Granularity {
 #[derive(Debug, Clone, clap::Args)]
 pub struct Params {
     /// What each worker adds per step; one worker per number (1 to 16 workers, each 1 to 1000).
-    #[arg(long, value_name = "D1,D2,...", default_value = "1,3", value_parser = parse_deltas)]
+    #[arg(long, allow_negative_numbers = true, value_name = "D1,D2,...", default_value = "1,3", value_parser = parse_deltas)]
     pub deltas: Deltas,
     /// Pause before each increment, in milliseconds (0 to 10000).
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 100, value_parser = |s: &str| int_in::<u64>(s, 0, 10_000))]
     pub interval_ms: u64,
     /// Which runs to make (default: both; with --step-script: unlocked).
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
     /// Increments per worker (default: 10 unlocked, 5 locked, as in the tutorial; 1 to 100000).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, allow_negative_numbers = true, value_parser = |s: &str| int_in::<u32>(s, 1, 100_000))]
     pub steps: Option<u32>,
     /// A pause between reading the value and writing it back, so lost updates show reliably
     /// (0 to 10000 ms).
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0, value_parser = |s: &str| int_in::<u64>(s, 0, 10_000))]
     pub race_window_ms: u64,
     /// Where the lock is held (with the lock on).
     #[arg(long, value_enum, default_value_t = Granularity::Loop)]
     pub granularity: Granularity,
     /// Be the scheduler: workers wait before each read and write, released in this order, e.g.
     /// 1r,2r,1w,2w (worker 1 reads, worker 2 reads, worker 1 writes, worker 2 writes).
-    #[arg(long, value_name = "STEPS", value_parser = parse_script)]
+    #[arg(long, allow_negative_numbers = true, value_name = "STEPS", value_parser = parse_script)]
     pub step_script: Option<Script>,
 }
 
@@ -74,11 +74,18 @@ fn parse_deltas(s: &str) -> Result<Deltas, String> {
         .map(|x| {
             let x = x.trim();
             let d: i64 = x.parse().map_err(|_| format!("{x:?} is not an integer"))?;
-            if (1..=1000).contains(&d) { Ok(d) } else { Err(format!("delta {d} is not in 1..=1000")) }
+            if (1..=1000).contains(&d) {
+                Ok(d)
+            } else {
+                Err(format!("delta {d} is not in 1..=1000"))
+            }
         })
         .collect::<Result<_, _>>()?;
     if !(1..=16).contains(&v.len()) {
-        return Err(format!("{} deltas given; give 1 to 16 (one per worker)", v.len()));
+        return Err(format!(
+            "{} deltas given; give 1 to 16 (one per worker)",
+            v.len()
+        ));
     }
     Ok(Deltas(v))
 }
@@ -96,9 +103,15 @@ fn parse_script(s: &str) -> Result<Script, String> {
             let access = match kind {
                 "r" | "R" => Access::Read,
                 "w" | "W" => Access::Write,
-                _ => return Err(format!("step {t:?} must be a worker number and r or w, like 1r")),
+                _ => {
+                    return Err(format!(
+                        "step {t:?} must be a worker number and r or w, like 1r"
+                    ));
+                }
             };
-            let w: u16 = num.parse().map_err(|_| format!("step {t:?} must start with a worker number"))?;
+            let w: u16 = num
+                .parse()
+                .map_err(|_| format!("step {t:?} must start with a worker number"))?;
             if w == 0 {
                 return Err(format!("step {t:?}: workers are numbered from 1"));
             }
@@ -127,9 +140,15 @@ fn increment(ctx: &mut WorkerCtx, job: &CounterJob) -> JobResult {
         return Ok(Flow::Stop);
     }
     let old = ctx.segment()?.load(0, 0).ok_or("the counter is missing")?;
-    ctx.emit(EventKind::Read { cell: 0, index: 0, value: old });
+    ctx.emit(EventKind::Read {
+        cell: 0,
+        index: 0,
+        value: old,
+    });
     if job.race_window_ms > 0 {
-        ctx.emit(EventKind::Phase { name: "race window".into() });
+        ctx.emit(EventKind::Phase {
+            name: "race window".into(),
+        });
         if ctx.sleep(Duration::from_millis(job.race_window_ms)) == Flow::Stop {
             return Ok(Flow::Stop);
         }
@@ -141,14 +160,24 @@ fn increment(ctx: &mut WorkerCtx, job: &CounterJob) -> JobResult {
         Num::Int(v) => Num::Int(v + job.delta as i128),
         Num::Float(v) => Num::Float(v + job.delta as f64),
     };
-    let new = ctx.segment()?.store(0, 0, sum).ok_or("the counter is missing")?;
-    ctx.emit(EventKind::Write { cell: 0, index: 0, old, new });
+    let new = ctx
+        .segment()?
+        .store(0, 0, sum)
+        .ok_or("the counter is missing")?;
+    ctx.emit(EventKind::Write {
+        cell: 0,
+        index: 0,
+        old,
+        new,
+    });
     ctx.flush();
     Ok(Flow::Go)
 }
 
 fn pause(ctx: &mut WorkerCtx, job: &CounterJob) -> Flow {
-    ctx.emit(EventKind::Phase { name: "sleep".into() });
+    ctx.emit(EventKind::Phase {
+        name: "sleep".into(),
+    });
     ctx.sleep(Duration::from_millis(job.interval_ms))
 }
 
@@ -230,7 +259,11 @@ pub fn find_lost_updates(writes: &[WriteRec], initial: i128) -> Vec<LostUpdate> 
         }
         if let Some(j) = (i + 1..writes.len()).find(|j| on_chain[*j]) {
             let by = writes[j];
-            lost.push(LostUpdate { lost: *w, overwritten_by: by, same_read: by.old == w.old });
+            lost.push(LostUpdate {
+                lost: *w,
+                overwritten_by: by,
+                same_read: by.old == w.old,
+            });
         }
     }
     lost
@@ -248,7 +281,10 @@ pub fn writer_blocks(writes: &[WriteRec]) -> Vec<WriterBlock> {
     for w in writes {
         match blocks.last_mut() {
             Some(b) if b.worker == w.worker => b.writes += 1,
-            _ => blocks.push(WriterBlock { worker: w.worker, writes: 1 }),
+            _ => blocks.push(WriterBlock {
+                worker: w.worker,
+                writes: 1,
+            }),
         }
     }
     blocks
@@ -290,8 +326,17 @@ impl Observed {
     fn observe(&mut self, e: &Envelope) {
         self.stats.observe(e);
         match e.kind {
-            EventKind::Write { old: Num::Int(old), new: Num::Int(new), .. } => {
-                self.writes.push(WriteRec { worker: e.worker, t_ns: e.t_ns, old, new });
+            EventKind::Write {
+                old: Num::Int(old),
+                new: Num::Int(new),
+                ..
+            } => {
+                self.writes.push(WriteRec {
+                    worker: e.worker,
+                    t_ns: e.t_ns,
+                    old,
+                    new,
+                });
                 self.at_gate.remove(&e.worker);
             }
             EventKind::Read { .. } => {
@@ -330,14 +375,24 @@ fn play_script(
     patience: Duration,
 ) -> Result<(), RunError> {
     for (k, (w, access)) in script.0.iter().enumerate() {
-        let step = format!("step {} ({}{})", k + 1, w, if *access == Access::Read { "r" } else { "w" });
+        let step = format!(
+            "step {} ({}{})",
+            k + 1,
+            w,
+            if *access == Access::Read { "r" } else { "w" }
+        );
         let id = *ids.get(*w as usize - 1).ok_or_else(|| {
-            RunError::Usage(format!("{step}: there is no worker {w} (this run has {})", ids.len()))
+            RunError::Usage(format!(
+                "{step}: there is no worker {w} (this run has {})",
+                ids.len()
+            ))
         })?;
         let deadline = std::time::Instant::now() + patience;
         while !obs.at_gate.contains_key(&id) {
             if obs.exited.contains(&id) {
-                return Err(RunError::Usage(format!("{step}: worker {w} has already finished")));
+                return Err(RunError::Usage(format!(
+                    "{step}: worker {w} has already finished"
+                )));
             }
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match s.next(left.min(Duration::from_millis(200)))? {
@@ -346,7 +401,9 @@ fn play_script(
                     let why = match obs.holder {
                         Some(h) if h != id => format!(
                             "it is waiting for the lock, held by worker {}",
-                            ids.iter().position(|x| *x == h).map_or(h as usize, |p| p + 1)
+                            ids.iter()
+                                .position(|x| *x == h)
+                                .map_or(h as usize, |p| p + 1)
                         ),
                         _ => "it did not get there in time".into(),
                     };
@@ -369,13 +426,16 @@ fn play_script(
         // Wait until the released access has happened before releasing the next one.
         loop {
             let Some(e) = s.next(patience)? else {
-                return Err(RunError::Failed(format!("{step}: worker {w} did not go on")));
+                return Err(RunError::Failed(format!(
+                    "{step}: worker {w} did not go on"
+                )));
             };
             obs.observe(&e);
             let done = e.worker == id
                 && matches!(
                     (&e.kind, access),
-                    (EventKind::Read { .. }, Access::Read) | (EventKind::Write { .. }, Access::Write)
+                    (EventKind::Read { .. }, Access::Read)
+                        | (EventKind::Write { .. }, Access::Write)
                 );
             if done || (e.worker == id && matches!(e.kind, EventKind::Exit { .. })) {
                 break;
@@ -389,7 +449,11 @@ fn one_run(s: &mut Session<'_>, p: &Params, locked: bool) -> Result<RunReport, R
     let steps = p.steps.unwrap_or(if locked { 5 } else { 10 });
     let mode = if locked { "locked" } else { "unlocked" };
     s.emit(EventKind::Phase { name: mode.into() });
-    s.rt.create_segment(&[CellSpec { typecode: TypeCode::I32, array: false, init: vec![NumSer::Int(0)] }])?;
+    s.rt.create_segment(&[CellSpec {
+        typecode: TypeCode::I32,
+        array: false,
+        init: vec![NumSer::Int(0)],
+    }])?;
     let gates = p.step_script.is_some();
     s.rt.set_gates(gates);
     let mut ids = Vec::new();
@@ -422,7 +486,11 @@ fn one_run(s: &mut Session<'_>, p: &Params, locked: bool) -> Result<RunReport, R
         obs.observe(e);
         Ok(())
     })?;
-    let final_value = s.rt.segment().and_then(|seg| seg.load(0, 0)).and_then(Num::as_i128).unwrap_or(0);
+    let final_value =
+        s.rt.segment()
+            .and_then(|seg| seg.load(0, 0))
+            .and_then(Num::as_i128)
+            .unwrap_or(0);
     s.rt.remove_segment();
     obs.writes.sort_by_key(|w| w.t_ns);
     let expected: i128 = p.deltas.0.iter().map(|d| *d as i128 * steps as i128).sum();
@@ -449,17 +517,36 @@ fn one_run(s: &mut Session<'_>, p: &Params, locked: bool) -> Result<RunReport, R
 fn describe(r: &RunReport, t0: u64) -> String {
     let mut t = String::new();
     match r.granularity {
-        None => t.push_str(&format!("without the lock ({} steps each, deltas {:?})\n", r.steps, r.deltas)),
+        None => t.push_str(&format!(
+            "without the lock ({} steps each, deltas {:?})\n",
+            r.steps, r.deltas
+        )),
         Some(g) => t.push_str(&format!(
             "with the lock around each {} ({} steps each, deltas {:?})\n",
-            if g == Granularity::Loop { "worker's whole loop" } else { "increment" },
+            if g == Granularity::Loop {
+                "worker's whole loop"
+            } else {
+                "increment"
+            },
             r.steps,
             r.deltas
         )),
     }
-    let local = |w: u16| r.workers.iter().position(|x| *x == w).map_or(w as usize, |p| p + 1);
-    let vals: Vec<String> = r.writes.iter().map(|w| format!("{}[{}]", w.new, local(w.worker))).collect();
-    t.push_str(&format!("  values (writer in brackets): {}\n", vals.join(" ")));
+    let local = |w: u16| {
+        r.workers
+            .iter()
+            .position(|x| *x == w)
+            .map_or(w as usize, |p| p + 1)
+    };
+    let vals: Vec<String> = r
+        .writes
+        .iter()
+        .map(|w| format!("{}[{}]", w.new, local(w.worker)))
+        .collect();
+    t.push_str(&format!(
+        "  values (writer in brackets): {}\n",
+        vals.join(" ")
+    ));
     let verdict = if r.final_value == r.expected {
         "exact".to_string()
     } else {
@@ -492,7 +579,11 @@ fn describe(r: &RunReport, t0: u64) -> String {
             st.acquisitions,
             st.contended,
             st.owner_changes,
-            if st.recovered > 0 { format!(", recovered {} time(s) from a dead owner", st.recovered) } else { String::new() }
+            if st.recovered > 0 {
+                format!(", recovered {} time(s) from a dead owner", st.recovered)
+            } else {
+                String::new()
+            }
         ));
         for w in &st.workers {
             t.push_str(&format!(
@@ -513,19 +604,26 @@ struct Details {
 }
 
 pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
-    let mode = p.mode.unwrap_or(if p.step_script.is_some() { Mode::Unlocked } else { Mode::Both });
+    let mode = p.mode.unwrap_or(if p.step_script.is_some() {
+        Mode::Unlocked
+    } else {
+        Mode::Both
+    });
     let modes: &[bool] = match mode {
         Mode::Unlocked => &[false],
         Mode::Locked => &[true],
         Mode::Both => &[false, true],
     };
-    if let Some(script) = &p.step_script {
-        if let Some((w, _)) = script.0.iter().find(|(w, _)| *w as usize > p.deltas.0.len()) {
-            return Err(RunError::Usage(format!(
-                "--step-script names worker {w}, but --deltas starts only {}",
-                p.deltas.0.len()
-            )));
-        }
+    if let Some(script) = &p.step_script
+        && let Some((w, _)) = script
+            .0
+            .iter()
+            .find(|(w, _)| *w as usize > p.deltas.0.len())
+    {
+        return Err(RunError::Usage(format!(
+            "--step-script names worker {w}, but --deltas starts only {}",
+            p.deltas.0.len()
+        )));
     }
     let t0 = crate::runtime::clock::now_ns();
     let mut runs = Vec::new();
@@ -534,10 +632,16 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     for locked in modes {
         let r = one_run(s, p, *locked)?;
         if *locked && r.final_value != r.expected && r.recovered == 0 {
-            problems.push(format!("with the lock the counter ended at {}, expected {}", r.final_value, r.expected));
+            problems.push(format!(
+                "with the lock the counter ended at {}, expected {}",
+                r.final_value, r.expected
+            ));
         }
         if r.final_value > r.expected {
-            problems.push(format!("the counter ended above the exact total ({} > {})", r.final_value, r.expected));
+            problems.push(format!(
+                "the counter ended above the exact total ({} > {})",
+                r.final_value, r.expected
+            ));
         }
         text.push_str(&describe(&r, t0));
         runs.push(r);
@@ -555,7 +659,12 @@ mod tests {
     use super::*;
 
     fn w(worker: u16, t_ns: u64, old: i128, new: i128) -> WriteRec {
-        WriteRec { worker, t_ns, old, new }
+        WriteRec {
+            worker,
+            t_ns,
+            old,
+            new,
+        }
     }
 
     #[test]
@@ -586,16 +695,22 @@ mod tests {
         assert!(find_lost_updates(&writes, 0).is_empty());
         assert_eq!(
             writer_blocks(&writes),
-            vec![WriterBlock { worker: 1, writes: 2 }, WriterBlock { worker: 2, writes: 2 }]
+            vec![
+                WriterBlock {
+                    worker: 1,
+                    writes: 2
+                },
+                WriterBlock {
+                    worker: 2,
+                    writes: 2
+                }
+            ]
         );
     }
 
     #[test]
     fn scripts_and_deltas_parse_with_clear_errors() {
-        assert_eq!(
-            parse_script("1r,2r,1w,2w").map(|s| s.0.len()),
-            Ok(4)
-        );
+        assert_eq!(parse_script("1r,2r,1w,2w").map(|s| s.0.len()), Ok(4));
         assert!(parse_script("1x").is_err_and(|e| e.contains("r or w")));
         assert!(parse_script("0r").is_err_and(|e| e.contains("from 1")));
         assert!(parse_deltas("1,,3").is_err());

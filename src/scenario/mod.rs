@@ -119,17 +119,24 @@ impl WorkerReport {
     pub fn failure(&self) -> Option<String> {
         match (self.exit_code, self.exit_signal) {
             (Some(0), _) => None,
-            (Some(c), _) => Some(format!("worker {} (pid {}) exited with code {c}", self.worker, self.pid)),
+            (Some(c), _) => Some(format!(
+                "worker {} (pid {}) exited with code {c}",
+                self.worker, self.pid
+            )),
             (None, Some(s)) => Some(format!(
                 "worker {} (pid {}) was killed by signal {s} ({})",
                 self.worker,
                 self.pid,
                 signal_name(s)
             )),
-            (None, None) if self.exited => {
-                Some(format!("worker {} (pid {}) ended in an unknown way", self.worker, self.pid))
-            }
-            (None, None) => Some(format!("worker {} (pid {}) did not exit", self.worker, self.pid)),
+            (None, None) if self.exited => Some(format!(
+                "worker {} (pid {}) ended in an unknown way",
+                self.worker, self.pid
+            )),
+            (None, None) => Some(format!(
+                "worker {} (pid {}) did not exit",
+                self.worker, self.pid
+            )),
         }
     }
 }
@@ -212,11 +219,14 @@ impl<'o> Session<'o> {
         if e.worker == 0 {
             return;
         }
-        let w = self.workers.entry(e.worker).or_insert_with(|| WorkerReport {
-            worker: e.worker,
-            pid: e.pid,
-            ..Default::default()
-        });
+        let w = self
+            .workers
+            .entry(e.worker)
+            .or_insert_with(|| WorkerReport {
+                worker: e.worker,
+                pid: e.pid,
+                ..Default::default()
+            });
         w.events += 1;
         match e.kind {
             EventKind::Spawned { .. } => w.spawned_ns = e.t_ns,
@@ -256,7 +266,8 @@ impl<'o> Session<'o> {
             if crate::runtime::spawn::interrupted() {
                 return Err(RuntimeError::Interrupted.into());
             }
-            let slice = Duration::from_millis(50).min(deadline.saturating_duration_since(std::time::Instant::now()));
+            let slice = Duration::from_millis(50)
+                .min(deadline.saturating_duration_since(std::time::Instant::now()));
             let got = crossbeam_channel::select! {
                 recv(self.rt.receiver()) -> e => e.ok().map(Got::Event),
                 recv(other) -> x => Some(x.map_or(Got::Closed, Got::Other)),
@@ -336,6 +347,20 @@ impl<'o> Session<'o> {
             text: outcome.text,
         })
     }
+}
+
+/// Parses an integer for a command-line parameter and checks it lies in `lo..=hi`, saying so
+/// in the error (clap puts the parameter's name in front).
+pub fn int_in<T: TryFrom<i128>>(s: &str, lo: i128, hi: i128) -> Result<T, String> {
+    let v: i128 = s
+        .trim()
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("{s:?} is not an integer"))?;
+    if !(lo..=hi).contains(&v) {
+        return Err(format!("{v} is not in {lo}..={hi}"));
+    }
+    T::try_from(v).map_err(|_| format!("{v} is out of range"))
 }
 
 pub fn median(sorted: &[f64]) -> f64 {

@@ -18,7 +18,7 @@ use crate::runtime::queue::{
 use crate::runtime::{EventKind, Flow, Num, WorkerCtx};
 
 use super::job::{Job, JobResult};
-use super::{Got, Outcome, RunError, Session};
+use super::{Got, Outcome, RunError, Session, int_in};
 
 /// Most arguments a task record carries.
 pub const MAX_ARGS: usize = 4;
@@ -26,23 +26,23 @@ pub const MAX_ARGS: usize = 4;
 #[derive(Debug, Clone, clap::Args)]
 pub struct Params {
     /// Worker processes in the pool (default: the number of CPU cores; 1 to 256).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, allow_negative_numbers = true, value_parser = |s: &str| int_in::<u16>(s, 1, 256))]
     pub processes: Option<u16>,
     /// map(job, range(N)).
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 10, value_parser = |s: &str| int_in::<u64>(s, 0, 10_000_000))]
     pub map_n: u64,
     /// Items per map task (default: as Python sizes it, ceil(N / (4 × processes))).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    #[arg(long, allow_negative_numbers = true, value_parser = |s: &str| int_in::<u64>(s, 1, 10_000_000))]
     pub chunksize: Option<u64>,
     /// The argument of the single apply_async(job, (X,)).
     #[arg(long, default_value_t = 2, allow_negative_numbers = true)]
     pub apply_arg: i64,
     /// How many apply_async(job, (i,)) calls in the list.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=100_000))]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 10, value_parser = |s: &str| int_in::<u64>(s, 0, 100_000))]
     pub apply_list_n: u64,
     /// Arguments of the deliberately wrong call, apply_async(job, (2, 3, 4)) (0 to 4 numbers;
     /// "none" to skip it).
-    #[arg(long, default_value = "2,3,4", value_parser = parse_bad_args)]
+    #[arg(long, allow_negative_numbers = true, default_value = "2,3,4", value_parser = parse_bad_args)]
     pub bad_args: BadArgs,
 }
 
@@ -59,10 +59,17 @@ fn parse_bad_args(s: &str) -> Result<BadArgs, String> {
     }
     let v: Vec<i64> = s
         .split(',')
-        .map(|x| x.trim().parse::<i64>().map_err(|_| format!("{x:?} is not an integer")))
+        .map(|x| {
+            x.trim()
+                .parse::<i64>()
+                .map_err(|_| format!("{x:?} is not an integer"))
+        })
         .collect::<Result<_, _>>()?;
     if v.len() > MAX_ARGS {
-        return Err(format!("{} arguments given, at most {MAX_ARGS} are allowed", v.len()));
+        return Err(format!(
+            "{} arguments given, at most {MAX_ARGS} are allowed",
+            v.len()
+        ));
     }
     Ok(BadArgs(Some(v)))
 }
@@ -72,9 +79,16 @@ fn parse_bad_args(s: &str) -> Result<BadArgs, String> {
 pub enum Task {
     Stop,
     /// job(x) for x in start..start+count.
-    Map { task: u32, start: i64, count: u32 },
+    Map {
+        task: u32,
+        start: i64,
+        count: u32,
+    },
     /// job(*args).
-    Apply { task: u32, args: Vec<i64> },
+    Apply {
+        task: u32,
+        args: Vec<i64>,
+    },
 }
 
 impl Task {
@@ -109,7 +123,11 @@ impl Task {
         };
         match r[4] {
             0 => Some(Task::Stop),
-            1 => Some(Task::Map { task: u32_at(0), start: i64_at(8), count: u32_at(16) }),
+            1 => Some(Task::Map {
+                task: u32_at(0),
+                start: i64_at(8),
+                count: u32_at(16),
+            }),
             2 if (r[5] as usize) <= MAX_ARGS => Some(Task::Apply {
                 task: u32_at(0),
                 args: (0..r[5] as usize).map(|i| i64_at(24 + 8 * i)).collect(),
@@ -134,8 +152,15 @@ pub fn job(args: &[i64]) -> Result<i128, String> {
 /// A result message: task id, then either values from `index` on, or an error.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TaskOutput {
-    Values { task: u32, index: u32, values: Vec<i128> },
-    Error { task: u32, message: String },
+    Values {
+        task: u32,
+        index: u32,
+        values: Vec<i128>,
+    },
+    Error {
+        task: u32,
+        message: String,
+    },
 }
 
 fn encode_values(task: u32, index: u32, values: &[i128]) -> Vec<u8> {
@@ -161,9 +186,16 @@ fn decode_output(m: &[u8]) -> Option<TaskOutput> {
             for _ in 0..n {
                 values.push(r.ivarint().ok()?);
             }
-            Some(TaskOutput::Values { task, index, values })
+            Some(TaskOutput::Values {
+                task,
+                index,
+                values,
+            })
         }
-        0 => Some(TaskOutput::Error { task, message: r.string().ok()? }),
+        0 => Some(TaskOutput::Error {
+            task,
+            message: r.string().ok()?,
+        }),
         _ => None,
     }
 }
@@ -179,7 +211,9 @@ pub fn work(ctx: &mut WorkerCtx) -> JobResult {
     let put = |results: &mut MessageWriter, m: &[u8]| {
         results.put(m).map_err(|e| format!("result queue: {e}"))
     };
-    ctx.emit(EventKind::Phase { name: "idle".into() });
+    ctx.emit(EventKind::Phase {
+        name: "idle".into(),
+    });
     loop {
         ctx.flush();
         let Some(rec) = tasks.get().map_err(|e| format!("task queue: {e}"))? else {
@@ -192,7 +226,12 @@ pub fn work(ctx: &mut WorkerCtx) -> JobResult {
             None => return Err("a task record could not be read".into()),
             Some(Task::Stop) => return Ok(Flow::Go),
             Some(Task::Map { task, start, count }) => {
-                ctx.emit(EventKind::TaskStart { task, call: "job".into(), first: start, count });
+                ctx.emit(EventKind::TaskStart {
+                    task,
+                    call: "job".into(),
+                    first: start,
+                    count,
+                });
                 let mut buf = Vec::with_capacity(VALUES_PER_MESSAGE);
                 let mut index = 0u32;
                 for k in 0..count {
@@ -207,16 +246,29 @@ pub fn work(ctx: &mut WorkerCtx) -> JobResult {
                 if !buf.is_empty() || count == 0 {
                     put(&mut results, &encode_values(task, index, &buf))?;
                 }
-                ctx.emit(EventKind::TaskEnd { task, ok: true, error: None });
+                ctx.emit(EventKind::TaskEnd {
+                    task,
+                    ok: true,
+                    error: None,
+                });
             }
             Some(Task::Apply { task, args }) => {
                 let first = args.first().copied().unwrap_or(0);
                 let call = format!("job{}", fmt_args(&args));
-                ctx.emit(EventKind::TaskStart { task, call, first, count: 1 });
+                ctx.emit(EventKind::TaskStart {
+                    task,
+                    call,
+                    first,
+                    count: 1,
+                });
                 match job(&args) {
                     Ok(v) => {
                         put(&mut results, &encode_values(task, 0, &[v]))?;
-                        ctx.emit(EventKind::TaskEnd { task, ok: true, error: None });
+                        ctx.emit(EventKind::TaskEnd {
+                            task,
+                            ok: true,
+                            error: None,
+                        });
                     }
                     Err(message) => {
                         let mut m = Vec::new();
@@ -224,7 +276,11 @@ pub fn work(ctx: &mut WorkerCtx) -> JobResult {
                         m.push(0);
                         put_str(&mut m, &message);
                         put(&mut results, &m)?;
-                        ctx.emit(EventKind::TaskEnd { task, ok: false, error: Some(message) });
+                        ctx.emit(EventKind::TaskEnd {
+                            task,
+                            ok: false,
+                            error: Some(message),
+                        });
                     }
                 }
             }
@@ -301,7 +357,11 @@ impl PoolClient {
 
     fn accept(&mut self, out: TaskOutput) {
         match out {
-            TaskOutput::Values { task, index, values } => {
+            TaskOutput::Values {
+                task,
+                index,
+                values,
+            } => {
                 if let Some(Ok(slots)) = self.got.get_mut(&task) {
                     for (k, v) in values.into_iter().enumerate() {
                         if let Some(slot) = slots.get_mut(index as usize + k) {
@@ -340,7 +400,12 @@ impl PoolClient {
 
     fn observe(&mut self, e: &crate::runtime::Envelope) {
         match &e.kind {
-            EventKind::TaskStart { task, call, first, count } => {
+            EventKind::TaskStart {
+                task,
+                call,
+                first,
+                count,
+            } => {
                 self.ran_on.insert(*task, (e.worker, true));
                 self.starts.insert(*task, (call.clone(), *first, *count));
             }
@@ -363,7 +428,13 @@ impl PoolClient {
 fn fmt_args(args: &[i64]) -> String {
     match args {
         [x] => format!("({x},)"),
-        _ => format!("({})", args.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")),
+        _ => format!(
+            "({})",
+            args.iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -371,21 +442,28 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     let processes = p.processes.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, |n| n.get().min(256) as u16)
     });
-    let (task_r, task_w) = queue_pipe().map_err(|e| RunError::Failed(format!("task queue: {e}")))?;
-    let (res_r, res_w) = queue_pipe().map_err(|e| RunError::Failed(format!("result queue: {e}")))?;
-    s.emit(EventKind::Phase { name: format!("Pool(processes={processes})") });
+    let (task_r, task_w) =
+        queue_pipe().map_err(|e| RunError::Failed(format!("task queue: {e}")))?;
+    let (res_r, res_w) =
+        queue_pipe().map_err(|e| RunError::Failed(format!("result queue: {e}")))?;
+    s.emit(EventKind::Phase {
+        name: format!("Pool(processes={processes})"),
+    });
     for _ in 0..processes {
-        s.rt.spawn(Job::PoolWorker.to_json(), vec![task_r.try_clone()?, res_w.try_clone()?])?;
+        s.rt.spawn(
+            Job::PoolWorker.to_json(),
+            vec![task_r.try_clone()?, res_w.try_clone()?],
+        )?;
     }
     drop((task_r, res_w));
     let (tx, rx) = crossbeam_channel::unbounded();
     let reader = std::thread::spawn(move || {
         let mut q = MessageReader::new(res_r);
         while let Ok(Some(m)) = q.get() {
-            if let Some(out) = decode_output(&m) {
-                if tx.send(out).is_err() {
-                    break;
-                }
+            if let Some(out) = decode_output(&m)
+                && tx.send(out).is_err()
+            {
+                break;
             }
         }
     });
@@ -401,14 +479,25 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     let mut text = String::new();
 
     // res = pool.map(job, range(N))
-    let chunksize = p.chunksize.unwrap_or_else(|| python_chunksize(p.map_n, processes as u64));
-    s.emit(EventKind::Phase { name: format!("map(job, range({}))", p.map_n) });
+    let chunksize = p
+        .chunksize
+        .unwrap_or_else(|| python_chunksize(p.map_n, processes as u64));
+    s.emit(EventKind::Phase {
+        name: format!("map(job, range({}))", p.map_n),
+    });
     let mut chunks = Vec::new();
     let mut start = 0u64;
     while start < p.map_n {
         let count = chunksize.min(p.map_n - start).min(u32::MAX as u64) as u32;
         let first = start as i64;
-        chunks.push(pool.submit(|task| Task::Map { task, start: first, count }, count)?);
+        chunks.push(pool.submit(
+            |task| Task::Map {
+                task,
+                start: first,
+                count,
+            },
+            count,
+        )?);
         start += count as u64;
     }
     pool.wait(s, &chunks)?;
@@ -416,12 +505,24 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     for id in &chunks {
         map.extend(pool.values(*id).map_err(RunError::Failed)?);
     }
-    text.push_str(&format!("pool.map(job, range({})) -> {}\n", p.map_n, show_list(&map)));
+    text.push_str(&format!(
+        "pool.map(job, range({})) -> {}\n",
+        p.map_n,
+        show_list(&map)
+    ));
 
     // res = pool.apply_async(job, (2,)); res.get()
-    s.emit(EventKind::Phase { name: format!("apply_async(job, ({},))", p.apply_arg) });
+    s.emit(EventKind::Phase {
+        name: format!("apply_async(job, ({},))", p.apply_arg),
+    });
     let a = p.apply_arg;
-    let one = pool.submit(|task| Task::Apply { task, args: vec![a] }, 1)?;
+    let one = pool.submit(
+        |task| Task::Apply {
+            task,
+            args: vec![a],
+        },
+        1,
+    )?;
     pool.wait(s, &[one])?;
     let apply_async = pool.values(one).ok().and_then(|v| v.first().copied());
     text.push_str(&format!(
@@ -430,17 +531,31 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     ));
 
     // multi_res = [pool.apply_async(job, (i,)) for i in range(10)]
-    s.emit(EventKind::Phase { name: format!("[apply_async(job, (i,)) for i in range({})]", p.apply_list_n) });
+    s.emit(EventKind::Phase {
+        name: format!(
+            "[apply_async(job, (i,)) for i in range({})]",
+            p.apply_list_n
+        ),
+    });
     let mut ids = Vec::new();
     for i in 0..p.apply_list_n as i64 {
-        ids.push(pool.submit(|task| Task::Apply { task, args: vec![i] }, 1)?);
+        ids.push(pool.submit(
+            |task| Task::Apply {
+                task,
+                args: vec![i],
+            },
+            1,
+        )?);
     }
     pool.wait(s, &ids)?;
     let list: Vec<i128> = ids
         .iter()
         .filter_map(|id| pool.values(*id).ok().and_then(|v| v.first().copied()))
         .collect();
-    text.push_str(&format!("[res.get() for res in multi_res] -> {}\n", show_list(&list)));
+    text.push_str(&format!(
+        "[res.get() for res in multi_res] -> {}\n",
+        show_list(&list)
+    ));
 
     // pool.apply_async(job, (2, 3, 4)).get() raises
     let mut errors = Vec::new();
@@ -460,7 +575,9 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     }
 
     // pool.close(); pool.join()
-    s.emit(EventKind::Phase { name: "close and join".into() });
+    s.emit(EventKind::Phase {
+        name: "close and join".into(),
+    });
     for _ in 0..processes {
         pool.tasks.put(&Task::Stop.encode())?;
     }
@@ -468,7 +585,12 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     let mut starts = std::mem::take(&mut pool.starts);
     s.until_all_exited(|_, e| {
         match &e.kind {
-            EventKind::TaskStart { task, call, first, count } => {
+            EventKind::TaskStart {
+                task,
+                call,
+                first,
+                count,
+            } => {
                 ran_on.insert(*task, (e.worker, true));
                 starts.insert(*task, (call.clone(), *first, *count));
             }
@@ -494,16 +616,24 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     if list != want_list {
         problems.push("the apply_async list is not job(i) in order".into());
     }
-    if let BadArgs(Some(args)) = &p.bad_args {
-        if args.len() != 1 && errors.is_empty() {
-            problems.push("the call with the wrong number of arguments did not fail".into());
-        }
+    if let BadArgs(Some(args)) = &p.bad_args
+        && args.len() != 1
+        && errors.is_empty()
+    {
+        problems.push("the call with the wrong number of arguments did not fail".into());
     }
     let tasks: Vec<TaskRecord> = starts
         .iter()
         .map(|(task, (call, first, count))| {
             let (worker, ok) = ran_on.get(task).copied().unwrap_or((0, false));
-            TaskRecord { task: *task, call: call.clone(), first: *first, count: *count, worker, ok }
+            TaskRecord {
+                task: *task,
+                call: call.clone(),
+                first: *first,
+                count: *count,
+                worker,
+                ok,
+            }
         })
         .collect();
     let mut tasks_per_worker = BTreeMap::new();
@@ -539,7 +669,10 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
 
 fn show_list(v: &[i128]) -> String {
     if v.len() <= 20 {
-        format!("[{}]", v.iter().map(i128::to_string).collect::<Vec<_>>().join(", "))
+        format!(
+            "[{}]",
+            v.iter().map(i128::to_string).collect::<Vec<_>>().join(", ")
+        )
     } else {
         let head: Vec<String> = v[..10].iter().map(i128::to_string).collect();
         format!("[{}, ... {} more]", head.join(", "), v.len() - 10)
@@ -563,9 +696,19 @@ mod tests {
     fn tasks_round_trip() {
         for t in [
             Task::Stop,
-            Task::Map { task: 3, start: -5, count: 9 },
-            Task::Apply { task: 9, args: vec![2, 3, 4] },
-            Task::Apply { task: 1, args: vec![] },
+            Task::Map {
+                task: 3,
+                start: -5,
+                count: 9,
+            },
+            Task::Apply {
+                task: 9,
+                args: vec![2, 3, 4],
+            },
+            Task::Apply {
+                task: 1,
+                args: vec![],
+            },
         ] {
             assert_eq!(Task::decode(&t.encode()), Some(t));
         }
@@ -586,6 +729,13 @@ mod tests {
         let values = vec![i128::MAX; VALUES_PER_MESSAGE];
         let m = encode_values(7, 40, &values);
         assert!(m.len() <= MAX_MESSAGE);
-        assert_eq!(decode_output(&m), Some(TaskOutput::Values { task: 7, index: 40, values }));
+        assert_eq!(
+            decode_output(&m),
+            Some(TaskOutput::Values {
+                task: 7,
+                index: 40,
+                values
+            })
+        );
     }
 }

@@ -15,7 +15,7 @@ use super::{Outcome, RunError, Session};
 #[derive(Debug, Clone, clap::Args)]
 pub struct Params {
     /// The two arguments passed to job(a, b), as in `args=(1, 2)`.
-    #[arg(long, value_name = "A,B", default_value = "1,2", value_parser = parse_pair)]
+    #[arg(long, allow_negative_numbers = true, value_name = "A,B", default_value = "1,2", value_parser = parse_pair)]
     pub args: (i64, i64),
 }
 
@@ -24,13 +24,18 @@ fn parse_pair(s: &str) -> Result<(i64, i64), String> {
     let [a, b] = parts.as_slice() else {
         return Err(format!("expected two integers like 1,2, got {s:?}"));
     };
-    let p = |x: &str| x.parse::<i64>().map_err(|_| format!("{x:?} is not an integer"));
+    let p = |x: &str| {
+        x.parse::<i64>()
+            .map_err(|_| format!("{x:?} is not an integer"))
+    };
     Ok((p(a)?, p(b)?))
 }
 
 /// The worker: prints like the tutorial's `job`, which prints 'abc'.
 pub fn work(ctx: &mut WorkerCtx, a: i64, b: i64) -> JobResult {
-    ctx.emit(EventKind::Phase { name: format!("job({a}, {b})") });
+    ctx.emit(EventKind::Phase {
+        name: format!("job({a}, {b})"),
+    });
     println!("abc");
     println!("job(a={a}, b={b}) ran in process {}", std::process::id());
     ctx.flush();
@@ -78,7 +83,9 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     };
     let mut problems = Vec::new();
     if output.first().map(String::as_str) != Some("abc") {
-        problems.push(format!("the child printed {output:?}, expected \"abc\" first"));
+        problems.push(format!(
+            "the child printed {output:?}, expected \"abc\" first"
+        ));
     }
     let text = format!(
         "p1 = Process(target=job, args=({a}, {b}))\n\

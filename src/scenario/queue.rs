@@ -8,15 +8,15 @@ use crate::runtime::{EventKind, Num};
 
 use super::compare::{MAX_N, SumJob, exact_sum, parse_item};
 use super::job::Job;
-use super::{Outcome, RunError, Session};
+use super::{Outcome, RunError, Session, int_in};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Params {
     /// Loop length of each worker's job, as in range(n).
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=MAX_N))]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1000, value_parser = |s: &str| int_in::<u64>(s, 1, MAX_N as i128))]
     pub n: u64,
     /// Worker processes, each putting one result on the queue (1 to 64).
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 2, value_parser = |s: &str| int_in::<u16>(s, 1, 64))]
     pub workers: u16,
 }
 
@@ -37,36 +37,61 @@ struct Details {
 
 pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     let (q_r, q_w) = queue_pipe().map_err(|e| RunError::Failed(format!("queue pipe: {e}")))?;
-    s.emit(EventKind::Phase { name: "start".into() });
+    s.emit(EventKind::Phase {
+        name: "start".into(),
+    });
     for _ in 0..p.workers {
-        let job = SumJob { n: p.n, repeats: 1, threads: 1, gil_switch_us: None, label: "job".into() };
+        let job = SumJob {
+            n: p.n,
+            repeats: 1,
+            threads: 1,
+            gil_switch_us: None,
+            label: "job".into(),
+        };
         s.rt.spawn(Job::SumPowers(job).to_json(), vec![q_w.try_clone()?])?;
     }
     // Our copy of the write end must go, or the reader below would never see end of file.
     drop(q_w);
-    s.emit(EventKind::Phase { name: "join".into() });
+    s.emit(EventKind::Phase {
+        name: "join".into(),
+    });
     s.until_all_exited(|_, _| Ok(()))?;
     s.emit(EventKind::Phase { name: "get".into() });
     let mut q = MessageReader::new(q_r);
     let mut items = Vec::new();
     while let Some(m) = q.get()? {
         if let Some((from, v)) = parse_item(&m) {
-            s.emit(EventKind::QueueGet { from, value: Num::Int(v as i128) });
-            items.push(Item { from, value: Num::Int(v as i128) });
+            s.emit(EventKind::QueueGet {
+                from,
+                value: Num::Int(v as i128),
+            });
+            items.push(Item {
+                from,
+                value: Num::Int(v as i128),
+            });
         }
     }
     let sum: i128 = items.iter().filter_map(|i| i.value.as_i128()).sum();
     let expected = exact_sum(p.n) as i128 * p.workers as i128;
     let mut problems = Vec::new();
     if items.len() != p.workers as usize {
-        problems.push(format!("the queue held {} items, expected {}", items.len(), p.workers));
+        problems.push(format!(
+            "the queue held {} items, expected {}",
+            items.len(),
+            p.workers
+        ));
     }
     if sum != expected {
         problems.push(format!("the sum is {sum}, expected {expected}"));
     }
     let mut text = String::new();
     for (k, it) in items.iter().enumerate() {
-        text.push_str(&format!("res{} = q.get()  -> {} (put by worker {})\n", k + 1, it.value, it.from));
+        text.push_str(&format!(
+            "res{} = q.get()  -> {} (put by worker {})\n",
+            k + 1,
+            it.value,
+            it.from
+        ));
     }
     text.push_str(&format!("print(res1 + res2 ...) -> {sum}\n"));
     let details = Details {

@@ -13,7 +13,7 @@ use crate::runtime::shm::{CellSpec, NumSer, TypeCode};
 use crate::runtime::{Access, EventKind, Flow, Num, WorkerCtx};
 
 use super::job::{Job, JobResult};
-use super::{Outcome, RunError, Session};
+use super::{Outcome, RunError, Session, int_in};
 
 /// A `Value(typecode, init)` or `Array(typecode, [..])` from the command line.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +22,10 @@ pub struct CellArg {
     pub init: Vec<Num>,
     pub array: bool,
 }
+
+/// The tutorial's `Value('d', 3.14)` (a plain number, not an approximation of pi).
+#[allow(clippy::approx_constant)]
+pub const TUTORIAL_D: f64 = 3.14;
 
 const TYPECODES: &str = "b B h H i I l L q Q f d";
 
@@ -43,46 +47,67 @@ fn parse_number(t: TypeCode, s: &str) -> Result<Num, String> {
     let v: i128 = s.parse().map_err(|_| format!("{s:?} is not an integer"))?;
     let stored = t.normalise(Num::Int(v));
     if stored != Num::Int(v) {
-        return Err(format!("{v} does not fit typecode '{}' ({})", t.as_char(), t.c_name()));
+        return Err(format!(
+            "{v} does not fit typecode '{}' ({})",
+            t.as_char(),
+            t.c_name()
+        ));
     }
     Ok(stored)
 }
 
 /// Parses `TYPECODE:VALUE`, e.g. `i:0` or `d:3.14`.
 pub fn parse_value(s: &str) -> Result<CellArg, String> {
-    let (t, v) = s.split_once(':').ok_or_else(|| format!("expected TYPECODE:VALUE like i:0, got {s:?}"))?;
+    let (t, v) = s
+        .split_once(':')
+        .ok_or_else(|| format!("expected TYPECODE:VALUE like i:0, got {s:?}"))?;
     let typecode = parse_typecode(t)?;
-    Ok(CellArg { typecode, init: vec![parse_number(typecode, v)?], array: false })
+    Ok(CellArg {
+        typecode,
+        init: vec![parse_number(typecode, v)?],
+        array: false,
+    })
 }
 
 /// Parses `TYPECODE:V1,V2,...`, e.g. `i:1,2,3,4`.
 pub fn parse_array(s: &str) -> Result<CellArg, String> {
-    let (t, vs) =
-        s.split_once(':').ok_or_else(|| format!("expected TYPECODE:V1,V2,... like i:1,2,3,4, got {s:?}"))?;
+    let (t, vs) = s
+        .split_once(':')
+        .ok_or_else(|| format!("expected TYPECODE:V1,V2,... like i:1,2,3,4, got {s:?}"))?;
     let typecode = parse_typecode(t)?;
-    let init: Vec<Num> = vs.split(',').map(|v| parse_number(typecode, v)).collect::<Result<_, _>>()?;
+    let init: Vec<Num> = vs
+        .split(',')
+        .map(|v| parse_number(typecode, v))
+        .collect::<Result<_, _>>()?;
     if init.is_empty() || init.len() > 4096 {
-        return Err(format!("an Array needs 1 to 4096 elements, got {}", init.len()));
+        return Err(format!(
+            "an Array needs 1 to 4096 elements, got {}",
+            init.len()
+        ));
     }
-    Ok(CellArg { typecode, init, array: true })
+    Ok(CellArg {
+        typecode,
+        init,
+        array: true,
+    })
 }
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Params {
     /// A shared Value as TYPECODE:INIT (repeatable; default i:0 and d:3.14).
-    #[arg(long = "value", value_name = "TYPECODE:INIT", value_parser = parse_value)]
+    #[arg(long = "value", allow_negative_numbers = true, value_name = "TYPECODE:INIT", value_parser = parse_value)]
     pub values: Vec<CellArg>,
     /// A shared Array as TYPECODE:V1,V2,... (repeatable; default i:1,2,3,4).
-    #[arg(long = "array", value_name = "TYPECODE:V1,V2,...", value_parser = parse_array)]
+    #[arg(long = "array", allow_negative_numbers = true, value_name = "TYPECODE:V1,V2,...", value_parser = parse_array)]
     pub arrays: Vec<CellArg>,
     /// Writer processes (1 to 64); worker k adds k.
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 2, value_parser = |s: &str| int_in::<u16>(s, 1, 64))]
     pub workers: u16,
     /// Writes per worker (1 to 10000).
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 5, value_parser = |s: &str| int_in::<u32>(s, 1, 10_000))]
     pub steps: u32,
     /// Pause before each write, in milliseconds (0 to 10000).
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 100, value_parser = |s: &str| int_in::<u64>(s, 0, 10_000))]
     pub interval_ms: u64,
 }
 
@@ -91,8 +116,16 @@ impl Params {
     pub fn cells(&self) -> Vec<CellArg> {
         let mut cells = if self.values.is_empty() {
             vec![
-                CellArg { typecode: TypeCode::I32, init: vec![Num::Int(0)], array: false },
-                CellArg { typecode: TypeCode::F64, init: vec![Num::Float(3.14)], array: false },
+                CellArg {
+                    typecode: TypeCode::I32,
+                    init: vec![Num::Int(0)],
+                    array: false,
+                },
+                CellArg {
+                    typecode: TypeCode::F64,
+                    init: vec![Num::Float(TUTORIAL_D)],
+                    array: false,
+                },
             ]
         } else {
             self.values.clone()
@@ -134,10 +167,16 @@ pub struct WriterJob {
 /// The worker: every interval, under the lock, adds its delta to each Value and to one element
 /// of each Array.
 pub fn work(ctx: &mut WorkerCtx, job: &WriterJob) -> JobResult {
-    let cells: Vec<(TypeCode, bool, u32)> =
-        ctx.segment()?.cells().iter().map(|c| (c.typecode, c.array, c.len)).collect();
+    let cells: Vec<(TypeCode, bool, u32)> = ctx
+        .segment()?
+        .cells()
+        .iter()
+        .map(|c| (c.typecode, c.array, c.len))
+        .collect();
     for step in 0..job.steps {
-        ctx.emit(EventKind::Phase { name: "sleep".into() });
+        ctx.emit(EventKind::Phase {
+            name: "sleep".into(),
+        });
         if ctx.sleep(Duration::from_millis(job.interval_ms)) == Flow::Stop {
             return Ok(Flow::Stop);
         }
@@ -147,13 +186,28 @@ pub fn work(ctx: &mut WorkerCtx, job: &WriterJob) -> JobResult {
             if ctx.gate(Access::Read) == Flow::Stop {
                 return Ok(Flow::Stop);
             }
-            let old = ctx.segment()?.load(cell, index as usize).ok_or("cell vanished")?;
-            ctx.emit(EventKind::Read { cell: cell as u16, index, value: old });
+            let old = ctx
+                .segment()?
+                .load(cell, index as usize)
+                .ok_or("cell vanished")?;
+            ctx.emit(EventKind::Read {
+                cell: cell as u16,
+                index,
+                value: old,
+            });
             if ctx.gate(Access::Write) == Flow::Stop {
                 return Ok(Flow::Stop);
             }
-            let new = ctx.segment()?.store(cell, index as usize, add(*t, old, job.delta)).ok_or("cell vanished")?;
-            ctx.emit(EventKind::Write { cell: cell as u16, index, old, new });
+            let new = ctx
+                .segment()?
+                .store(cell, index as usize, add(*t, old, job.delta))
+                .ok_or("cell vanished")?;
+            ctx.emit(EventKind::Write {
+                cell: cell as u16,
+                index,
+                old,
+                new,
+            });
         }
         release(ctx, held)?;
     }
@@ -194,7 +248,11 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     let cells = p.cells();
     let specs: Vec<CellSpec> = cells
         .iter()
-        .map(|c| CellSpec { typecode: c.typecode, array: c.array, init: c.init.iter().copied().map(to_ser).collect() })
+        .map(|c| CellSpec {
+            typecode: c.typecode,
+            array: c.array,
+            init: c.init.iter().copied().map(to_ser).collect(),
+        })
         .collect();
     let segment = s.rt.create_segment(&specs)?.name().to_string();
     // The exact finals: every worker adds its delta `steps` times to each Value, and to element
@@ -203,13 +261,21 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     for w in 1..=p.workers as i64 {
         for step in 0..p.steps {
             for (c, cell) in cells.iter().enumerate() {
-                let i = if cell.array { step as usize % cell.init.len() } else { 0 };
+                let i = if cell.array {
+                    step as usize % cell.init.len()
+                } else {
+                    0
+                };
                 expected[c][i] = add(cell.typecode, expected[c][i], w);
             }
         }
     }
     for w in 1..=p.workers {
-        let job = WriterJob { delta: w as i64, steps: p.steps, interval_ms: p.interval_ms };
+        let job = WriterJob {
+            delta: w as i64,
+            steps: p.steps,
+            interval_ms: p.interval_ms,
+        };
         s.rt.spawn(Job::SharedWriter(job).to_json(), Vec::new())?;
     }
     let mut writes = vec![0u64; cells.len()];
@@ -219,34 +285,51 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
             if let Some(n) = writes.get_mut(cell as usize) {
                 *n += 1;
             }
-            if let Some(l) = last_writer.get_mut(cell as usize) {
-                if l.is_none_or(|(t, _)| t <= e.t_ns) {
-                    *l = Some((e.t_ns, e.worker));
-                }
+            if let Some(l) = last_writer.get_mut(cell as usize)
+                && l.is_none_or(|(t, _)| t <= e.t_ns)
+            {
+                *l = Some((e.t_ns, e.worker));
             }
         }
         Ok(())
     })?;
-    let seg = s.rt.segment().ok_or_else(|| RunError::Failed("the segment is gone".into()))?;
+    let seg =
+        s.rt.segment()
+            .ok_or_else(|| RunError::Failed("the segment is gone".into()))?;
     let mut reports = Vec::new();
     let mut problems = Vec::new();
     let mut text = String::new();
     for (c, cell) in cells.iter().enumerate() {
         let finals = seg.load_all(c);
         let name = if cell.array {
-            format!("Array('{}', [{}])", cell.typecode.as_char(), show(&cell.init))
+            format!(
+                "Array('{}', [{}])",
+                cell.typecode.as_char(),
+                show(&cell.init)
+            )
         } else {
             format!("Value('{}', {})", cell.typecode.as_char(), show(&cell.init))
         };
         let ok = finals.len() == expected[c].len()
-            && finals.iter().zip(&expected[c]).all(|(a, b)| close_enough(*a, *b));
+            && finals
+                .iter()
+                .zip(&expected[c])
+                .all(|(a, b)| close_enough(*a, *b));
         if !ok {
-            problems.push(format!("{name} ended as [{}], expected [{}]", show(&finals), show(&expected[c])));
+            problems.push(format!(
+                "{name} ended as [{}], expected [{}]",
+                show(&finals),
+                show(&expected[c])
+            ));
         }
         text.push_str(&format!(
             "{name:<28} ({}) -> {}{}\n",
             cell.typecode.c_name(),
-            if cell.array { format!("[{}]", show(&finals)) } else { show(&finals) },
+            if cell.array {
+                format!("[{}]", show(&finals))
+            } else {
+                show(&finals)
+            },
             if ok { "" } else { "  (WRONG)" }
         ));
         reports.push(CellReport {
@@ -260,7 +343,10 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
             last_writer: last_writer[c].map(|(_, w)| w),
         });
     }
-    let details = Details { segment, values: reports };
+    let details = Details {
+        segment,
+        values: reports,
+    };
     Ok(Outcome {
         details: serde_json::to_value(&details).unwrap_or_default(),
         text,
@@ -276,7 +362,10 @@ mod tests {
     #[test]
     fn cell_arguments_parse_and_refuse_clearly() {
         assert_eq!(parse_value("i:0").map(|c| c.init), Ok(vec![Num::Int(0)]));
-        assert_eq!(parse_value("d:3.14").map(|c| c.init), Ok(vec![Num::Float(3.14)]));
+        assert_eq!(
+            parse_value("d:3.14").map(|c| c.init),
+            Ok(vec![Num::Float(TUTORIAL_D)])
+        );
         assert_eq!(parse_array("B:1,2,255").map(|c| c.init.len()), Ok(3));
         assert!(parse_value("z:1").is_err_and(|e| e.contains("unknown typecode")));
         assert!(parse_value("b:200").is_err_and(|e| e.contains("does not fit")));

@@ -29,7 +29,10 @@ pub struct Output {
 
 impl Output {
     pub fn summary(&self) -> &Value {
-        self.lines.last().filter(|v| v["type"] == "summary").expect("the last line is the summary")
+        self.lines
+            .last()
+            .filter(|v| v["type"] == "summary")
+            .expect("the last line is the summary")
     }
 
     pub fn events(&self, kind: &str) -> Vec<&Value> {
@@ -37,7 +40,11 @@ impl Output {
     }
 
     pub fn worker_pids(&self) -> Vec<i32> {
-        self.events("spawned").iter().filter_map(|e| e["pid"].as_i64()).map(|p| p as i32).collect()
+        self.events("spawned")
+            .iter()
+            .filter_map(|e| e["pid"].as_i64())
+            .map(|p| p as i32)
+            .collect()
     }
 }
 
@@ -73,7 +80,13 @@ pub fn run_with(args: &[&str], mut on_line: impl FnMut(&Value, &Child)) -> Outpu
         let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
     }
     let status = child.wait().expect("wait");
-    Output { code: status.code(), lines, raw, stderr, mpviz_pid: child.id() as i32 }
+    Output {
+        code: status.code(),
+        lines,
+        raw,
+        stderr,
+        mpviz_pid: child.id() as i32,
+    }
 }
 
 pub fn run(args: &[&str]) -> Output {
@@ -128,23 +141,51 @@ pub fn segments_of(pid: i32) -> Vec<String> {
 /// Nothing of the run is left: no worker process or zombie, no segment.
 pub fn assert_clean(out: &Output) {
     assert_no_processes(&out.worker_pids());
-    assert_eq!(segments_of(out.mpviz_pid), Vec::<String>::new(), "segments left in /dev/shm");
+    assert_eq!(
+        segments_of(out.mpviz_pid),
+        Vec::<String>::new(),
+        "segments left in /dev/shm"
+    );
 }
 
 /// Every worker's events start with `spawned` and end with its `exit`.
 pub fn assert_accounted(out: &Output) {
-    let mut workers: Vec<u64> = out.events("spawned").iter().filter_map(|e| e["worker"].as_u64()).collect();
+    let mut workers: Vec<u64> = out
+        .events("spawned")
+        .iter()
+        .filter_map(|e| e["worker"].as_u64())
+        .collect();
     workers.sort_unstable();
     for w in workers {
-        let evs: Vec<&Value> = out.lines.iter().filter(|e| e["worker"].as_u64() == Some(w)).collect();
-        assert_eq!(evs.first().map(|e| &e["type"]), Some(&Value::from("spawned")), "worker {w}");
-        assert_eq!(evs.last().map(|e| &e["type"]), Some(&Value::from("exit")), "worker {w}");
-        assert_eq!(evs.iter().filter(|e| e["type"] == "exit").count(), 1, "worker {w}: one exit");
+        let evs: Vec<&Value> = out
+            .lines
+            .iter()
+            .filter(|e| e["worker"].as_u64() == Some(w))
+            .collect();
+        assert_eq!(
+            evs.first().map(|e| &e["type"]),
+            Some(&Value::from("spawned")),
+            "worker {w}"
+        );
+        assert_eq!(
+            evs.last().map(|e| &e["type"]),
+            Some(&Value::from("exit")),
+            "worker {w}"
+        );
+        assert_eq!(
+            evs.iter().filter(|e| e["type"] == "exit").count(),
+            1,
+            "worker {w}: one exit"
+        );
         let counted = out.summary()["workers"]
             .as_array()
             .and_then(|a| a.iter().find(|x| x["worker"].as_u64() == Some(w)))
             .and_then(|x| x["events"].as_u64());
-        assert_eq!(counted, Some(evs.len() as u64), "worker {w}: summary counts every event");
+        assert_eq!(
+            counted,
+            Some(evs.len() as u64),
+            "worker {w}: summary counts every event"
+        );
     }
     assert_eq!(out.summary()["dropped_events"], 0);
 }

@@ -1,0 +1,193 @@
+//! Faults a classroom will produce: a worker killed mid-run, a worker killed while it holds
+//! the lock, Ctrl-C, the parent itself killed, a person typing the hidden entry point.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{assert_clean, run_with, segments_of, spawn, wait_gone};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::Value;
+
+fn pid_of(e: &Value) -> Pid {
+    Pid::from_raw(e["pid"].as_i64().expect("pid") as i32)
+}
+
+#[test]
+fn a_worker_killed_mid_run_is_reported_and_the_run_ends() {
+    let mut killed = None;
+    let out = run_with(
+        &[
+            "run",
+            "lock",
+            "--mode",
+            "unlocked",
+            "--steps",
+            "40",
+            "--interval-ms",
+            "20",
+            "--json",
+        ],
+        |e, _| {
+            if killed.is_none() && e["type"] == "write" && e["worker"] == 2 {
+                kill(pid_of(e), Signal::SIGKILL).expect("kill worker 2");
+                killed = Some(e["pid"].clone());
+            }
+        },
+    );
+    assert_eq!(
+        out.code,
+        Some(1),
+        "a run with a killed worker reports a problem"
+    );
+    let s = out.summary();
+    let w2 = s["workers"]
+        .as_array()
+        .and_then(|w| w.iter().find(|w| w["worker"] == 2))
+        .expect("w2");
+    assert_eq!(w2["exit_signal"], 9);
+    assert!(
+        s["problems"].to_string().contains("SIGKILL"),
+        "{}",
+        s["problems"]
+    );
+    let w1 = s["workers"]
+        .as_array()
+        .and_then(|w| w.iter().find(|w| w["worker"] == 1))
+        .expect("w1");
+    assert_eq!(w1["exit_code"], 0, "the other worker finished its steps");
+    assert!(s["runs"][0]["final"].as_i64() <= s["runs"][0]["expected"].as_i64());
+    assert_clean(&out);
+}
+
+#[test]
+fn a_lock_whose_holder_is_killed_is_recovered_and_the_run_completes() {
+    let mut victim = None;
+    let out = run_with(
+        &[
+            "run",
+            "lock",
+            "--mode",
+            "locked",
+            "--steps",
+            "20",
+            "--interval-ms",
+            "20",
+            "--json",
+        ],
+        |e, _| {
+            if victim.is_none() && e["type"] == "lock_acquired" {
+                kill(pid_of(e), Signal::SIGKILL).expect("kill the holder");
+                victim = e["worker"].as_u64();
+            }
+        },
+    );
+    let victim = victim.expect("somebody took the lock");
+    let recovered = out.events("lock_recovered");
+    assert_eq!(
+        recovered.len(),
+        1,
+        "the other worker recovered the lock (EOWNERDEAD)"
+    );
+    assert_ne!(recovered[0]["worker"].as_u64(), Some(victim));
+    let r = &out.summary()["runs"][0];
+    assert_eq!(r["recovered"], 1);
+    assert_eq!(r["lock"]["recovered"], 1);
+    let survivor = out.summary()["workers"]
+        .as_array()
+        .and_then(|w| w.iter().find(|w| w["worker"].as_u64() != Some(victim)))
+        .expect("survivor");
+    assert_eq!(survivor["exit_code"], 0, "the survivor ran all its steps");
+    // The survivor's 20 increments all landed after the recovery.
+    assert!(r["final"].as_i64().is_some_and(|f| f >= 20));
+    assert_clean(&out);
+}
+
+#[test]
+fn ctrl_c_stops_the_run_and_cleans_up() {
+    let out = run_with(
+        &[
+            "run",
+            "lock",
+            "--mode",
+            "unlocked",
+            "--steps",
+            "1000",
+            "--interval-ms",
+            "10",
+            "--json",
+        ],
+        |e, child| {
+            if e["type"] == "write" && e["worker"] == 1 && e["new"].as_i64() < Some(3) {
+                kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).expect("interrupt");
+            }
+        },
+    );
+    assert_eq!(out.code, Some(130), "{}", out.stderr);
+    assert!(out.stderr.contains("interrupted"), "{}", out.stderr);
+    assert_clean(&out);
+}
+
+#[test]
+fn workers_leave_on_their_own_when_the_parent_is_killed() {
+    for method in ["reexec", "fork"] {
+        let mut child = spawn(&[
+            "run",
+            "lock",
+            "--mode",
+            "unlocked",
+            "--steps",
+            "1000",
+            "--interval-ms",
+            "10",
+            "--json",
+            "--start-method",
+            method,
+        ]);
+        let mpviz = child.id() as i32;
+        let stdout = child.stdout.take().expect("stdout");
+        let mut pids = Vec::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let v: Value = serde_json::from_str(&line.expect("line")).expect("json");
+            if v["type"] == "spawned" {
+                pids.push(v["pid"].as_i64().expect("pid") as i32);
+            }
+            if v["type"] == "write" {
+                break;
+            }
+        }
+        kill(Pid::from_raw(mpviz), Signal::SIGKILL).expect("kill mpviz");
+        child.wait().expect("reap mpviz");
+        assert!(
+            wait_gone(&pids, Duration::from_secs(2)),
+            "{method}: workers outlived their parent: {pids:?}"
+        );
+        // The segment of the killed run is still there, and the next run sweeps it.
+        let left = segments_of(mpviz);
+        assert_eq!(left.len(), 1, "{method}: {left:?}");
+        let out = common::run(&["run", "process", "--json"]);
+        let swept = out.summary()["swept_segments"].to_string();
+        assert!(swept.contains(&left[0]), "{method}: {swept}");
+        assert!(segments_of(mpviz).is_empty());
+    }
+}
+
+#[test]
+fn the_hidden_worker_entry_point_refuses_a_person() {
+    let out = std::process::Command::new(common::BIN)
+        .arg("__worker")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("internal entry point") && err.contains("mpviz run"),
+        "{err}"
+    );
+    let out = std::process::Command::new(common::BIN)
+        .arg("__launcher")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+}
