@@ -191,3 +191,36 @@ fn the_hidden_worker_entry_point_refuses_a_person() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_pool_worker_killed_mid_map_ends_the_run_with_a_report_not_a_hang() {
+    let mut killed = false;
+    let out = run_with(
+        &[
+            "run",
+            "pool",
+            "--json",
+            "--processes",
+            "2",
+            "--map-n",
+            "4000000",
+            "--chunksize",
+            "200000",
+        ],
+        |e, _| {
+            if !killed && e["type"] == "task_start" {
+                kill(pid_of(e), Signal::SIGKILL).expect("kill a pool worker");
+                killed = true;
+            }
+        },
+    );
+    assert!(killed);
+    assert_eq!(out.code, Some(1));
+    let said = format!("{}{}", out.stderr, out.raw);
+    assert!(
+        said.contains("SIGKILL"),
+        "the report names the signal: {said}"
+    );
+    common::assert_no_processes(&out.worker_pids());
+    assert!(segments_of(out.mpviz_pid).is_empty());
+}

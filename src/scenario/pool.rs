@@ -232,6 +232,8 @@ pub fn work(ctx: &mut WorkerCtx) -> JobResult {
                     first: start,
                     count,
                 });
+                // Announce the task at once: if this worker dies in it, the parent knows which.
+                ctx.flush();
                 let mut buf = Vec::with_capacity(VALUES_PER_MESSAGE);
                 let mut index = 0u32;
                 for k in 0..count {
@@ -261,6 +263,7 @@ pub fn work(ctx: &mut WorkerCtx) -> JobResult {
                     first,
                     count: 1,
                 });
+                ctx.flush();
                 match job(&args) {
                     Ok(v) => {
                         put(&mut results, &encode_values(task, 0, &[v]))?;
@@ -300,11 +303,8 @@ pub fn python_chunksize(len: u64, processes: u64) -> u64 {
 #[derive(Debug, Serialize)]
 struct TaskRecord {
     task: u32,
-    call: String,
-    first: i64,
-    count: u32,
-    worker: u16,
-    ok: bool,
+    #[serde(flatten)]
+    entry: TaskEntry,
 }
 
 #[derive(Debug, Serialize)]
@@ -333,8 +333,78 @@ struct PoolClient {
     /// Values per task, filled as result messages arrive.
     got: BTreeMap<u32, Result<Vec<Option<i128>>, String>>,
     expected: BTreeMap<u32, u32>,
-    ran_on: BTreeMap<u32, (u16, bool)>,
-    starts: BTreeMap<u32, (String, i64, u32)>,
+    log: TaskLog,
+}
+
+/// Which worker ran which task, from the `task_start` / `task_end` events.
+#[derive(Default)]
+struct TaskLog {
+    tasks: BTreeMap<u32, TaskEntry>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct TaskEntry {
+    call: String,
+    first: i64,
+    count: u32,
+    worker: u16,
+    #[serde(skip)]
+    ended: bool,
+    ok: bool,
+}
+
+impl TaskLog {
+    /// Records a task event; returns a description of the task lost if a worker died in it.
+    fn observe(&mut self, e: &crate::runtime::Envelope) -> Option<String> {
+        match &e.kind {
+            EventKind::TaskStart {
+                task,
+                call,
+                first,
+                count,
+            } => {
+                let (call, first, count) = (call.clone(), *first, *count);
+                let entry = TaskEntry {
+                    call,
+                    first,
+                    count,
+                    worker: e.worker,
+                    ended: false,
+                    ok: false,
+                };
+                self.tasks.insert(*task, entry);
+            }
+            EventKind::TaskEnd { task, ok, .. } => {
+                if let Some(t) = self.tasks.get_mut(task) {
+                    (t.ended, t.ok) = (true, *ok);
+                }
+            }
+            EventKind::Exit { code, signal } if *code != Some(0) => {
+                let how = match (code, signal) {
+                    (_, Some(sig)) => format!("was killed by {}", super::signal_name(*sig)),
+                    (Some(c), _) => format!("exited with code {c}"),
+                    _ => "ended".into(),
+                };
+                let running = self
+                    .tasks
+                    .iter()
+                    .find(|(_, t)| t.worker == e.worker && !t.ended);
+                let what = match running {
+                    Some((task, t)) => {
+                        format!("while running task {task} ({}); its result is lost", t.call)
+                    }
+                    // It may have taken a task off the queue an instant before it died.
+                    None => "between tasks; a task it had just taken may be lost".into(),
+                };
+                return Some(format!(
+                    "pool worker {} (pid {}) {how} {what}",
+                    e.worker, e.pid
+                ));
+            }
+            _ => {}
+        }
+        None
+    }
 }
 
 impl PoolClient {
@@ -381,7 +451,11 @@ impl PoolClient {
         while !ids.iter().all(|id| self.complete(*id)) {
             match s.next_or(&self.results, Duration::from_millis(500))? {
                 Got::Other(out) => self.accept(out),
-                Got::Event(e) => self.observe(&e),
+                Got::Event(e) => {
+                    if let Some(lost) = self.log.observe(&e) {
+                        return Err(RunError::Failed(lost));
+                    }
+                }
                 Got::Closed => {
                     return Err(RunError::Failed(
                         "the result queue closed before every task had its result (a worker died?)"
@@ -396,24 +470,6 @@ impl PoolClient {
             }
         }
         Ok(())
-    }
-
-    fn observe(&mut self, e: &crate::runtime::Envelope) {
-        match &e.kind {
-            EventKind::TaskStart {
-                task,
-                call,
-                first,
-                count,
-            } => {
-                self.ran_on.insert(*task, (e.worker, true));
-                self.starts.insert(*task, (call.clone(), *first, *count));
-            }
-            EventKind::TaskEnd { task, ok, .. } => {
-                self.ran_on.insert(*task, (e.worker, *ok));
-            }
-            _ => {}
-        }
     }
 
     fn values(&self, id: u32) -> Result<Vec<i128>, String> {
@@ -473,8 +529,7 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
         next_task: 0,
         got: BTreeMap::new(),
         expected: BTreeMap::new(),
-        ran_on: BTreeMap::new(),
-        starts: BTreeMap::new(),
+        log: TaskLog::default(),
     };
     let mut text = String::new();
 
@@ -581,24 +636,10 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     for _ in 0..processes {
         pool.tasks.put(&Task::Stop.encode())?;
     }
-    let mut ran_on = std::mem::take(&mut pool.ran_on);
-    let mut starts = std::mem::take(&mut pool.starts);
+    let mut log = std::mem::take(&mut pool.log);
+    let mut lost = None;
     s.until_all_exited(|_, e| {
-        match &e.kind {
-            EventKind::TaskStart {
-                task,
-                call,
-                first,
-                count,
-            } => {
-                ran_on.insert(*task, (e.worker, true));
-                starts.insert(*task, (call.clone(), *first, *count));
-            }
-            EventKind::TaskEnd { task, ok, .. } => {
-                ran_on.insert(*task, (e.worker, *ok));
-            }
-            _ => {}
-        }
+        lost = lost.take().or(log.observe(e));
         Ok(())
     })?;
     drop(pool);
@@ -622,23 +663,18 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     {
         problems.push("the call with the wrong number of arguments did not fail".into());
     }
-    let tasks: Vec<TaskRecord> = starts
+    problems.extend(lost);
+    let tasks: Vec<TaskRecord> = log
+        .tasks
         .iter()
-        .map(|(task, (call, first, count))| {
-            let (worker, ok) = ran_on.get(task).copied().unwrap_or((0, false));
-            TaskRecord {
-                task: *task,
-                call: call.clone(),
-                first: *first,
-                count: *count,
-                worker,
-                ok,
-            }
+        .map(|(task, t)| TaskRecord {
+            task: *task,
+            entry: t.clone(),
         })
         .collect();
     let mut tasks_per_worker = BTreeMap::new();
     for t in &tasks {
-        *tasks_per_worker.entry(t.worker).or_insert(0) += 1;
+        *tasks_per_worker.entry(t.entry.worker).or_insert(0) += 1;
     }
     text.push_str(&format!("chunksize {chunksize}; tasks per worker: "));
     text.push_str(
