@@ -92,6 +92,7 @@ fn run(args: RunArgs) -> ExitCode {
         method: args.start_method.into(),
         speed_permille: (1000.0 / args.speed).round() as u32,
         gates: false,
+        exe: None,
     };
     let params = args.scenario.into_params();
     let json = args.json;

@@ -31,10 +31,10 @@ pub struct Launcher {
 
 impl Launcher {
     /// Starts the launcher (re-executing this binary).
-    pub fn start(token: &str) -> std::io::Result<Launcher> {
+    pub fn start(exe: &std::path::Path, token: &str) -> std::io::Result<Launcher> {
         nix::sys::prctl::set_child_subreaper(true).map_err(std::io::Error::from)?;
         let (ours, theirs) = UnixStream::pair()?;
-        let child = Command::new(std::env::current_exe()?)
+        let child = Command::new(exe)
             .arg("__launcher")
             .env(TOKEN_ENV, token)
             .stdin(Stdio::from(OwnedFd::from(theirs)))

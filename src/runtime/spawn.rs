@@ -143,13 +143,16 @@ pub struct WorkerHandle {
 }
 
 /// Options that apply to every worker of a run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RuntimeOptions {
     pub method: StartMethod,
     /// Interval scale at start (1000 = as the scenario says).
     pub speed_permille: u32,
     /// Start with step gates on.
     pub gates: bool,
+    /// The mpviz executable that workers run (default: this process's own executable; tests
+    /// that drive the library from another binary name mpviz's here).
+    pub exe: Option<std::path::PathBuf>,
 }
 
 impl Default for RuntimeOptions {
@@ -158,7 +161,14 @@ impl Default for RuntimeOptions {
             method: StartMethod::Reexec,
             speed_permille: 1000,
             gates: false,
+            exe: None,
         }
+    }
+}
+
+impl RuntimeOptions {
+    fn exe(&self) -> std::io::Result<std::path::PathBuf> {
+        self.exe.clone().map_or_else(std::env::current_exe, Ok)
     }
 }
 
@@ -193,7 +203,10 @@ impl Runtime {
         let (tx, rx) = bounded(CHANNEL_CAPACITY);
         let token = super::shm::random_hex();
         let launcher = match opts.method {
-            StartMethod::Fork => Some(Launcher::start(&token).map_err(RuntimeError::Launcher)?),
+            StartMethod::Fork => Some(
+                Launcher::start(&opts.exe().map_err(RuntimeError::Launcher)?, &token)
+                    .map_err(RuntimeError::Launcher)?,
+            ),
             StartMethod::Reexec => None,
         };
         Ok(Runtime {
@@ -273,13 +286,12 @@ impl Runtime {
                     method: "fork",
                     source,
                 })?,
-            _ => spawn_reexec(&self.token, [out_w, err_w, ev_w, ctl_r], extras).map_err(
-                |source| RuntimeError::Spawn {
+            _ => spawn_reexec(&self.opts, &self.token, [out_w, err_w, ev_w, ctl_r], extras)
+                .map_err(|source| RuntimeError::Spawn {
                     worker: id,
                     method: "reexec",
                     source,
-                },
-            )?,
+                })?,
         };
         // (In the fork path our copies of the child's ends are dropped here, at scope end.)
         let proc = Arc::new(Proc {
@@ -425,9 +437,14 @@ impl Drop for Runtime {
 
 /// Re-executes this binary as a worker. `fds` are the child's ends: stdout, stderr, events,
 /// control.
-fn spawn_reexec(token: &str, fds: [OwnedFd; 4], extras: Vec<OwnedFd>) -> std::io::Result<Pid> {
+fn spawn_reexec(
+    opts: &RuntimeOptions,
+    token: &str,
+    fds: [OwnedFd; 4],
+    extras: Vec<OwnedFd>,
+) -> std::io::Result<Pid> {
     let [out_w, err_w, ev_w, ctl_r] = fds;
-    let exe = std::env::current_exe()?;
+    let exe = opts.exe()?;
     let mut cmd = Command::new(exe);
     cmd.arg("__worker")
         .env(TOKEN_ENV, token)

@@ -393,11 +393,6 @@ impl Params {
             Params::Lock(_) => "lock",
         }
     }
-
-    /// Runtime options this scenario needs on top of the user's (step gates for a script).
-    pub fn adjust(&self, opts: RuntimeOptions) -> RuntimeOptions {
-        opts
-    }
 }
 
 /// Runs one scenario to its summary, showing every event to `observer`.
@@ -406,7 +401,7 @@ pub fn run(
     opts: RuntimeOptions,
     observer: &mut dyn FnMut(&Envelope),
 ) -> Result<Summary, RunError> {
-    let mut s = Session::new(params.adjust(opts), observer)?;
+    let mut s = Session::new(opts, observer)?;
     let outcome = match params {
         Params::Process(p) => process::run(&mut s, p),
         Params::Queue(p) => queue::run(&mut s, p),
