@@ -47,10 +47,10 @@ fn until(
     let deadline = Instant::now() + within;
     loop {
         assert!(Instant::now() < deadline, "the awaited event did not come");
-        if let Some(e) = s.next(Duration::from_millis(100)).expect("next") {
-            if pred(&e) {
-                return e;
-            }
+        if let Some(e) = s.next(Duration::from_millis(100)).expect("next")
+            && pred(&e)
+        {
+            return e;
         }
     }
 }
