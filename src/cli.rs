@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::runtime::StartMethod;
-use crate::scenario::{Params, compare, int_in, lock, pool, process, queue, shared};
+use crate::scenario::{Params, int_in};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -58,7 +58,7 @@ pub struct RunArgs {
     #[arg(long, allow_negative_numbers = true, default_value_t = 1.0, value_parser = parse_speed, global = true)]
     pub speed: f64,
     #[command(subcommand)]
-    pub scenario: ScenarioArgs,
+    pub scenario: Params,
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {
@@ -70,35 +70,6 @@ fn parse_speed(s: &str) -> Result<f64, String> {
         return Err(format!("{v} is not in 0.01..=100"));
     }
     Ok(v)
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ScenarioArgs {
-    /// §1.2 start and join one process.
-    Process(process::Params),
-    /// §1.3 results through a queue.
-    Queue(queue::Params),
-    /// §1.4 normal vs threads vs processes.
-    Compare(compare::Params),
-    /// §1.5 a process pool: map and apply_async.
-    Pool(pool::Params),
-    /// §1.6 shared Value and Array.
-    Shared(shared::Params),
-    /// §1.7 a shared counter without and with a lock.
-    Lock(lock::Params),
-}
-
-impl ScenarioArgs {
-    pub fn into_params(self) -> Params {
-        match self {
-            ScenarioArgs::Process(p) => Params::Process(p),
-            ScenarioArgs::Queue(p) => Params::Queue(p),
-            ScenarioArgs::Compare(p) => Params::Compare(p),
-            ScenarioArgs::Pool(p) => Params::Pool(p),
-            ScenarioArgs::Shared(p) => Params::Shared(p),
-            ScenarioArgs::Lock(p) => Params::Lock(p),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

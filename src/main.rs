@@ -94,7 +94,7 @@ fn run(args: RunArgs) -> ExitCode {
         gates: false,
         exe: None,
     };
-    let params = args.scenario.into_params();
+    let params = args.scenario;
     let json = args.json;
     let stdout = std::io::stdout();
     let t0 = mpviz::runtime::clock::now_ns();

@@ -646,12 +646,7 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
         text.push_str(&describe(&r, t0));
         runs.push(r);
     }
-    Ok(Outcome {
-        details: serde_json::to_value(Details { runs }).unwrap_or_default(),
-        text,
-        problems,
-        expected_failures: Vec::new(),
-    })
+    Ok(Outcome::new(&Details { runs }, text, problems))
 }
 
 #[cfg(test)]

@@ -163,8 +163,17 @@ pub struct Outcome {
     pub text: String,
     /// Results that are not what the tutorial says they should be.
     pub problems: Vec<String>,
-    /// Workers that were expected to die (killed on purpose), so their exits are not problems.
-    pub expected_failures: Vec<u16>,
+}
+
+impl Outcome {
+    /// An outcome with the scenario's typed summary fields.
+    pub fn new(details: &impl Serialize, text: String, problems: Vec<String>) -> Self {
+        Outcome {
+            details: serde_json::to_value(details).unwrap_or_default(),
+            text,
+            problems,
+        }
+    }
 }
 
 /// The final summary of a run: `{"type":"summary", ...}` in JSON.
@@ -316,11 +325,7 @@ impl<'o> Session<'o> {
         self.drain()?;
         let workers: Vec<WorkerReport> = self.workers.values().cloned().collect();
         let mut problems = outcome.problems;
-        for w in &workers {
-            if !outcome.expected_failures.contains(&w.worker) {
-                problems.extend(w.failure());
-            }
-        }
+        problems.extend(workers.iter().filter_map(WorkerReport::failure));
         if self.dropped > 0 {
             problems.push(format!("{} events were dropped", self.dropped));
         }
@@ -371,14 +376,20 @@ pub fn median(sorted: &[f64]) -> f64 {
     }
 }
 
-/// The parameters of every scenario, as parsed from the command line.
-#[derive(Debug, Clone)]
+/// A scenario and its parameters, as parsed from the command line (`mpviz run SCENARIO ...`).
+#[derive(Debug, Clone, clap::Subcommand)]
 pub enum Params {
+    /// §1.2 start and join one process.
     Process(process::Params),
+    /// §1.3 results through a queue.
     Queue(queue::Params),
+    /// §1.4 normal vs threads vs processes.
     Compare(compare::Params),
+    /// §1.5 a process pool: map and apply_async.
     Pool(pool::Params),
+    /// §1.6 shared Value and Array.
     Shared(shared::Params),
+    /// §1.7 a shared counter without and with a lock.
     Lock(lock::Params),
 }
 

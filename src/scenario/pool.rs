@@ -695,12 +695,7 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
         tasks,
         tasks_per_worker,
     };
-    Ok(Outcome {
-        details: serde_json::to_value(&details).unwrap_or_default(),
-        text,
-        problems,
-        expected_failures: Vec::new(),
-    })
+    Ok(Outcome::new(&details, text, problems))
 }
 
 fn show_list(v: &[i128]) -> String {

@@ -95,10 +95,5 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
         details.start_to_join_ms
     );
     let _ = Duration::ZERO;
-    Ok(Outcome {
-        details: serde_json::to_value(&details).unwrap_or_default(),
-        text,
-        problems,
-        expected_failures: Vec::new(),
-    })
+    Ok(Outcome::new(&details, text, problems))
 }

@@ -347,12 +347,7 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
         segment,
         values: reports,
     };
-    Ok(Outcome {
-        details: serde_json::to_value(&details).unwrap_or_default(),
-        text,
-        problems,
-        expected_failures: Vec::new(),
-    })
+    Ok(Outcome::new(&details, text, problems))
 }
 
 #[cfg(test)]
