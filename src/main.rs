@@ -92,7 +92,7 @@ fn run(args: RunArgs) -> ExitCode {
         method: args.start_method.into(),
         speed_permille: (1000.0 / args.speed).round() as u32,
         gates: false,
-        exe: None,
+        ..RuntimeOptions::default()
     };
     let params = args.scenario;
     let json = args.json;

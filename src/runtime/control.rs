@@ -190,6 +190,7 @@ impl ControlState {
 }
 
 /// The parent's end of one worker's control pipe.
+#[derive(Debug)]
 pub struct ControlSender {
     pipe: Mutex<File>,
 }

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod codec;
 pub mod control;
 pub mod event;
+pub mod hub;
 pub mod launcher;
 pub mod lock;
 pub mod queue;
@@ -17,5 +18,6 @@ pub mod worker;
 
 pub use control::{Control, Flow};
 pub use event::{Access, Envelope, EventKind, Num};
+pub use hub::Hub;
 pub use spawn::{Next, Runtime, RuntimeError, RuntimeOptions, StartMethod};
 pub use worker::WorkerCtx;

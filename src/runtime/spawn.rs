@@ -14,21 +14,22 @@ use std::fs::File;
 use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use command_fds::{CommandFdExt, FdMapping};
 use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender, bounded};
-use nix::sys::signal::{Signal, kill};
-use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
+use nix::sys::signal::Signal;
+
 use nix::unistd::Pid;
 use thiserror::Error;
 
 use super::clock::now_ns;
 use super::control::{Control, ControlSender};
 use super::event::{Decoded, Decoder, Envelope, EventKind, Stream};
+use super::hub::{Hub, Proc, WorkerHandle};
 use super::launcher::Launcher;
 use super::shm::{CellSpec, Segment, ShmError, sweep_stale};
 use super::worker::{CONTROL_FD, EVENT_FD, FIRST_EXTRA_FD, TOKEN_ENV, WorkerSpec, encode_spec};
@@ -87,61 +88,6 @@ pub fn interrupted() -> bool {
     INTERRUPT.get().is_some_and(|f| f.load(Ordering::Relaxed))
 }
 
-/// A child process that is killed only while it is certainly still ours (not yet reaped, so
-/// its pid cannot have been reused).
-struct Proc {
-    pid: Pid,
-    reaped: Mutex<bool>,
-}
-
-impl Proc {
-    fn signal(&self, sig: Signal) -> bool {
-        let reaped = self.reaped.lock().unwrap_or_else(|e| e.into_inner());
-        !*reaped && kill(self.pid, sig).is_ok()
-    }
-
-    /// Waits for the process to end, then reaps it; returns its exit event.
-    fn reap(&self) -> EventKind {
-        // Wait without reaping first, so `signal` never targets a recycled pid.
-        while let Err(nix::errno::Errno::EINTR) = waitid(
-            Id::Pid(self.pid),
-            WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT,
-        ) {}
-        let mut reaped = self.reaped.lock().unwrap_or_else(|e| e.into_inner());
-        let status = loop {
-            match waitpid(self.pid, None) {
-                Err(nix::errno::Errno::EINTR) => continue,
-                other => break other,
-            }
-        };
-        *reaped = true;
-        match status {
-            Ok(WaitStatus::Exited(_, code)) => EventKind::Exit {
-                code: Some(code),
-                signal: None,
-            },
-            Ok(WaitStatus::Signaled(_, sig, _)) => EventKind::Exit {
-                code: None,
-                signal: Some(sig as i32),
-            },
-            Ok(_) | Err(_) => EventKind::Exit {
-                code: None,
-                signal: None,
-            },
-        }
-    }
-}
-
-/// The parent's handle on one worker.
-pub struct WorkerHandle {
-    pub id: u16,
-    pub pid: i32,
-    /// When the parent asked for it (CLOCK_MONOTONIC ns).
-    pub spawned_ns: u64,
-    proc: Arc<Proc>,
-    control: ControlSender,
-}
-
 /// Options that apply to every worker of a run.
 #[derive(Debug, Clone)]
 pub struct RuntimeOptions {
@@ -153,6 +99,9 @@ pub struct RuntimeOptions {
     /// The mpviz executable that workers run (default: this process's own executable; tests
     /// that drive the library from another binary name mpviz's here).
     pub exe: Option<std::path::PathBuf>,
+    /// Steering shared with a front end on another thread (default: a new one made from
+    /// `speed_permille` and `gates`).
+    pub hub: Option<Arc<Hub>>,
 }
 
 impl Default for RuntimeOptions {
@@ -162,6 +111,7 @@ impl Default for RuntimeOptions {
             speed_permille: 1000,
             gates: false,
             exe: None,
+            hub: None,
         }
     }
 }
@@ -187,7 +137,8 @@ pub struct Runtime {
     token: String,
     tx: Sender<Envelope>,
     rx: Receiver<Envelope>,
-    workers: Vec<WorkerHandle>,
+    workers: Vec<Arc<WorkerHandle>>,
+    hub: Arc<Hub>,
     readers: Vec<JoinHandle<()>>,
     shutdown: Arc<AtomicBool>,
     segment: Option<Segment>,
@@ -209,7 +160,12 @@ impl Runtime {
             ),
             StartMethod::Reexec => None,
         };
+        let hub = opts
+            .hub
+            .clone()
+            .unwrap_or_else(|| Hub::new(opts.speed_permille, opts.gates));
         Ok(Runtime {
+            hub,
             opts,
             token,
             tx,
@@ -226,7 +182,12 @@ impl Runtime {
 
     /// Whether workers spawned from now on start with their step gates closed.
     pub fn set_gates(&mut self, on: bool) {
-        self.opts.gates = on;
+        self.hub.set_gates(on);
+    }
+
+    /// The run's steering handle, for a front end on another thread.
+    pub fn hub(&self) -> Arc<Hub> {
+        self.hub.clone()
     }
 
     pub fn method(&self) -> StartMethod {
@@ -248,7 +209,7 @@ impl Runtime {
         self.segment = None;
     }
 
-    pub fn workers(&self) -> &[WorkerHandle] {
+    pub fn workers(&self) -> &[Arc<WorkerHandle>] {
         &self.workers
     }
 
@@ -294,18 +255,15 @@ impl Runtime {
                 })?,
         };
         // (In the fork path our copies of the child's ends are dropped here, at scope end.)
-        let proc = Arc::new(Proc {
-            pid,
-            reaped: Mutex::new(false),
-        });
+
         let control = ControlSender::new(File::from(ctl_w));
         let spec = WorkerSpec {
             token: self.token.clone(),
             worker: id,
             parent: std::process::id() as i32,
             segment: self.segment.as_ref().map(|s| s.name().to_string()),
-            speed_permille: self.opts.speed_permille,
-            gates: self.opts.gates,
+            speed_permille: self.hub.speed(),
+            gates: self.hub.gates(),
             extra_fds: extra_count,
             job,
         };
@@ -317,23 +275,25 @@ impl Runtime {
             pid: pid.as_raw(),
             t_ns: spawned_ns,
         });
+        let handle = Arc::new(WorkerHandle {
+            id,
+            pid: pid.as_raw(),
+            spawned_ns,
+            proc: Proc::new(pid),
+            control,
+        });
         let reader = start_readers(
             id,
-            proc.clone(),
+            handle.clone(),
             File::from(ev_r),
             [File::from(out_r), File::from(err_r)],
             self.tx.clone(),
             self.shutdown.clone(),
         );
         self.readers.push(reader);
-        let handshake = control.send_raw(&encode_spec(&spec));
-        self.workers.push(WorkerHandle {
-            id,
-            pid: pid.as_raw(),
-            spawned_ns,
-            proc,
-            control,
-        });
+        let handshake = handle.control.send_raw(&encode_spec(&spec));
+        self.hub.add(handle.clone());
+        self.workers.push(handle);
         // A worker that died before reading its job shows up as an exit event; anything else
         // failing here is worth reporting.
         match handshake {
@@ -359,7 +319,7 @@ impl Runtime {
         let slice = Duration::from_millis(50).min(timeout);
         let deadline = std::time::Instant::now() + timeout;
         loop {
-            if interrupted() {
+            if self.interrupted() {
                 return Err(RuntimeError::Interrupted);
             }
             match self.rx.recv_timeout(slice) {
@@ -377,6 +337,11 @@ impl Runtime {
         }
     }
 
+    /// True once a signal or the hub asked the run to end.
+    pub fn interrupted(&self) -> bool {
+        interrupted() || self.hub.cancelled()
+    }
+
     /// The fan-in channel, for callers that wait on it together with other sources; events
     /// taken from it directly must be passed to `note`.
     pub fn receiver(&self) -> &Receiver<Envelope> {
@@ -392,8 +357,7 @@ impl Runtime {
 
     /// Sends `msg` to one worker; false if it is gone.
     pub fn control(&self, worker: u16, msg: Control) -> bool {
-        self.handle(worker)
-            .is_some_and(|w| w.control.send(msg).is_ok())
+        self.handle(worker).is_some_and(|w| w.send(msg))
     }
 
     /// Sends `msg` to every worker still listening.
@@ -409,7 +373,7 @@ impl Runtime {
     }
 
     pub fn handle(&self, worker: u16) -> Option<&WorkerHandle> {
-        self.workers.iter().find(|w| w.id == worker)
+        self.workers.iter().find(|w| w.id == worker).map(|w| &**w)
     }
 
     /// Kills every worker that is still running (their exits arrive as events).
@@ -492,13 +456,13 @@ fn send_or_quit(tx: &Sender<Envelope>, shutdown: &AtomicBool, mut e: Envelope) -
 
 fn start_readers(
     worker: u16,
-    proc: Arc<Proc>,
+    handle: Arc<WorkerHandle>,
     mut events: File,
     outputs: [File; 2],
     tx: Sender<Envelope>,
     shutdown: Arc<AtomicBool>,
 ) -> JoinHandle<()> {
-    let pid = proc.pid.as_raw();
+    let pid = handle.pid;
     let out_threads: Vec<JoinHandle<()>> = outputs
         .into_iter()
         .zip([Stream::Stdout, Stream::Stderr])
@@ -549,7 +513,7 @@ fn start_readers(
         for t in out_threads {
             let _ = t.join();
         }
-        let exit = proc.reap();
+        let exit = handle.proc.reap();
         if delivering {
             if dropped > 0 {
                 let e = Envelope {

@@ -272,7 +272,7 @@ impl<'o> Session<'o> {
     ) -> Result<Got<T>, RunError> {
         let deadline = std::time::Instant::now() + timeout;
         loop {
-            if crate::runtime::spawn::interrupted() {
+            if self.rt.interrupted() {
                 return Err(RuntimeError::Interrupted.into());
             }
             let slice = Duration::from_millis(50)
