@@ -21,6 +21,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Open the terminal UI (what `mpviz` alone does).
+    Ui(UiArgs),
     /// Name the scenarios, one line each.
     List,
     /// Run one scenario headless and print what happened.
@@ -29,8 +31,9 @@ pub enum Command {
     Bench(BenchArgs),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum MethodArg {
+    #[default]
     /// Re-execute mpviz's own binary for each worker (like Python's "spawn").
     Reexec,
     /// Fork each worker from a small single-threaded launcher (like Python's "fork").
@@ -44,6 +47,40 @@ impl From<MethodArg> for StartMethod {
             MethodArg::Fork => StartMethod::Fork,
         }
     }
+}
+
+#[derive(Debug, Clone, clap::Args, Default)]
+pub struct UiArgs {
+    /// Open this scenario at once (process, queue, compare, pool, shared, lock).
+    #[arg(long, value_parser = parse_scenario)]
+    pub scenario: Option<usize>,
+    /// Colours: default, light, high-contrast or monochrome (NO_COLOR forces monochrome).
+    #[arg(long, value_parser = ["default", "light", "high-contrast", "monochrome"])]
+    pub theme: Option<String>,
+    /// How often the CPU bars are sampled, in milliseconds (125 to 4000).
+    #[arg(long, allow_negative_numbers = true, default_value_t = 250, value_parser = |s: &str| int_in::<u64>(s, 125, 4000))]
+    pub refresh_ms: u64,
+    /// How workers are started.
+    #[arg(long, value_enum, default_value_t = MethodArg::Reexec)]
+    pub start_method: MethodArg,
+}
+
+impl UiArgs {
+    /// The flags' defaults, for `mpviz` with no arguments.
+    pub fn with_defaults(mut self) -> Self {
+        self.refresh_ms = 250;
+        self
+    }
+}
+
+fn parse_scenario(s: &str) -> Result<usize, String> {
+    crate::scenario::ALL
+        .iter()
+        .position(|i| i.name == s)
+        .ok_or_else(|| {
+            let names: Vec<&str> = crate::scenario::ALL.iter().map(|i| i.name).collect();
+            format!("unknown scenario {s:?}; choose one of {}", names.join(", "))
+        })
 }
 
 #[derive(Debug, clap::Args)]

@@ -4,8 +4,12 @@
 //! processes. `runtime` is the engine (workers, events, controls, shared memory, the lock);
 //! `scenario` holds the tutorial's sections; `report` and `bench` are headless front ends.
 
+pub mod app;
 pub mod bench;
 pub mod cli;
+pub mod monitor;
 pub mod report;
 pub mod runtime;
 pub mod scenario;
+pub mod tui;
+pub mod ui;

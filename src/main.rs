@@ -1,17 +1,19 @@
 //! mpviz's binary: picks the front end (headless run, list, bench) or, when started by mpviz
 //! itself, the hidden worker and launcher entry points.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 
-use mpviz::cli::{Cli, Command, RunArgs};
+use mpviz::cli::{Cli, Command, RunArgs, UiArgs};
 use mpviz::runtime::launcher::launcher_main;
 use mpviz::runtime::spawn::interrupt_flag;
 use mpviz::runtime::worker::worker_main;
 use mpviz::runtime::{Envelope, RuntimeOptions};
 use mpviz::scenario::{self, RunError, job::dispatch};
+use mpviz::tui::UiOptions;
 use mpviz::{bench, report};
 
 /// Exit codes: 0 all as expected, 1 the run finished with problems, 2 bad usage,
@@ -43,11 +45,8 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.command {
-        None => {
-            print_list();
-            println!("\nRun one with `mpviz run SCENARIO` (add --help for its parameters).");
-            ExitCode::SUCCESS
-        }
+        None => ui(UiArgs::default().with_defaults()),
+        Some(Command::Ui(args)) => ui(args),
         Some(Command::List) => {
             print_list();
             ExitCode::SUCCESS
@@ -66,6 +65,31 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(&e),
         },
+    }
+}
+
+fn ui(args: UiArgs) -> ExitCode {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        eprintln!(
+            "mpviz: the UI needs a terminal, and this is not one. For scripts and pipes use \
+             `mpviz run SCENARIO` (see `mpviz list`), with --json for one object per line."
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme = mpviz::ui::theme::pick(args.theme.as_deref(), no_color).unwrap_or(0);
+    let opts = UiOptions {
+        scenario: args.scenario,
+        theme,
+        refresh: Duration::from_millis(args.refresh_ms),
+        method: args.start_method.into(),
+    };
+    match mpviz::tui::run(opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mpviz: the terminal UI failed: {e}");
+            ExitCode::from(EXIT_PROBLEMS)
+        }
     }
 }
 

@@ -406,6 +406,18 @@ impl Params {
     }
 }
 
+/// The scenario named `name` with the tutorial's parameters (`None` for an unknown name).
+pub fn default_params(name: &str) -> Option<Params> {
+    #[derive(clap::Parser)]
+    struct Wrapper {
+        #[command(subcommand)]
+        params: Params,
+    }
+    <Wrapper as clap::Parser>::try_parse_from(["mpviz", name])
+        .ok()
+        .map(|w| w.params)
+}
+
 /// Runs one scenario to its summary, showing every event to `observer`.
 pub fn run(
     params: &Params,

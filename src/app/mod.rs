@@ -1,0 +1,433 @@
+//! The UI's state: what the screens show, changed only by messages (keys, mouse, runtime
+//! events, sampler readings, ticks). `update` does no I/O: it returns a `Command` for the event
+//! loop to carry out (start a run, pause the workers, change the speed, ...).
+
+pub mod cpu;
+pub mod trace;
+pub mod views;
+pub mod workers;
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
+};
+
+use crate::monitor::Sample;
+use crate::runtime::control::{MAX_PERMILLE, MIN_PERMILLE};
+use crate::runtime::{Envelope, EventKind};
+use crate::scenario::{self, Params};
+
+use cpu::CpuState;
+use trace::{LockTimeline, ValueTrace};
+use views::{CompareView, PoolView, QueueView, SharedCell, SharedView};
+use workers::WorkersState;
+
+/// Everything that can change the UI's state.
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    Tick,
+    Event(Envelope),
+    Sample(Sample),
+    /// The run finished (its summary) or failed (a message).
+    RunEnded(Result<Ended, String>),
+}
+
+/// What the event loop must do for the UI.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Start scenario `ALL[i]` with these parameters (ending any run first).
+    Start(usize, Box<Params>),
+    /// End the current run (kill its workers) and go back to the picker.
+    Stop,
+    Pause(bool),
+    Speed(u32),
+    Step(bool),
+    Release(u16),
+    Refresh(Duration),
+    Quit,
+}
+
+/// How a run ended, as the UI shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ended {
+    pub ok: bool,
+    pub problems: Vec<String>,
+    pub text: String,
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Picker,
+    Run,
+}
+
+/// Speeds the `+` and `-` keys step through (how many times faster than the tutorial).
+pub const SPEEDS: [f64; 9] = [0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0, 25.0, 100.0];
+
+/// Lines of recent events kept for the log.
+const LOG_LINES: usize = 200;
+
+/// State of one scenario run on screen.
+#[derive(Debug, Clone)]
+pub struct RunState {
+    pub scenario: usize,
+    pub params: Params,
+    pub t0: Option<u64>,
+    pub now_ns: u64,
+    /// The parent's current phase (`unlocked`, `map(job, range(10))`, ...).
+    pub phase: String,
+    /// Workers spawned in the current phase, in order (worker k of a step script).
+    pub phase_workers: Vec<u16>,
+    pub workers: WorkersState,
+    pub trace: ValueTrace,
+    pub lock: LockTimeline,
+    pub queue: QueueView,
+    pub pool: PoolView,
+    pub compare: CompareView,
+    pub shared: SharedView,
+    pub log: VecDeque<String>,
+    pub events: u64,
+    pub ended: Option<Result<Ended, String>>,
+}
+
+impl RunState {
+    pub fn new(scenario: usize, params: Params) -> Self {
+        let shared = match &params {
+            Params::Shared(p) => SharedView::new(
+                p.cells()
+                    .into_iter()
+                    .map(|c| SharedCell {
+                        name: format!(
+                            "{}('{}')",
+                            if c.array { "Array" } else { "Value" },
+                            c.typecode.as_char()
+                        ),
+                        values: c.init.clone(),
+                        last_writer: None,
+                        writes: 0,
+                    })
+                    .collect(),
+            ),
+            _ => SharedView::default(),
+        };
+        RunState {
+            scenario,
+            params,
+            t0: None,
+            now_ns: 0,
+            phase: String::new(),
+            phase_workers: Vec::new(),
+            workers: WorkersState::default(),
+            trace: ValueTrace::default(),
+            lock: LockTimeline::default(),
+            queue: QueueView::default(),
+            pool: PoolView::default(),
+            compare: CompareView::default(),
+            shared,
+            log: VecDeque::with_capacity(LOG_LINES),
+            events: 0,
+            ended: None,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.params.name()
+    }
+
+    /// What the worker about to be added does, in a few words.
+    fn role(&self) -> String {
+        let k = self.phase_workers.len();
+        match &self.params {
+            Params::Process(p) => format!("job({}, {})", p.args.0, p.args.1),
+            Params::Queue(p) => format!("job(q), n={}", p.n),
+            Params::Compare(_) => self.phase.clone(),
+            Params::Pool(_) => "pool worker".into(),
+            Params::Shared(_) => format!("writer +{}", k + 1),
+            Params::Lock(p) => {
+                let d = p
+                    .deltas
+                    .0
+                    .get(k % p.deltas.0.len().max(1))
+                    .copied()
+                    .unwrap_or(1);
+                format!("v.value += {d}")
+            }
+        }
+    }
+
+    pub fn on_event(&mut self, e: &Envelope) {
+        let t0 = *self.t0.get_or_insert(e.t_ns);
+        self.now_ns = self.now_ns.max(e.t_ns);
+        self.events += 1;
+        if e.worker == 0
+            && let EventKind::Phase { name } = &e.kind
+        {
+            self.phase = name.clone();
+            self.phase_workers.clear();
+        }
+        let role = self.role();
+        self.workers.on_event(e, || role);
+        if matches!(e.kind, EventKind::Spawned { .. }) {
+            self.phase_workers.push(e.worker);
+        }
+        self.trace.on_event(e);
+        self.lock.on_event(e);
+        self.queue.on_event(e);
+        self.pool.on_event(e);
+        self.compare.on_event(e);
+        self.shared.on_event(e);
+        if let Some(line) = crate::report::text_line(e, t0) {
+            if self.log.len() == LOG_LINES {
+                self.log.pop_front();
+            }
+            self.log.push_back(line);
+        }
+    }
+
+    pub fn on_sample(&mut self, s: &Sample) {
+        self.workers.on_sample(s);
+        self.compare.on_cores(&s.cores);
+    }
+
+    pub fn running(&self) -> bool {
+        self.ended.is_none()
+    }
+}
+
+/// The whole UI state.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub screen: Screen,
+    pub selected: usize,
+    pub help: bool,
+    pub theme: usize,
+    pub cpu: CpuState,
+    pub run: Option<RunState>,
+    pub paused: bool,
+    pub speed_permille: u32,
+    pub step: bool,
+    pub refresh: Duration,
+    pub size: (u16, u16),
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(refresh: Duration, theme: usize) -> Self {
+        App {
+            screen: Screen::Picker,
+            selected: scenario::ALL.len() - 1,
+            help: false,
+            theme,
+            cpu: CpuState::default(),
+            run: None,
+            paused: false,
+            speed_permille: 1000,
+            step: false,
+            refresh,
+            size: (80, 24),
+            quit: false,
+        }
+    }
+
+    /// Speed as a factor (2.0 = twice as fast as the tutorial).
+    pub fn speed(&self) -> f64 {
+        1000.0 / self.speed_permille as f64
+    }
+
+    fn start(&mut self, i: usize) -> Option<Command> {
+        let name = scenario::ALL.get(i)?.name;
+        let params = match &self.run {
+            // Restarting keeps the parameters of the run on screen.
+            Some(r) if r.scenario == i => r.params.clone(),
+            _ => scenario::default_params(name)?,
+        };
+        self.selected = i;
+        self.screen = Screen::Run;
+        self.paused = false;
+        self.run = Some(RunState::new(i, params.clone()));
+        Some(Command::Start(i, Box::new(params)))
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Option<Command> {
+        match msg {
+            Msg::Key(k) if k.kind != KeyEventKind::Release => self.on_key(k),
+            Msg::Key(_) | Msg::Tick => None,
+            Msg::Mouse(m) => self.on_mouse(m),
+            Msg::Resize(w, h) => {
+                self.size = (w, h);
+                None
+            }
+            Msg::Event(e) => {
+                if let Some(r) = self.run.as_mut() {
+                    r.on_event(&e);
+                }
+                None
+            }
+            Msg::Sample(s) => {
+                let run = self.run.as_mut();
+                match run {
+                    Some(r) => {
+                        r.on_sample(&s);
+                        let workers = &r.workers;
+                        self.cpu.on_sample(&s, |pid| workers.worker_of(pid));
+                    }
+                    None => self.cpu.on_sample(&s, |_| None),
+                }
+                None
+            }
+            Msg::RunEnded(result) => {
+                if let Some(r) = self.run.as_mut() {
+                    if let Ok(end) = &result {
+                        r.compare.on_summary(&end.details);
+                    }
+                    r.ended = Some(result);
+                }
+                self.paused = false;
+                None
+            }
+        }
+    }
+
+    fn on_mouse(&mut self, m: MouseEvent) -> Option<Command> {
+        if self.screen != Screen::Picker || self.help {
+            return None;
+        }
+        match m.kind {
+            MouseEventKind::Down(_) => {
+                let i = crate::ui::picker::row_at(self.size, m.row)?;
+                if i == self.selected {
+                    self.start(i)
+                } else {
+                    self.selected = i;
+                    None
+                }
+            }
+            MouseEventKind::ScrollDown => {
+                self.selected = (self.selected + 1).min(scenario::ALL.len() - 1);
+                None
+            }
+            MouseEventKind::ScrollUp => {
+                self.selected = self.selected.saturating_sub(1);
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn on_key(&mut self, k: KeyEvent) -> Option<Command> {
+        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && matches!(k.code, KeyCode::Char('c')) {
+            self.quit = true;
+            return Some(Command::Quit);
+        }
+        if self.help {
+            if matches!(
+                k.code,
+                KeyCode::Esc | KeyCode::Char('?') | KeyCode::F(1) | KeyCode::Char('q')
+            ) {
+                self.help = false;
+            }
+            return None;
+        }
+        match k.code {
+            KeyCode::Char('?') | KeyCode::F(1) => {
+                self.help = true;
+                None
+            }
+            KeyCode::Char('q') => {
+                self.quit = true;
+                Some(Command::Quit)
+            }
+            KeyCode::Char('t') => {
+                self.theme = (self.theme + 1) % crate::ui::theme::THEMES.len();
+                None
+            }
+            KeyCode::Char('[') => self.set_refresh(self.refresh.as_millis() as u64 * 2),
+            KeyCode::Char(']') => self.set_refresh(self.refresh.as_millis() as u64 / 2),
+            _ => match self.screen {
+                Screen::Picker => self.on_picker_key(k),
+                Screen::Run => self.on_run_key(k),
+            },
+        }
+    }
+
+    fn set_refresh(&mut self, ms: u64) -> Option<Command> {
+        self.refresh = Duration::from_millis(ms.clamp(125, 4000));
+        Some(Command::Refresh(self.refresh))
+    }
+
+    fn on_picker_key(&mut self, k: KeyEvent) -> Option<Command> {
+        let n = scenario::ALL.len();
+        match k.code {
+            KeyCode::Up | KeyCode::Char('k') => {
+                self.selected = (self.selected + n - 1) % n;
+                None
+            }
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.selected = (self.selected + 1) % n;
+                None
+            }
+            KeyCode::Enter => self.start(self.selected),
+            KeyCode::Char(c @ '1'..='9') => self.start(c as usize - '1' as usize),
+            KeyCode::Esc if self.run.is_some() => {
+                self.screen = Screen::Run;
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn on_run_key(&mut self, k: KeyEvent) -> Option<Command> {
+        let running = self.run.as_ref().is_some_and(RunState::running);
+        match k.code {
+            KeyCode::Esc | KeyCode::Backspace => {
+                self.screen = Screen::Picker;
+                self.paused = false;
+                self.step = false;
+                running.then_some(Command::Stop)
+            }
+            KeyCode::Char('r') => self.start(self.selected),
+            KeyCode::Char(' ') | KeyCode::Char('p') if running => {
+                self.paused = !self.paused;
+                Some(Command::Pause(self.paused))
+            }
+            KeyCode::Char('+') | KeyCode::Char('=') | KeyCode::Char('-') => {
+                let now = self.speed();
+                let faster = k.code != KeyCode::Char('-');
+                let next = if faster {
+                    SPEEDS
+                        .iter()
+                        .copied()
+                        .find(|s| *s > now + 1e-9)
+                        .unwrap_or(now)
+                } else {
+                    SPEEDS
+                        .iter()
+                        .rev()
+                        .copied()
+                        .find(|s| *s < now - 1e-9)
+                        .unwrap_or(now)
+                };
+                self.speed_permille =
+                    ((1000.0 / next).round() as u32).clamp(MIN_PERMILLE, MAX_PERMILLE);
+                Some(Command::Speed(self.speed_permille))
+            }
+            KeyCode::Char('s') => {
+                self.step = !self.step;
+                Some(Command::Step(self.step))
+            }
+            KeyCode::Char(c @ '1'..='9') if self.step => {
+                let k = c as usize - '1' as usize;
+                let id = self.run.as_ref()?.phase_workers.get(k).copied()?;
+                Some(Command::Release(id))
+            }
+            _ => None,
+        }
+    }
+}

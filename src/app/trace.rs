@@ -1,0 +1,262 @@
+//! The shared value's history (every write, by writer) and the lock's timeline, built from the
+//! event stream of the `lock` scenario (and the `shared` scenario's writes).
+
+use std::collections::BTreeMap;
+
+use crate::runtime::lock::LockStats;
+use crate::runtime::{Envelope, EventKind, Num};
+use crate::scenario::lock::{LostUpdate, WriteRec, find_lost_updates};
+
+/// Writes beyond which lost updates are no longer recomputed live (the analysis is quadratic
+/// in the worst case); the run's summary still has them.
+const LIVE_ANALYSIS_LIMIT: usize = 2000;
+
+/// One run of the counter: without or with the lock.
+#[derive(Debug, Clone, Default)]
+pub struct TraceRun {
+    pub mode: String,
+    pub writes: Vec<WriteRec>,
+    pub lost: Vec<LostUpdate>,
+    /// Workers in the order they first wrote (for glyphs and colours).
+    pub workers: Vec<u16>,
+}
+
+impl TraceRun {
+    /// The value the writes would have reached had none been lost.
+    pub fn expected_so_far(&self) -> i128 {
+        self.writes.iter().map(|w| w.new - w.old).sum()
+    }
+
+    /// The value the counter holds now (the latest write).
+    pub fn actual(&self) -> i128 {
+        self.writes.last().map_or(0, |w| w.new)
+    }
+
+    /// Whether write `i` (in time order) is one that was lost.
+    pub fn is_lost(&self, i: usize) -> bool {
+        let w = &self.writes[i];
+        self.lost.iter().any(|l| l.lost == *w)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ValueTrace {
+    pub runs: Vec<TraceRun>,
+}
+
+impl ValueTrace {
+    pub fn on_event(&mut self, e: &Envelope) {
+        match &e.kind {
+            EventKind::Phase { name }
+                if e.worker == 0 && (name == "unlocked" || name == "locked") =>
+            {
+                self.runs.push(TraceRun {
+                    mode: name.clone(),
+                    ..Default::default()
+                });
+            }
+            EventKind::Write {
+                cell: 0,
+                index: 0,
+                old: Num::Int(old),
+                new: Num::Int(new),
+            } => {
+                if self.runs.is_empty() {
+                    self.runs.push(TraceRun::default());
+                }
+                let Some(run) = self.runs.last_mut() else {
+                    return;
+                };
+                let w = WriteRec {
+                    worker: e.worker,
+                    t_ns: e.t_ns,
+                    old: *old,
+                    new: *new,
+                };
+                // Events of different workers arrive through different pipes: keep time order.
+                let at = run.writes.partition_point(|x| x.t_ns <= w.t_ns);
+                run.writes.insert(at, w);
+                if !run.workers.contains(&e.worker) {
+                    run.workers.push(e.worker);
+                }
+                if run.writes.len() <= LIVE_ANALYSIS_LIMIT {
+                    run.lost = find_lost_updates(&run.writes, 0);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What a worker is doing, for the lock lanes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    Running,
+    Sleeping,
+    Waiting,
+    Holding,
+    Exited,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LockTimeline {
+    /// Per worker, its state changes in time order.
+    pub lanes: BTreeMap<u16, Vec<(u64, Lane)>>,
+    pub stats: LockStats,
+    pub holder: Option<(u16, u64)>,
+    pub waiting: BTreeMap<u16, u64>,
+    pub recovered: u32,
+}
+
+impl LockTimeline {
+    pub fn on_event(&mut self, e: &Envelope) {
+        if e.worker == 0 {
+            if let EventKind::Phase { name } = &e.kind
+                && (name == "unlocked" || name == "locked")
+            {
+                *self = LockTimeline::default();
+            }
+            return;
+        }
+        self.stats.observe(e);
+        let lane = match e.kind {
+            EventKind::Started => Some(Lane::Running),
+            EventKind::Phase { ref name } if name == "sleep" => {
+                Some(if self.holder.is_some_and(|(h, _)| h == e.worker) {
+                    Lane::Holding
+                } else {
+                    Lane::Sleeping
+                })
+            }
+            EventKind::LockRequested => {
+                self.waiting.insert(e.worker, e.t_ns);
+                Some(Lane::Waiting)
+            }
+            EventKind::LockAcquired { .. } => {
+                self.waiting.remove(&e.worker);
+                self.holder = Some((e.worker, e.t_ns));
+                Some(Lane::Holding)
+            }
+            EventKind::LockRecovered => {
+                self.recovered += 1;
+                None
+            }
+            EventKind::LockReleased { .. } => {
+                self.holder = None;
+                Some(Lane::Running)
+            }
+            EventKind::Read { .. } | EventKind::Write { .. } => {
+                Some(if self.holder.is_some_and(|(h, _)| h == e.worker) {
+                    Lane::Holding
+                } else {
+                    Lane::Running
+                })
+            }
+            EventKind::Exit { .. } => {
+                self.waiting.remove(&e.worker);
+                if self.holder.is_some_and(|(h, _)| h == e.worker) {
+                    self.holder = None;
+                }
+                Some(Lane::Exited)
+            }
+            _ => None,
+        };
+        if let Some(l) = lane {
+            let v = self.lanes.entry(e.worker).or_default();
+            if v.last().map(|x| x.1) != Some(l) {
+                v.push((e.t_ns, l));
+            }
+        }
+    }
+
+    /// The state of `worker` at time `t`.
+    pub fn lane_at(&self, worker: u16, t: u64) -> Option<Lane> {
+        let v = self.lanes.get(&worker)?;
+        let i = v.partition_point(|(s, _)| *s <= t);
+        (i > 0).then(|| v[i - 1].1)
+    }
+
+    /// "worker 2 waits: lock held by worker 1 for 312 ms", one line per waiting worker.
+    pub fn why_blocked(&self, now_ns: u64) -> Vec<String> {
+        self.waiting
+            .iter()
+            .map(|(w, since)| match self.holder {
+                Some((h, held_since)) => format!(
+                    "worker {w} waits ({:.0} ms): lock held by worker {h} for {:.0} ms",
+                    now_ns.saturating_sub(*since) as f64 / 1e6,
+                    now_ns.saturating_sub(held_since) as f64 / 1e6
+                ),
+                None => format!("worker {w} is about to take the lock"),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(worker: u16, t_ns: u64, kind: EventKind) -> Envelope {
+        Envelope {
+            kind,
+            worker,
+            pid: 1,
+            t_ns,
+        }
+    }
+
+    fn write(worker: u16, t: u64, old: i128, new: i128) -> Envelope {
+        ev(
+            worker,
+            t,
+            EventKind::Write {
+                cell: 0,
+                index: 0,
+                old: Num::Int(old),
+                new: Num::Int(new),
+            },
+        )
+    }
+
+    #[test]
+    fn out_of_order_writes_are_sorted_and_a_lost_update_is_marked() {
+        let mut t = ValueTrace::default();
+        t.on_event(&ev(
+            0,
+            0,
+            EventKind::Phase {
+                name: "unlocked".into(),
+            },
+        ));
+        t.on_event(&write(2, 20, 0, 3));
+        t.on_event(&write(1, 10, 0, 1));
+        let run = &t.runs[0];
+        assert_eq!(
+            run.writes.iter().map(|w| w.new).collect::<Vec<_>>(),
+            vec![1, 3]
+        );
+        assert!(run.is_lost(0) && !run.is_lost(1));
+        assert_eq!((run.expected_so_far(), run.actual()), (4, 3));
+    }
+
+    #[test]
+    fn the_timeline_says_who_blocks_whom() {
+        let mut l = LockTimeline::default();
+        l.on_event(&ev(
+            1,
+            0,
+            EventKind::LockAcquired {
+                wait_ns: 0,
+                contended: false,
+            },
+        ));
+        l.on_event(&ev(2, 1_000_000, EventKind::LockRequested));
+        let why = l.why_blocked(313_000_000);
+        assert_eq!(
+            why,
+            vec!["worker 2 waits (312 ms): lock held by worker 1 for 313 ms".to_string()]
+        );
+        assert_eq!(l.lane_at(2, 2_000_000), Some(Lane::Waiting));
+        assert_eq!(l.lane_at(1, 5), Some(Lane::Holding));
+    }
+}

@@ -1,0 +1,285 @@
+//! State of the scenario-specific panels: the queue, the pool's task grid, the compare table
+//! and the shared segment's cells. Each is fed by events; the run's summary fills in what only
+//! the end of a run knows (expected values, speed-ups).
+
+use std::collections::BTreeMap;
+
+use crate::runtime::{Envelope, EventKind, Num};
+
+/// An item on its way through the queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueItem {
+    pub from: u16,
+    pub value: Num,
+    pub put_ns: u64,
+    pub got_ns: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct QueueView {
+    pub items: Vec<QueueItem>,
+}
+
+impl QueueView {
+    pub fn on_event(&mut self, e: &Envelope) {
+        match &e.kind {
+            EventKind::QueuePut { value } => self.items.push(QueueItem {
+                from: e.worker,
+                value: *value,
+                put_ns: e.t_ns,
+                got_ns: None,
+            }),
+            EventKind::QueueGet { from, value } => {
+                if let Some(i) = self
+                    .items
+                    .iter_mut()
+                    .find(|i| i.got_ns.is_none() && i.from == *from && i.value == *value)
+                {
+                    i.got_ns = Some(e.t_ns);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.items.iter().filter(|i| i.got_ns.is_none()).count()
+    }
+
+    /// The parent's running sum of what it got.
+    pub fn sum(&self) -> i128 {
+        self.items
+            .iter()
+            .filter(|i| i.got_ns.is_some())
+            .filter_map(|i| i.value.as_i128())
+            .sum()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolTask {
+    pub task: u32,
+    pub call: String,
+    pub first: i64,
+    pub count: u32,
+    pub worker: u16,
+    /// None while running.
+    pub ok: Option<bool>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PoolView {
+    pub tasks: BTreeMap<u32, PoolTask>,
+    pub phase: String,
+}
+
+impl PoolView {
+    pub fn on_event(&mut self, e: &Envelope) {
+        match &e.kind {
+            EventKind::Phase { name } if e.worker == 0 => self.phase = name.clone(),
+            EventKind::TaskStart {
+                task,
+                call,
+                first,
+                count,
+            } => {
+                self.tasks.insert(
+                    *task,
+                    PoolTask {
+                        task: *task,
+                        call: call.clone(),
+                        first: *first,
+                        count: *count,
+                        worker: e.worker,
+                        ok: None,
+                        error: None,
+                    },
+                );
+            }
+            EventKind::TaskEnd { task, ok, error } => {
+                if let Some(t) = self.tasks.get_mut(task) {
+                    t.ok = Some(*ok);
+                    t.error = error.clone();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompareRow {
+    pub name: String,
+    pub start_ns: u64,
+    pub end_ns: Option<u64>,
+    /// Core loads averaged over the samples taken while the variant ran.
+    pub cpu: Vec<f32>,
+    cpu_samples: u32,
+    pub seconds: Option<f64>,
+    pub speedup: Option<f64>,
+    pub correct: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CompareView {
+    pub rows: Vec<CompareRow>,
+    live: usize,
+}
+
+impl CompareView {
+    pub fn on_event(&mut self, e: &Envelope) {
+        match &e.kind {
+            EventKind::Phase { name } if e.worker == 0 => {
+                self.rows.push(CompareRow {
+                    name: name.clone(),
+                    start_ns: e.t_ns,
+                    end_ns: None,
+                    cpu: Vec::new(),
+                    cpu_samples: 0,
+                    seconds: None,
+                    speedup: None,
+                    correct: None,
+                });
+            }
+            EventKind::Spawned { .. } => self.live += 1,
+            EventKind::Exit { .. } => {
+                self.live = self.live.saturating_sub(1);
+                if self.live == 0
+                    && let Some(r) = self.rows.last_mut()
+                {
+                    r.end_ns = Some(e.t_ns);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Adds a CPU sample to the variant that is running.
+    pub fn on_cores(&mut self, cores: &[f32]) {
+        let Some(r) = self.rows.last_mut().filter(|r| r.end_ns.is_none()) else {
+            return;
+        };
+        if r.cpu.len() != cores.len() {
+            r.cpu = vec![0.0; cores.len()];
+            r.cpu_samples = 0;
+        }
+        let n = r.cpu_samples as f32;
+        for (avg, c) in r.cpu.iter_mut().zip(cores) {
+            *avg = (*avg * n + c) / (n + 1.0);
+        }
+        r.cpu_samples += 1;
+    }
+
+    /// Fills in times and speed-ups from the summary's `variants`.
+    pub fn on_summary(&mut self, details: &serde_json::Value) {
+        let Some(vs) = details["variants"].as_array() else {
+            return;
+        };
+        for v in vs {
+            if let Some(r) = self.rows.iter_mut().find(|r| v["name"] == r.name.as_str()) {
+                r.seconds = v["seconds"].as_f64();
+                r.speedup = v["speedup"].as_f64();
+                r.correct = v["correct"].as_bool();
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharedCell {
+    pub name: String,
+    pub values: Vec<Num>,
+    pub last_writer: Option<u16>,
+    pub writes: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SharedView {
+    pub cells: Vec<SharedCell>,
+}
+
+impl SharedView {
+    pub fn new(cells: Vec<SharedCell>) -> Self {
+        Self { cells }
+    }
+
+    pub fn on_event(&mut self, e: &Envelope) {
+        if let EventKind::Write {
+            cell, index, new, ..
+        } = &e.kind
+            && let Some(c) = self.cells.get_mut(*cell as usize)
+        {
+            if let Some(v) = c.values.get_mut(*index as usize) {
+                *v = *new;
+            }
+            c.last_writer = Some(e.worker);
+            c.writes += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(worker: u16, t_ns: u64, kind: EventKind) -> Envelope {
+        Envelope {
+            kind,
+            worker,
+            pid: 1,
+            t_ns,
+        }
+    }
+
+    #[test]
+    fn queue_items_are_in_flight_until_got() {
+        let mut q = QueueView::default();
+        q.on_event(&ev(1, 1, EventKind::QueuePut { value: Num::Int(5) }));
+        q.on_event(&ev(2, 2, EventKind::QueuePut { value: Num::Int(5) }));
+        assert_eq!(q.in_flight(), 2);
+        q.on_event(&ev(
+            0,
+            3,
+            EventKind::QueueGet {
+                from: 2,
+                value: Num::Int(5),
+            },
+        ));
+        assert_eq!((q.in_flight(), q.sum()), (1, 5));
+        assert_eq!(q.items[1].got_ns, Some(3));
+    }
+
+    #[test]
+    fn compare_rows_follow_the_parent_phases() {
+        let mut c = CompareView::default();
+        c.on_event(&ev(
+            0,
+            0,
+            EventKind::Phase {
+                name: "normal".into(),
+            },
+        ));
+        c.on_event(&ev(
+            1,
+            1,
+            EventKind::Spawned {
+                method: "reexec".into(),
+            },
+        ));
+        c.on_cores(&[100.0, 0.0]);
+        c.on_cores(&[50.0, 0.0]);
+        c.on_event(&ev(
+            1,
+            9,
+            EventKind::Exit {
+                code: Some(0),
+                signal: None,
+            },
+        ));
+        assert_eq!(c.rows[0].end_ns, Some(9));
+        assert_eq!(c.rows[0].cpu, vec![75.0, 0.0]);
+        c.on_summary(&serde_json::json!({"variants": [{"name": "normal", "seconds": 1.5, "speedup": 1.0, "correct": true}]}));
+        assert_eq!(c.rows[0].speedup, Some(1.0));
+    }
+}

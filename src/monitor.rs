@@ -1,0 +1,204 @@
+//! CPU sampling on its own thread: per-core load from `sysinfo`, and per-worker CPU, state and
+//! current core from `/proc/PID/stat`. The thread owns the `sysinfo::System` and sends owned
+//! snapshots, so drawing never waits on a system call.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+
+/// One worker process as the kernel sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcSample {
+    pub pid: i32,
+    /// Percent of one core since the previous sample.
+    pub cpu_pct: f32,
+    /// The core it last ran on (field 39 of /proc/PID/stat).
+    pub core: Option<u32>,
+    /// Its scheduler state letter: R running, S sleeping, T stopped, Z zombie.
+    pub state: char,
+}
+
+/// Everything one sampling round saw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// Load of each core in percent.
+    pub cores: Vec<f32>,
+    pub procs: Vec<ProcSample>,
+}
+
+/// Fields of /proc/PID/stat that the sampler needs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StatFields {
+    pub state: char,
+    pub cpu_ticks: u64,
+    pub core: u32,
+}
+
+/// Parses /proc/PID/stat. The command name (field 2) may contain spaces and parentheses, so
+/// fields are counted from the last ')'.
+pub fn parse_stat(text: &str) -> Option<StatFields> {
+    let rest = &text[text.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // rest starts at field 3 (state): field N is f[N - 3].
+    let state = f.first()?.chars().next()?;
+    let utime: u64 = f.get(14 - 3)?.parse().ok()?;
+    let stime: u64 = f.get(15 - 3)?.parse().ok()?;
+    let core: u32 = f.get(39 - 3)?.parse().ok()?;
+    Some(StatFields {
+        state,
+        cpu_ticks: utime + stime,
+        core,
+    })
+}
+
+fn read_stat(pid: i32) -> Option<StatFields> {
+    parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+fn ticks_per_second() -> f64 {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .map_or(100.0, |t| t as f64)
+}
+
+/// Handle on the sampler thread. Dropping it stops the thread.
+pub struct Monitor {
+    pub samples: Receiver<Sample>,
+    watched: Arc<Mutex<Vec<i32>>>,
+    interval_ms: Arc<AtomicU64>,
+    stop: Option<Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Monitor {
+    /// Starts sampling every `interval` (the first sysinfo reading is discarded, as sysinfo
+    /// needs two readings to compute a load).
+    pub fn start(interval: Duration) -> Monitor {
+        let (tx, rx) = bounded(8);
+        let (stop_tx, stop_rx) = bounded::<()>(0);
+        let watched = Arc::new(Mutex::new(Vec::new()));
+        let interval_ms = Arc::new(AtomicU64::new(interval.as_millis() as u64));
+        let (w, i) = (watched.clone(), interval_ms.clone());
+        let thread = std::thread::spawn(move || sample_loop(tx, stop_rx, w, i));
+        Monitor {
+            samples: rx,
+            watched,
+            interval_ms,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// The processes to report on from the next round on.
+    pub fn watch(&self, pids: Vec<i32>) {
+        *self.watched.lock().unwrap_or_else(|e| e.into_inner()) = pids;
+    }
+
+    pub fn set_interval(&self, interval: Duration) {
+        let ms = interval.as_millis().clamp(100, 10_000) as u64;
+        self.interval_ms.store(ms, Ordering::Relaxed);
+    }
+
+    pub fn interval(&self) -> Duration {
+        Duration::from_millis(self.interval_ms.load(Ordering::Relaxed))
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        self.stop = None; // disconnects: the thread's wait ends at once
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn sample_loop(
+    tx: Sender<Sample>,
+    stop: Receiver<()>,
+    watched: Arc<Mutex<Vec<i32>>>,
+    interval_ms: Arc<AtomicU64>,
+) {
+    let mut sys = sysinfo::System::new().ok();
+    let hz = ticks_per_second();
+    let mut last: std::collections::HashMap<i32, (u64, Instant)> = Default::default();
+    if let Some(s) = sys.as_mut() {
+        s.refresh_cpu_usage(); // the first reading only sets the baseline
+    }
+    loop {
+        let wait = Duration::from_millis(interval_ms.load(Ordering::Relaxed))
+            .max(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
+        if !matches!(
+            stop.recv_timeout(wait),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout)
+        ) {
+            return;
+        }
+        let cores = match sys.as_mut() {
+            Some(s) => {
+                s.refresh_cpu_usage();
+                s.cpus().iter().map(|c| c.usage()).collect()
+            }
+            None => Vec::new(),
+        };
+        let pids = watched.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let now = Instant::now();
+        let mut procs = Vec::with_capacity(pids.len());
+        for pid in pids {
+            let Some(st) = read_stat(pid) else { continue };
+            let cpu_pct = match last.get(&pid) {
+                Some((ticks, at)) => {
+                    let secs = now.duration_since(*at).as_secs_f64();
+                    let used = st.cpu_ticks.saturating_sub(*ticks) as f64 / hz;
+                    if secs > 0.0 {
+                        (100.0 * used / secs) as f32
+                    } else {
+                        0.0
+                    }
+                }
+                None => 0.0,
+            };
+            last.insert(pid, (st.cpu_ticks, now));
+            procs.push(ProcSample {
+                pid,
+                cpu_pct,
+                core: Some(st.core),
+                state: st.state,
+            });
+        }
+        if tx.send(Sample { cores, procs }).is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_fields_are_counted_after_the_command_name() {
+        let line = "4242 (my (odd) name) R 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 1 0 100 \
+                    1000 10 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0";
+        let f = parse_stat(line).expect("parses");
+        assert_eq!(
+            f,
+            StatFields {
+                state: 'R',
+                cpu_ticks: 300,
+                core: 1
+            }
+        );
+        assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn this_process_can_be_sampled() {
+        let f = read_stat(std::process::id() as i32).expect("own stat");
+        assert!(matches!(f.state, 'R' | 'S'));
+    }
+}

@@ -1,0 +1,185 @@
+//! The live terminal UI: one event loop selecting over keyboard and mouse input, the sampler,
+//! the running scenario's events and a frame timer. Input becomes messages for `App::update`;
+//! the commands it returns are carried out here (start, pause, speed, step, quit).
+
+pub mod driver;
+pub mod term;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, never, select, tick};
+use ratatui::crossterm::event::{self, Event};
+
+use crate::app::{App, Command, Msg};
+use crate::monitor::Monitor;
+use crate::runtime::{RuntimeOptions, StartMethod};
+use driver::{Driver, DriverMsg};
+use term::TerminalGuard;
+
+/// How the UI starts.
+#[derive(Debug, Clone)]
+pub struct UiOptions {
+    /// Open this scenario at once (index into `scenario::ALL`).
+    pub scenario: Option<usize>,
+    pub theme: usize,
+    pub refresh: Duration,
+    pub method: StartMethod,
+}
+
+/// Frames per second at most; a frame is drawn only when something changed.
+const FRAME: Duration = Duration::from_millis(33);
+/// Runtime events applied per loop turn before drawing again, so a flood cannot starve input.
+const EVENT_BATCH: usize = 20_000;
+
+fn spawn_input(stop: Arc<AtomicBool>) -> Receiver<Msg> {
+    let (tx, rx) = crossbeam_channel::bounded(256);
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            // Poll with a timeout so the thread notices the UI closing.
+            match event::poll(Duration::from_millis(100)) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(_) => return,
+            }
+            let msg = match event::read() {
+                Ok(Event::Key(k)) => Msg::Key(k),
+                Ok(Event::Mouse(m)) => Msg::Mouse(m),
+                Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+                Ok(_) => continue,
+                Err(_) => return,
+            };
+            if tx.send(msg).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+struct Session {
+    app: App,
+    driver: Option<Driver>,
+    monitor: Monitor,
+    method: StartMethod,
+}
+
+impl Session {
+    fn execute(&mut self, cmd: Command) {
+        match cmd {
+            Command::Start(_, params) => {
+                self.driver = None; // cancels and cleans up the previous run first
+                let opts = RuntimeOptions {
+                    method: self.method,
+                    speed_permille: self.app.speed_permille,
+                    gates: self.app.step,
+                    ..RuntimeOptions::default()
+                };
+                self.driver = Some(Driver::start(*params, opts));
+            }
+            Command::Stop => self.driver = None,
+            Command::Pause(on) => self.with_hub(|h| h.set_paused(on)),
+            Command::Speed(p) => self.with_hub(|h| h.set_speed(p)),
+            Command::Step(on) => self.with_hub(|h| h.set_gates(on)),
+            Command::Release(id) => self.with_hub(|h| {
+                h.release(id);
+            }),
+            Command::Refresh(d) => self.monitor.set_interval(d),
+            Command::Quit => {}
+        }
+    }
+
+    fn with_hub(&self, f: impl FnOnce(&crate::runtime::Hub)) {
+        if let Some(d) = &self.driver {
+            f(&d.hub);
+        }
+    }
+
+    fn update(&mut self, msg: Msg) {
+        if let Some(cmd) = self.app.update(msg) {
+            self.execute(cmd);
+        }
+    }
+}
+
+/// Runs the UI until the user quits. The terminal is restored and every worker is gone when
+/// this returns (or unwinds).
+pub fn run(opts: UiOptions) -> std::io::Result<()> {
+    let mut guard = TerminalGuard::enter()?;
+    let stop_input = Arc::new(AtomicBool::new(false));
+    let input = spawn_input(stop_input.clone());
+    let mut s = Session {
+        app: App::new(opts.refresh, opts.theme),
+        driver: None,
+        monitor: Monitor::start(opts.refresh),
+        method: opts.method,
+    };
+    let size = guard.terminal.size()?;
+    s.app.update(Msg::Resize(size.width, size.height));
+    if let Some(i) = opts.scenario {
+        s.app.selected = i;
+        s.update(Msg::Key(event::KeyEvent::from(event::KeyCode::Enter)));
+    }
+    let frames = tick(FRAME);
+    let mut dirty = true;
+    let mut last_draw = Instant::now() - FRAME;
+    while !s.app.quit {
+        if dirty && last_draw.elapsed() >= FRAME {
+            guard.terminal.draw(|f| crate::ui::draw(f, &s.app))?;
+            dirty = false;
+            last_draw = Instant::now();
+        }
+        let driver_rx = s.driver.as_ref().map(|d| d.rx.clone());
+        let none = never();
+        select! {
+            recv(input) -> m => match m {
+                Ok(m) => {
+                    s.update(m);
+                    // Keys get an answer at once, not at the next frame.
+                    last_draw = Instant::now() - FRAME;
+                    dirty = true;
+                }
+                Err(_) => break,
+            },
+            recv(s.monitor.samples) -> smp => if let Ok(smp) = smp {
+                s.update(Msg::Sample(smp));
+                let pids = s.app.run.as_ref().map(|r| r.workers.live_pids()).unwrap_or_default();
+                s.monitor.watch(pids);
+                dirty = true;
+            },
+                        recv(driver_rx.as_ref().unwrap_or(&none)) -> m => {
+                let mut next = match m {
+                    Ok(m) => Some(m),
+                    Err(_) => {
+                        // The run's thread is gone; stop listening to it.
+                        s.driver = None;
+                        None
+                    }
+                };
+                let mut n = 0;
+                while let Some(m) = next.take() {
+                    match m {
+                        DriverMsg::Event(e) => s.update(Msg::Event(e)),
+                                                DriverMsg::Ended(r) => {
+                            s.update(Msg::RunEnded(r));
+                            s.driver = None; // its thread has finished: this join is immediate
+                            break;
+                        }
+                    }
+                    n += 1;
+                    if n < EVENT_BATCH {
+                        next = driver_rx.as_ref().and_then(|rx| rx.try_recv().ok());
+                    }
+                }
+                dirty = true;
+            },
+            recv(frames) -> _ => {},
+        }
+    }
+    stop_input.store(true, Ordering::Relaxed);
+    // Cancel the run and reap its workers before the terminal comes back.
+    s.driver = None;
+    drop(guard);
+    Ok(())
+}

@@ -1,0 +1,209 @@
+//! Widgets only: every screen drawn from the app state into a ratatui `Buffer`. The live
+//! terminal, exported pictures and the tests all draw through `draw`.
+
+pub mod cpu;
+pub mod help;
+pub mod picker;
+pub mod theme;
+pub mod trace;
+pub mod views;
+pub mod workers;
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
+
+use crate::app::{App, RunState, Screen};
+use crate::scenario;
+use theme::{THEMES, Theme};
+
+/// The smallest terminal the screens are laid out for.
+pub const MIN_SIZE: (u16, u16) = (80, 24);
+
+pub fn draw(frame: &mut Frame<'_>, app: &App) {
+    let area = frame.area();
+    render(app, area, frame.buffer_mut());
+}
+
+/// Draws the whole screen into `buf` (used by the terminal and by tests).
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let theme = &THEMES[app.theme % THEMES.len()];
+    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+        too_small(area, buf, theme);
+        return;
+    }
+    match (&app.screen, &app.run) {
+        (Screen::Run, Some(run)) => run_screen(app, run, area, buf, theme),
+        _ => picker::Picker { app, theme }.render(area, buf),
+    }
+    if app.help {
+        help::Help { theme }.render(area, buf);
+    }
+}
+
+fn too_small(area: Rect, buf: &mut Buffer, theme: &Theme) {
+    let msg = vec![
+        Line::styled("terminal too small", theme.bad),
+        Line::raw(format!(
+            "{}x{} here; mpviz needs {}x{}",
+            area.width, area.height, MIN_SIZE.0, MIN_SIZE.1
+        )),
+        Line::styled("enlarge the window, or press q to quit", theme.dim),
+    ];
+    Paragraph::new(msg)
+        .wrap(Wrap { trim: true })
+        .render(area, buf);
+}
+
+/// A bordered block with a title, in the theme's colours.
+pub fn panel<'a>(title: impl Into<Line<'a>>, theme: &Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border)
+        .title(title.into().style(theme.title))
+}
+
+fn header(app: &App, run: &RunState, theme: &Theme) -> Line<'static> {
+    let info = &scenario::ALL[run.scenario];
+    let state = match &run.ended {
+        None if app.paused => Span::styled(" PAUSED ", theme.bad),
+        None => Span::styled(" running ", theme.good),
+        Some(Ok(e)) if e.ok => Span::styled(" done: as the tutorial says ", theme.good),
+        Some(Ok(_)) => Span::styled(" done, with problems ", theme.bad),
+        Some(Err(_)) => Span::styled(" failed ", theme.bad),
+    };
+    let elapsed = run
+        .t0
+        .map_or(0.0, |t0| run.now_ns.saturating_sub(t0) as f64 / 1e9);
+    let wide = app.size.0 >= 120;
+    let mut spans = vec![
+        Span::styled(" mpviz ", theme.accent),
+        Span::styled(format!("§{} {} ", info.section, info.name), theme.title),
+    ];
+    if wide {
+        spans.push(Span::styled(format!("— {} ", info.title), theme.text));
+    }
+    spans.extend([
+        state,
+        Span::styled(
+            format!(" {elapsed:.1} s  ×{}", fmt_speed(app.speed())),
+            theme.dim,
+        ),
+    ]);
+    if app.step {
+        spans.push(Span::styled("  STEP: 1-9 lets a worker go", theme.accent));
+    }
+    if !run.phase.is_empty() {
+        spans.push(Span::styled(format!("  {}", run.phase), theme.dim));
+    }
+    Line::from(spans)
+}
+
+pub fn fmt_speed(s: f64) -> String {
+    if s >= 1.0 {
+        format!("{s:.0}")
+    } else {
+        format!("{s}")
+    }
+}
+
+fn footer(app: &App, theme: &Theme) -> Line<'static> {
+    let keys: &[(&str, &str)] = &[
+        ("q", "quit"),
+        ("esc", "back"),
+        ("r", "restart"),
+        ("space", if app.paused { "resume" } else { "pause" }),
+        ("+/-", "speed"),
+        ("s", "step"),
+        ("t", "theme"),
+        ("?", "help"),
+    ];
+    let mut spans = Vec::new();
+    for (k, what) in keys {
+        spans.push(Span::styled(format!(" {k}"), theme.key));
+        spans.push(Span::styled(format!(" {what} "), theme.dim));
+    }
+    Line::from(spans)
+}
+
+fn run_screen(app: &App, run: &RunState, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    let [top, body, bottom] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(10),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    header(app, run, theme).render(top, buf);
+    footer(app, theme).render(bottom, buf);
+    let cores = app.cpu.cores.len().max(1) as u16;
+    let cpu_h = (cores + 2).min(10);
+    let workers_h = (run.workers.rows.len() as u16 + 3).clamp(4, 12);
+    if area.width >= 140 {
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)])
+                .areas(body);
+        let [c, w, log] = Layout::vertical([
+            Constraint::Length(cpu_h),
+            Constraint::Length(workers_h),
+            Constraint::Min(3),
+        ])
+        .areas(left);
+        cpu::CpuPanel {
+            cpu: &app.cpu,
+            theme,
+        }
+        .render(c, buf);
+        workers::WorkersPanel {
+            workers: &run.workers,
+            theme,
+        }
+        .render(w, buf);
+        views::LogPanel { run, theme }.render(log, buf);
+        views::ScenarioPanel { app, run, theme }.render(right, buf);
+    } else {
+        let [c, w, main] = Layout::vertical([
+            Constraint::Length(cpu_h.min(6)),
+            Constraint::Length(workers_h.min(7)),
+            Constraint::Min(8),
+        ])
+        .areas(body);
+        cpu::CpuPanel {
+            cpu: &app.cpu,
+            theme,
+        }
+        .render(c, buf);
+        workers::WorkersPanel {
+            workers: &run.workers,
+            theme,
+        }
+        .render(w, buf);
+        views::ScenarioPanel { app, run, theme }.render(main, buf);
+    }
+}
+
+/// Clears `area` and draws a bordered box there (for overlays).
+pub fn overlay(area: Rect, buf: &mut Buffer, title: &str, theme: &Theme) -> Rect {
+    Clear.render(area, buf);
+    let block = panel(title, theme).style(Style::default());
+    let inner = block.inner(area);
+    block.render(area, buf);
+    inner
+}
+
+/// A rectangle of `w` x `h` centred in `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+#[cfg(test)]
+mod tests;

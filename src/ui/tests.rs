@@ -1,0 +1,231 @@
+//! Golden-style checks of what a user reads on each panel, rendered into ratatui's
+//! `TestBackend` at 80x24 and 160x48, from state fed by the same events the runtime sends.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use crate::app::{App, Msg, Screen};
+use crate::monitor::{ProcSample, Sample};
+use crate::runtime::{Envelope, EventKind, Num};
+
+fn screen_text(app: &App, w: u16, h: u16) -> String {
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    term.draw(|f| super::draw(f, app)).expect("draw");
+    let buf = term.backend().buffer();
+    (0..h)
+        .map(|y| {
+            (0..w)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn ev(worker: u16, t_ms: u64, kind: EventKind) -> Msg {
+    Msg::Event(Envelope {
+        kind,
+        worker,
+        pid: 1000 + worker as i32,
+        t_ns: t_ms * 1_000_000,
+    })
+}
+
+fn write(worker: u16, t_ms: u64, old: i128, new: i128) -> Msg {
+    ev(
+        worker,
+        t_ms,
+        EventKind::Write {
+            cell: 0,
+            index: 0,
+            old: Num::Int(old),
+            new: Num::Int(new),
+        },
+    )
+}
+
+/// The lock scenario after an unlocked run with one lost update and a locked run under way.
+fn lock_app(w: u16, h: u16) -> App {
+    let mut app = App::new(std::time::Duration::from_millis(250), 0);
+    app.update(Msg::Resize(w, h));
+    app.update(Msg::Key(ratatui::crossterm::event::KeyEvent::from(
+        ratatui::crossterm::event::KeyCode::Char('6'),
+    )));
+    assert_eq!(app.screen, Screen::Run);
+    let msgs = vec![
+        ev(
+            0,
+            0,
+            EventKind::Phase {
+                name: "unlocked".into(),
+            },
+        ),
+        ev(
+            1,
+            1,
+            EventKind::Spawned {
+                method: "reexec".into(),
+            },
+        ),
+        ev(
+            2,
+            1,
+            EventKind::Spawned {
+                method: "reexec".into(),
+            },
+        ),
+        ev(1, 2, EventKind::Started),
+        ev(2, 2, EventKind::Started),
+        // Both read 0; worker 1 writes 1, worker 2 then writes 3: worker 1's update is lost.
+        write(1, 100, 0, 1),
+        write(2, 101, 0, 3),
+        write(1, 200, 3, 4),
+        write(2, 201, 4, 7),
+        ev(
+            1,
+            300,
+            EventKind::Exit {
+                code: Some(0),
+                signal: None,
+            },
+        ),
+        ev(
+            2,
+            300,
+            EventKind::Exit {
+                code: Some(0),
+                signal: None,
+            },
+        ),
+        ev(
+            0,
+            301,
+            EventKind::Phase {
+                name: "locked".into(),
+            },
+        ),
+        ev(
+            3,
+            302,
+            EventKind::Spawned {
+                method: "reexec".into(),
+            },
+        ),
+        ev(
+            4,
+            302,
+            EventKind::Spawned {
+                method: "reexec".into(),
+            },
+        ),
+        ev(3, 303, EventKind::LockRequested),
+        ev(
+            3,
+            303,
+            EventKind::LockAcquired {
+                wait_ns: 0,
+                contended: false,
+            },
+        ),
+        ev(4, 304, EventKind::LockRequested),
+        write(3, 400, 0, 1),
+        write(3, 500, 1, 2),
+    ];
+    for m in msgs {
+        app.update(m);
+    }
+    app.update(Msg::Sample(Sample {
+        cores: vec![37.5, 100.0],
+        procs: vec![ProcSample {
+            pid: 1003,
+            cpu_pct: 99.0,
+            core: Some(1),
+            state: 'R',
+        }],
+    }));
+    app
+}
+
+#[test]
+fn lock_screen_shows_bars_lost_update_and_lanes_at_both_sizes() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let text = screen_text(&lock_app(w, h), w, h);
+        // A bar for each core, with its load.
+        assert!(
+            text.contains("  0 [") && text.contains("37.5%"),
+            "{w}x{h}:\n{text}"
+        );
+        assert!(
+            text.contains("  1 [") && text.contains("100.0%"),
+            "{w}x{h}:\n{text}"
+        );
+        // The worker running on core 1 is shown there by its glyph.
+        assert!(
+            text.lines()
+                .any(|l| l.contains("  1 [") && l.contains("■3")),
+            "{w}x{h}:\n{text}"
+        );
+        // The unlocked run: 7 of 8, one lost update marked with a cross.
+        assert!(
+            text.contains("without the lock: 7 of 8 — 1 lost"),
+            "{w}x{h}:\n{text}"
+        );
+        assert!(
+            text.contains('✗'),
+            "{w}x{h}: the lost update is marked\n{text}"
+        );
+        // The lock lanes: worker 3 holds, worker 4 waits, and why.
+        assert!(text.contains('█') && text.contains('░'), "{w}x{h}:\n{text}");
+        assert!(text.contains("worker 4 waits"), "{w}x{h}:\n{text}");
+        // The workers table names states in words.
+        assert!(
+            text.contains("holding lock") && text.contains("waiting for lock"),
+            "{w}x{h}:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn picker_lists_every_scenario_and_a_small_terminal_gets_a_notice() {
+    let app = App::new(std::time::Duration::from_millis(250), 0);
+    let text = screen_text(&app, 80, 24);
+    for s in crate::scenario::ALL {
+        assert!(
+            text.contains(s.name) && text.contains(&format!("§{}", s.section)),
+            "{text}"
+        );
+    }
+    let small = screen_text(&app, 40, 10);
+    assert!(small.contains("terminal too small"), "{small}");
+    let tiny = screen_text(&app, 1, 1);
+    assert_eq!(tiny.chars().count(), 1);
+}
+
+#[test]
+fn help_lists_keys_and_symbols() {
+    let mut app = App::new(std::time::Duration::from_millis(250), 0);
+    app.help = true;
+    let text = screen_text(&app, 100, 30);
+    for needle in [
+        "pause / resume",
+        "step mode",
+        "lost update",
+        "holds the lock",
+        "theme",
+    ] {
+        assert!(text.contains(needle), "help lacks {needle:?}:\n{text}");
+    }
+}
+
+#[test]
+fn every_theme_renders_and_monochrome_keeps_the_glyphs() {
+    for theme in 0..super::theme::THEMES.len() {
+        let mut app = lock_app(80, 24);
+        app.theme = theme;
+        let text = screen_text(&app, 80, 24);
+        assert!(
+            text.contains('●') && text.contains('▲'),
+            "theme {theme}:\n{text}"
+        );
+    }
+}

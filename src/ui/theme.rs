@@ -1,0 +1,177 @@
+//! Colours and glyphs. Meaning never depends on colour alone: every worker also has its own
+//! glyph, and states have words. `NO_COLOR` selects the monochrome theme.
+
+use ratatui::style::{Color, Modifier, Style};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Theme {
+    pub name: &'static str,
+    pub workers: [Color; 8],
+    pub text: Style,
+    pub dim: Style,
+    pub accent: Style,
+    pub border: Style,
+    pub title: Style,
+    pub bar_low: Color,
+    pub bar_mid: Color,
+    pub bar_high: Color,
+    pub good: Style,
+    pub bad: Style,
+    pub selected: Style,
+    pub key: Style,
+    pub mono: bool,
+}
+
+/// One glyph per worker, so writers differ without colour too.
+pub const GLYPHS: [char; 8] = ['●', '▲', '■', '◆', '★', '✚', '▼', '◉'];
+
+pub fn glyph(worker: u16) -> char {
+    GLYPHS[(worker.max(1) as usize - 1) % GLYPHS.len()]
+}
+
+impl Theme {
+    pub fn worker(&self, worker: u16) -> Style {
+        if self.mono {
+            return Style::default().add_modifier(Modifier::BOLD);
+        }
+        Style::default().fg(self.workers[(worker.max(1) as usize - 1) % self.workers.len()])
+    }
+
+    pub fn bar(&self, pct: f32) -> Style {
+        if self.mono {
+            return Style::default();
+        }
+        Style::default().fg(match pct {
+            p if p >= 80.0 => self.bar_high,
+            p if p >= 40.0 => self.bar_mid,
+            _ => self.bar_low,
+        })
+    }
+}
+
+const DEFAULT: Theme = Theme {
+    name: "default",
+    workers: [
+        Color::Cyan,
+        Color::Magenta,
+        Color::Yellow,
+        Color::Green,
+        Color::LightBlue,
+        Color::LightRed,
+        Color::White,
+        Color::LightGreen,
+    ],
+    text: Style::new(),
+    dim: Style::new().fg(Color::DarkGray),
+    accent: Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+    border: Style::new().fg(Color::DarkGray),
+    title: Style::new().fg(Color::White).add_modifier(Modifier::BOLD),
+    bar_low: Color::Green,
+    bar_mid: Color::Yellow,
+    bar_high: Color::Red,
+    good: Style::new().fg(Color::Green).add_modifier(Modifier::BOLD),
+    bad: Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+    selected: Style::new().fg(Color::Black).bg(Color::Cyan),
+    key: Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+    mono: false,
+};
+
+const LIGHT: Theme = Theme {
+    name: "light",
+    workers: [
+        Color::Blue,
+        Color::Magenta,
+        Color::Rgb(160, 100, 0),
+        Color::Rgb(0, 120, 0),
+        Color::Rgb(0, 100, 160),
+        Color::Red,
+        Color::Black,
+        Color::Rgb(90, 90, 0),
+    ],
+    text: Style::new().fg(Color::Black),
+    dim: Style::new().fg(Color::Gray),
+    accent: Style::new().fg(Color::Blue).add_modifier(Modifier::BOLD),
+    border: Style::new().fg(Color::Gray),
+    title: Style::new().fg(Color::Black).add_modifier(Modifier::BOLD),
+    bar_low: Color::Rgb(0, 130, 0),
+    bar_mid: Color::Rgb(180, 120, 0),
+    bar_high: Color::Red,
+    good: Style::new()
+        .fg(Color::Rgb(0, 130, 0))
+        .add_modifier(Modifier::BOLD),
+    bad: Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+    selected: Style::new().fg(Color::White).bg(Color::Blue),
+    key: Style::new().fg(Color::Blue).add_modifier(Modifier::BOLD),
+    mono: false,
+};
+
+/// For projectors: saturated colours, bold text, no dim grey that washes out.
+const HIGH_CONTRAST: Theme = Theme {
+    name: "high-contrast",
+    workers: [
+        Color::LightCyan,
+        Color::LightMagenta,
+        Color::LightYellow,
+        Color::LightGreen,
+        Color::LightBlue,
+        Color::LightRed,
+        Color::White,
+        Color::Yellow,
+    ],
+    text: Style::new().fg(Color::White).add_modifier(Modifier::BOLD),
+    dim: Style::new().fg(Color::White),
+    accent: Style::new()
+        .fg(Color::LightYellow)
+        .add_modifier(Modifier::BOLD),
+    border: Style::new().fg(Color::White),
+    title: Style::new()
+        .fg(Color::LightYellow)
+        .add_modifier(Modifier::BOLD),
+    bar_low: Color::LightGreen,
+    bar_mid: Color::LightYellow,
+    bar_high: Color::LightRed,
+    good: Style::new()
+        .fg(Color::LightGreen)
+        .add_modifier(Modifier::BOLD),
+    bad: Style::new()
+        .fg(Color::LightRed)
+        .add_modifier(Modifier::BOLD),
+    selected: Style::new().fg(Color::Black).bg(Color::LightYellow),
+    key: Style::new()
+        .fg(Color::LightYellow)
+        .add_modifier(Modifier::BOLD),
+    mono: false,
+};
+
+const MONOCHROME: Theme = Theme {
+    name: "monochrome",
+    workers: [Color::Reset; 8],
+    text: Style::new(),
+    dim: Style::new(),
+    accent: Style::new().add_modifier(Modifier::BOLD),
+    border: Style::new(),
+    title: Style::new().add_modifier(Modifier::BOLD),
+    bar_low: Color::Reset,
+    bar_mid: Color::Reset,
+    bar_high: Color::Reset,
+    good: Style::new().add_modifier(Modifier::BOLD),
+    bad: Style::new()
+        .add_modifier(Modifier::BOLD)
+        .add_modifier(Modifier::UNDERLINED),
+    selected: Style::new().add_modifier(Modifier::REVERSED),
+    key: Style::new().add_modifier(Modifier::BOLD),
+    mono: true,
+};
+
+pub const THEMES: [Theme; 4] = [DEFAULT, LIGHT, HIGH_CONTRAST, MONOCHROME];
+
+/// The theme index for a name; `NO_COLOR` (set and non-empty) forces monochrome.
+pub fn pick(name: Option<&str>, no_color: bool) -> Option<usize> {
+    if no_color {
+        return Some(3);
+    }
+    match name {
+        None => Some(0),
+        Some(n) => THEMES.iter().position(|t| t.name == n),
+    }
+}

@@ -1,0 +1,191 @@
+//! The shared counter drawn as its writers left it: one point per write, in the writer's glyph
+//! and colour, lost updates crossed out; and the lock's lanes (holding, waiting, running) per
+//! worker over time, with the reason a worker is blocked.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use super::panel;
+use super::theme::{Theme, glyph};
+use crate::app::trace::{Lane, LockTimeline, TraceRun};
+
+pub struct TracePlot<'a> {
+    pub run: &'a TraceRun,
+    pub theme: &'a Theme,
+    /// The exact total the run should reach, when known.
+    pub target: Option<i128>,
+    /// How many writes the run will make, when known (spreads the points over the width).
+    pub writes: Option<usize>,
+}
+
+/// Glyph that marks a lost update.
+pub const LOST: char = '✗';
+
+impl Widget for TracePlot<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let t = self.theme;
+        let run = self.run;
+        let mode = match run.mode.as_str() {
+            "locked" => "with the lock",
+            "unlocked" => "without the lock",
+            _ => "value",
+        };
+        let lost = run.lost.len();
+        let title = Line::from(vec![
+            Span::styled(format!(" {mode}: "), t.title),
+            Span::styled(
+                format!("{} of {} ", run.actual(), run.expected_so_far()),
+                t.text,
+            ),
+            if lost > 0 {
+                Span::styled(format!("— {lost} lost "), t.bad)
+            } else {
+                Span::styled("— exact ", t.good)
+            },
+        ]);
+        let block = panel(title, t);
+        let inner = block.inner(area);
+        block.render(area, buf);
+        if inner.height < 3 || inner.width < 12 {
+            return;
+        }
+        let top = self
+            .target
+            .unwrap_or(0)
+            .max(run.expected_so_far())
+            .max(run.actual())
+            .max(1);
+        let label_w = top.to_string().len() as u16 + 1;
+        let plot = Rect::new(
+            inner.x + label_w,
+            inner.y,
+            inner.width - label_w,
+            inner.height - 1,
+        );
+        buf.set_string(
+            inner.x,
+            plot.y,
+            format!("{top:>w$}", w = label_w as usize - 1),
+            t.dim,
+        );
+        buf.set_string(
+            inner.x,
+            plot.bottom() - 1,
+            format!("{:>w$}", 0, w = label_w as usize - 1),
+            t.dim,
+        );
+        for y in plot.y..plot.bottom() {
+            buf.set_string(plot.x, y, "│", t.border);
+        }
+        let n = run.writes.len().max(self.writes.unwrap_or(0)).max(1);
+        let cols = plot.width.saturating_sub(1) as usize;
+        for (i, w) in run.writes.iter().enumerate() {
+            let x = i * cols / n;
+            let frac = w.new.clamp(0, top) as f64 / top as f64;
+            let y = plot.bottom() - 1 - ((plot.height - 1) as f64 * frac).round() as u16;
+            let lost = run.is_lost(i);
+            let (ch, style) = if lost {
+                (LOST, t.bad)
+            } else {
+                (glyph(w.worker), t.worker(w.worker))
+            };
+            buf.set_string(plot.x + 1 + x as u16, y, ch.to_string(), style);
+        }
+        // Legend: which glyph is which worker, and what the cross means.
+        let mut legend = vec![Span::styled("writers: ", t.dim)];
+        for wk in &run.workers {
+            legend.push(Span::styled(
+                format!("{}{} ", glyph(*wk), wk),
+                t.worker(*wk),
+            ));
+        }
+        legend.push(Span::styled(format!(" {LOST} lost update"), t.bad));
+        Line::from(legend).render(Rect::new(inner.x, inner.bottom() - 1, inner.width, 1), buf);
+    }
+}
+
+pub struct LockLanes<'a> {
+    pub lock: &'a LockTimeline,
+    pub theme: &'a Theme,
+    pub now_ns: u64,
+}
+
+fn lane_char(l: Option<Lane>) -> char {
+    match l {
+        Some(Lane::Holding) => '█',
+        Some(Lane::Waiting) => '░',
+        Some(Lane::Running) => '─',
+        Some(Lane::Sleeping) => '·',
+        Some(Lane::Exited) | None => ' ',
+    }
+}
+
+impl Widget for LockLanes<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let t = self.theme;
+        let s = self.lock.stats.clone().finish();
+        let title = format!(
+            " Lock: {} acquisitions, {} contended, {} owner changes{} ",
+            s.acquisitions,
+            s.contended,
+            s.owner_changes,
+            if self.lock.recovered > 0 {
+                format!(", {} recovered", self.lock.recovered)
+            } else {
+                String::new()
+            }
+        );
+        let block = panel(title, t);
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let start = self
+            .lock
+            .lanes
+            .values()
+            .filter_map(|v| v.first().map(|x| x.0))
+            .min()
+            .unwrap_or(self.now_ns);
+        let span = self.now_ns.saturating_sub(start).max(1);
+        let mut y = inner.y;
+        let lane_w = inner.width.saturating_sub(30) as u64;
+        for (w, _) in self.lock.lanes.iter() {
+            if y >= inner.bottom() {
+                break;
+            }
+            let lane: String = (0..lane_w)
+                .map(|x| lane_char(self.lock.lane_at(*w, start + span * x / lane_w.max(1))))
+                .collect();
+            let ws = s.workers.iter().find(|x| x.worker == *w);
+            let stat = ws.map_or(String::new(), |x| {
+                format!(
+                    " wait {:.0}/{:.0} ms",
+                    x.wait.avg_ns as f64 / 1e6,
+                    x.wait.max_ns as f64 / 1e6
+                )
+            });
+            Line::from(vec![
+                Span::styled(format!("{}{:<2}", glyph(*w), w), t.worker(*w)),
+                Span::styled(lane, t.worker(*w)),
+                Span::styled(stat, t.dim),
+            ])
+            .render(Rect::new(inner.x, y, inner.width, 1), buf);
+            y += 1;
+        }
+        for why in self.lock.why_blocked(self.now_ns) {
+            if y >= inner.bottom() {
+                break;
+            }
+            Line::styled(why, t.accent).render(Rect::new(inner.x, y, inner.width, 1), buf);
+            y += 1;
+        }
+        if y < inner.bottom() {
+            Line::from(vec![Span::styled(
+                "█ holds  ░ waits  ─ runs  · sleeps",
+                t.dim,
+            )])
+            .render(Rect::new(inner.x, inner.bottom() - 1, inner.width, 1), buf);
+        }
+    }
+}

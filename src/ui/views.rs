@@ -1,0 +1,344 @@
+//! The scenario's own panel (value trace and lock lanes, queue, pool grid, compare table,
+//! shared cells, the child's output) and the event log.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+
+use super::panel;
+use super::theme::{Theme, glyph};
+use super::trace::{LockLanes, TracePlot};
+use crate::app::{App, RunState};
+use crate::scenario::Params;
+
+pub struct ScenarioPanel<'a> {
+    pub app: &'a App,
+    pub run: &'a RunState,
+    pub theme: &'a Theme,
+}
+
+impl Widget for ScenarioPanel<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let (run, t) = (self.run, self.theme);
+        // A finished run with problems says so above everything else.
+        let area = match &run.ended {
+            Some(Err(msg)) => {
+                let [top, rest] =
+                    Layout::vertical([Constraint::Length(3), Constraint::Min(3)]).areas(area);
+                Paragraph::new(Line::styled(msg.clone(), t.bad))
+                    .wrap(Wrap { trim: true })
+                    .block(panel(" run failed ", t))
+                    .render(top, buf);
+                rest
+            }
+            Some(Ok(e)) if !e.problems.is_empty() => {
+                let h = (e.problems.len() as u16 + 2).min(area.height / 3);
+                let [top, rest] =
+                    Layout::vertical([Constraint::Length(h), Constraint::Min(3)]).areas(area);
+                let lines: Vec<Line> = e
+                    .problems
+                    .iter()
+                    .map(|p| Line::styled(p.clone(), t.bad))
+                    .collect();
+                Paragraph::new(lines)
+                    .block(panel(" problems ", t))
+                    .render(top, buf);
+                rest
+            }
+            _ => area,
+        };
+        match &run.params {
+            Params::Lock(p) => lock_view(run, p, area, buf, t),
+            Params::Queue(_) => queue_view(run, area, buf, t),
+            Params::Pool(_) => pool_view(run, area, buf, t),
+            Params::Compare(_) => compare_view(self.app, run, area, buf, t),
+            Params::Shared(_) => shared_view(run, area, buf, t),
+            Params::Process(_) => LogPanel { run, theme: t }.render(area, buf),
+        }
+    }
+}
+
+fn lock_view(
+    run: &RunState,
+    p: &crate::scenario::lock::Params,
+    area: Rect,
+    buf: &mut Buffer,
+    t: &Theme,
+) {
+    let lanes_h = (run.lock.lanes.len() as u16 + run.lock.waiting.len() as u16 + 3).clamp(4, 9);
+    let [plots, lanes] =
+        Layout::vertical([Constraint::Min(6), Constraint::Length(lanes_h)]).areas(area);
+    let steps = |mode: &str| p.steps.unwrap_or(if mode == "locked" { 5 } else { 10 });
+    let target = |mode: &str| {
+        Some(
+            p.deltas
+                .0
+                .iter()
+                .map(|d| *d as i128 * steps(mode) as i128)
+                .sum::<i128>(),
+        )
+    };
+    let writes = |mode: &str| Some(steps(mode) as usize * p.deltas.0.len());
+    match run.trace.runs.as_slice() {
+        [] => Paragraph::new("waiting for the first write…")
+            .block(panel(" value ", t))
+            .render(plots, buf),
+        [one] => TracePlot {
+            run: one,
+            theme: t,
+            target: target(&one.mode),
+            writes: writes(&one.mode),
+        }
+        .render(plots, buf),
+        [.., a, b] => {
+            let [l, r] =
+                Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                    .areas(plots);
+            TracePlot {
+                run: a,
+                theme: t,
+                target: target(&a.mode),
+                writes: writes(&a.mode),
+            }
+            .render(l, buf);
+            TracePlot {
+                run: b,
+                theme: t,
+                target: target(&b.mode),
+                writes: writes(&b.mode),
+            }
+            .render(r, buf);
+        }
+    }
+    LockLanes {
+        lock: &run.lock,
+        theme: t,
+        now_ns: run.now_ns,
+    }
+    .render(lanes, buf);
+}
+
+fn queue_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
+    let q = &run.queue;
+    let mut lines = vec![Line::from(vec![
+        Span::styled(
+            format!("{} put, {} in flight, ", q.items.len(), q.in_flight()),
+            t.text,
+        ),
+        Span::styled(format!("parent's sum so far {}", q.sum()), t.accent),
+    ])];
+    if let Some(Ok(e)) = &run.ended {
+        let exp = &e.details["expected"];
+        let ok = e.details["sum"] == *exp;
+        lines.push(Line::styled(
+            format!(
+                "print(res1 + res2) → {}   exact value {}",
+                e.details["sum"], exp
+            ),
+            if ok { t.good } else { t.bad },
+        ));
+    }
+    lines.push(Line::raw(""));
+    for it in &q.items {
+        let (state, style) = match it.got_ns {
+            Some(_) => ("q.get() ✓".to_string(), t.good),
+            None => ("in the queue".to_string(), t.accent),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{}{} ", glyph(it.from), it.from), t.worker(it.from)),
+            Span::styled(format!("q.put({})  ", it.value), t.text),
+            Span::styled(state, style),
+        ]));
+    }
+    Paragraph::new(lines)
+        .block(panel(" Queue ", t))
+        .render(area, buf);
+}
+
+fn pool_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
+    let pool = &run.pool;
+    let block = panel(format!(" Pool — {} ", pool.phase), t);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let mut lines = Vec::new();
+    // The grid: one cell per task, in the colour and glyph of the worker that ran it.
+    let mut grid = vec![Span::styled("tasks: ", t.dim)];
+    for task in pool.tasks.values() {
+        let (ch, style) = match task.ok {
+            Some(false) => ('✗', t.bad),
+            None => ('…', t.worker(task.worker)),
+            Some(true) => (glyph(task.worker), t.worker(task.worker)),
+        };
+        grid.push(Span::styled(ch.to_string(), style));
+    }
+    lines.push(Line::from(grid));
+    let mut per: std::collections::BTreeMap<u16, u32> = Default::default();
+    for task in pool.tasks.values() {
+        *per.entry(task.worker).or_default() += 1;
+    }
+    let mut who = vec![Span::styled("ran by: ", t.dim)];
+    for (w, n) in per {
+        who.push(Span::styled(
+            format!("{}{} {n} tasks  ", glyph(w), w),
+            t.worker(w),
+        ));
+    }
+    lines.push(Line::from(who));
+    lines.push(Line::raw(""));
+    for task in pool
+        .tasks
+        .values()
+        .rev()
+        .take(inner.height.saturating_sub(8) as usize)
+        .rev()
+    {
+        let what = if task.call.contains('(') {
+            task.call.clone()
+        } else {
+            format!(
+                "{}(x) for x in range({}, {}) — chunk of {}",
+                task.call,
+                task.first,
+                task.first + task.count as i64,
+                task.count
+            )
+        };
+        let mut spans = vec![
+            Span::styled(
+                format!("{}{} ", glyph(task.worker), task.worker),
+                t.worker(task.worker),
+            ),
+            Span::styled(format!("task {:>3}: {what}", task.task), t.text),
+        ];
+        if let Some(err) = &task.error {
+            spans.push(Span::styled(format!("  → {err}"), t.bad));
+        }
+        lines.push(Line::from(spans));
+    }
+    if let Some(Ok(e)) = &run.ended {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(format!("map → {}", e.details["map"]), t.good));
+        lines.push(Line::styled(
+            format!(
+                "apply_async(job, (2,)).get() → {}",
+                e.details["apply_async"]
+            ),
+            t.good,
+        ));
+        lines.push(Line::styled(
+            format!(
+                "[r.get() for r in multi_res] → {}",
+                e.details["apply_async_list"]
+            ),
+            t.good,
+        ));
+    }
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .render(inner, buf);
+}
+
+fn compare_view(app: &App, run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
+    let mut lines = vec![Line::styled(
+        format!(
+            "{:<12} {:>9} {:>9}  CPU per core while it ran",
+            "variant", "time", "speed-up"
+        ),
+        t.dim,
+    )];
+    for r in &run.compare.rows {
+        let secs = r.seconds.or_else(|| {
+            let end = r.end_ns.unwrap_or(run.now_ns);
+            Some(end.saturating_sub(r.start_ns) as f64 / 1e9)
+        });
+        let mut spans = vec![
+            Span::styled(format!("{:<12} ", r.name), t.text),
+            Span::styled(format!("{:>8.3}s ", secs.unwrap_or(0.0)), t.text),
+            Span::styled(
+                r.speedup
+                    .map_or("        …".into(), |s| format!("{s:>8.2}×")),
+                t.accent,
+            ),
+            Span::raw("  "),
+        ];
+        for (i, c) in r.cpu.iter().enumerate() {
+            let (a, b) = super::cpu::bar(*c, 14);
+            spans.push(Span::styled(format!("{i}"), t.dim));
+            spans.push(Span::styled(a, t.bar(*c)));
+            spans.push(Span::styled(format!("{b} "), t.text));
+        }
+        if r.correct == Some(false) {
+            spans.push(Span::styled(" WRONG RESULT", t.bad));
+        }
+        lines.push(Line::from(spans));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        "normal: one process, the job twice · threads: 2 real threads · threads_gil: 2 threads taking turns on one lock (CPython's GIL) · processes: 2 processes",
+        t.dim,
+    ));
+    let _ = app;
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(panel(" Compare ", t))
+        .render(area, buf);
+}
+
+fn shared_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
+    let mut lines = vec![Line::styled(
+        "cell                      value(s)                       last writer  writes",
+        t.dim,
+    )];
+    for c in &run.shared.cells {
+        let vals = c
+            .values
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let vals = if c.values.len() > 1 {
+            format!("[{vals}]")
+        } else {
+            vals
+        };
+        let mut spans = vec![Span::styled(
+            format!("{:<25} {:<30} ", c.name, vals),
+            t.text,
+        )];
+        match c.last_writer {
+            Some(w) => spans.push(Span::styled(format!("{}{:<11}", glyph(w), w), t.worker(w))),
+            None => spans.push(Span::styled(format!("{:<12}", "-"), t.dim)),
+        }
+        spans.push(Span::styled(format!(" {}", c.writes), t.text));
+        lines.push(Line::from(spans));
+    }
+    Paragraph::new(lines)
+        .block(panel(" Shared segment ", t))
+        .render(area, buf);
+}
+
+/// The newest lines of the event log.
+pub struct LogPanel<'a> {
+    pub run: &'a RunState,
+    pub theme: &'a Theme,
+}
+
+impl Widget for LogPanel<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let t = self.theme;
+        let block = panel(format!(" Events ({}) ", self.run.events), t);
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let n = inner.height as usize;
+        let skip = self.run.log.len().saturating_sub(n);
+        let lines: Vec<Line> = self
+            .run
+            .log
+            .iter()
+            .skip(skip)
+            .map(|l| Line::styled(l.clone(), t.text))
+            .collect();
+        Paragraph::new(lines).render(inner, buf);
+    }
+}

@@ -1,0 +1,89 @@
+//! The workers table: pid, role, state, CPU, the core each runs on now and a lane of the cores
+//! it ran on, so migrations show, and how many events it sent.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Row, Table, Widget};
+
+use super::panel;
+use super::theme::{Theme, glyph};
+use crate::app::workers::{WorkerState, WorkersState};
+
+pub struct WorkersPanel<'a> {
+    pub workers: &'a WorkersState,
+    pub theme: &'a Theme,
+}
+
+const CORE_DIGITS: [char; 10] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+
+impl Widget for WorkersPanel<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let t = self.theme;
+        let live = self.workers.rows.iter().filter(|r| r.state.alive()).count();
+        let title = format!(
+            " Workers: {} live, {} in all ",
+            live,
+            self.workers.rows.len()
+        );
+        // The lane of past cores needs room; narrow panels drop it.
+        let with_lane = area.width >= 80;
+        let mut names = vec!["W", "PID", "ROLE", "STATE", "CPU%", "CORE"];
+        if with_lane {
+            names.push("CORES OVER TIME");
+        }
+        names.push("EVENTS");
+        let header = Row::new(names).style(t.dim);
+        // Show the newest workers when there are more than fit.
+        let fit = area.height.saturating_sub(3) as usize;
+        let skip = self.workers.rows.len().saturating_sub(fit);
+        let rows = self.workers.rows.iter().skip(skip).map(|r| {
+            let st = match r.state {
+                WorkerState::Exited { code: Some(0), .. } => t.dim,
+                WorkerState::Exited { .. } => t.bad,
+                WorkerState::HoldingLock => t.good,
+                WorkerState::WaitingLock | WorkerState::Stopped | WorkerState::AtGate(_) => {
+                    t.accent
+                }
+                _ => t.text,
+            };
+            let lane: String = r
+                .lane
+                .iter()
+                .map(|c| CORE_DIGITS.get(*c as usize).copied().unwrap_or('+'))
+                .collect();
+            let mut cells = vec![
+                Cell::from(Span::styled(
+                    format!("{}{}", glyph(r.id), r.id),
+                    t.worker(r.id),
+                )),
+                Cell::from(r.pid.to_string()),
+                Cell::from(r.role.clone()),
+                Cell::from(Span::styled(r.state.label(), st)),
+                Cell::from(format!("{:5.1}", r.cpu_pct)),
+                Cell::from(r.core.map_or("-".into(), |c| c.to_string())),
+            ];
+            if with_lane {
+                cells.push(Cell::from(Line::from(Span::styled(lane, t.worker(r.id)))));
+            }
+            cells.push(Cell::from(r.events.to_string()));
+            Row::new(cells)
+        });
+        let mut widths = vec![
+            Constraint::Length(4),
+            Constraint::Length(7),
+            Constraint::Min(13),
+            Constraint::Length(16),
+            Constraint::Length(5),
+            Constraint::Length(4),
+        ];
+        if with_lane {
+            widths.push(Constraint::Length(15));
+        }
+        widths.push(Constraint::Length(7));
+        Table::new(rows, widths)
+            .header(header)
+            .block(panel(title, t))
+            .render(area, buf);
+    }
+}
