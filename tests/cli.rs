@@ -44,3 +44,13 @@ fn bad_parameters_are_refused_with_a_message_naming_them() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn the_ui_refuses_a_pipe_and_points_at_run() {
+    let (code, err) = run(&[]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("not one") && err.contains("mpviz run"),
+        "{err}"
+    );
+}
