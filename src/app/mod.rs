@@ -94,6 +94,8 @@ pub struct RunState {
     pub log: VecDeque<String>,
     pub events: u64,
     pub ended: Option<Result<Ended, String>>,
+    /// What the run does now, as a code-pane marker key (`write`, `map(job, range(10))`, ...).
+    pub activity: String,
 }
 
 impl RunState {
@@ -133,6 +135,7 @@ impl RunState {
             log: VecDeque::with_capacity(LOG_LINES),
             events: 0,
             ended: None,
+            activity: String::new(),
         }
     }
 
@@ -176,6 +179,12 @@ impl RunState {
         if matches!(e.kind, EventKind::Spawned { .. }) {
             self.phase_workers.push(e.worker);
         }
+        if let Some(a) = self.activity_of(e)
+            && crate::scenario::code::line_for(crate::scenario::code::python(self.name()), &a)
+                .is_some()
+        {
+            self.activity = a;
+        }
         self.trace.on_event(e);
         self.lock.on_event(e);
         self.queue.on_event(e);
@@ -190,6 +199,25 @@ impl RunState {
         }
     }
 
+    /// The code-pane key an event stands for, if it moves the highlighted line.
+    fn activity_of(&self, e: &Envelope) -> Option<String> {
+        let key = match &e.kind {
+            EventKind::Phase { name } if e.worker == 0 => name.clone(),
+            EventKind::Phase { name } if name == "sleep" || name == "compute" => name.clone(),
+            EventKind::Write { .. } if self.phase == "locked" => "locked".into(),
+            EventKind::Write { .. } => "write".into(),
+            EventKind::Spawned { .. } => "spawned".into(),
+            EventKind::Started => "started".into(),
+            EventKind::QueuePut { .. } => "queue_put".into(),
+            EventKind::TaskStart { .. } => "task".into(),
+            EventKind::LockAcquired { .. } => "lock_acquired".into(),
+            EventKind::LockReleased { .. } => "lock_released".into(),
+            EventKind::Exit { .. } => "exit".into(),
+            _ => return None,
+        };
+        Some(key)
+    }
+
     pub fn on_sample(&mut self, s: &Sample) {
         self.workers.on_sample(s);
         self.compare.on_cores(&s.cores);
@@ -197,6 +225,24 @@ impl RunState {
 
     pub fn running(&self) -> bool {
         self.ended.is_none()
+    }
+}
+
+/// The tutorial's parameters, adjusted where the tutorial's run is over before an eye can see
+/// it: `compare` is sized to take about two seconds per variant, and each pool task takes a
+/// fifth of a second, so the bars and the task grid can be watched.
+pub fn visible_defaults(p: Params) -> Params {
+    match p {
+        Params::Compare(mut c) => {
+            c.seconds = Some(4.0);
+            c.gil = true;
+            Params::Compare(c)
+        }
+        Params::Pool(mut c) => {
+            c.task_ms = 200;
+            Params::Pool(c)
+        }
+        other => other,
     }
 }
 
@@ -212,6 +258,8 @@ pub struct App {
     pub paused: bool,
     pub speed_permille: u32,
     pub step: bool,
+    /// Show the Python code instead of the scenario panel (narrow screens).
+    pub code: bool,
     pub refresh: Duration,
     pub size: (u16, u16),
     pub quit: bool,
@@ -229,6 +277,7 @@ impl App {
             paused: false,
             speed_permille: 1000,
             step: false,
+            code: false,
             refresh,
             size: (80, 24),
             quit: false,
@@ -245,7 +294,7 @@ impl App {
         let params = match &self.run {
             // Restarting keeps the parameters of the run on screen.
             Some(r) if r.scenario == i => r.params.clone(),
-            _ => scenario::default_params(name)?,
+            _ => visible_defaults(scenario::default_params(name)?),
         };
         self.selected = i;
         self.screen = Screen::Run;
@@ -421,6 +470,10 @@ impl App {
             KeyCode::Char('s') => {
                 self.step = !self.step;
                 Some(Command::Step(self.step))
+            }
+            KeyCode::Char('c') => {
+                self.code = !self.code;
+                None
             }
             KeyCode::Char(c @ '1'..='9') if self.step => {
                 let k = c as usize - '1' as usize;

@@ -18,7 +18,7 @@ pub enum Job {
     /// §1.3 and §1.4: sum(i + i² + i³ for i < n), put on the queue.
     SumPowers(compare::SumJob),
     /// §1.5: a pool worker serving tasks until told to stop.
-    PoolWorker,
+    PoolWorker { task_ms: u64 },
     /// §1.6: writes the shared Values and Array.
     SharedWriter(shared::WriterJob),
     /// §1.7: adds its delta to the shared counter.
@@ -52,7 +52,7 @@ pub fn dispatch(ctx: &mut WorkerCtx, job: serde_json::Value) -> i32 {
     let result = match job {
         Job::Greet { a, b } => process::work(ctx, a, b),
         Job::SumPowers(j) => compare::work(ctx, &j),
-        Job::PoolWorker => pool::work(ctx),
+        Job::PoolWorker { task_ms } => pool::work(ctx, task_ms),
         Job::SharedWriter(j) => shared::work(ctx, &j),
         Job::Counter(j) => lock::work(ctx, &j),
         Job::Noop => Ok(Flow::Go),

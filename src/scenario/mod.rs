@@ -5,6 +5,7 @@
 //! observer (the headless printer, later the UI) and keeps the tallies every summary shares:
 //! per-worker event counts, start latencies, exits and dropped events.
 
+pub mod code;
 pub mod compare;
 pub mod job;
 pub mod lock;

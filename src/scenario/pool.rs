@@ -40,6 +40,10 @@ pub struct Params {
     /// How many apply_async(job, (i,)) calls in the list.
     #[arg(long, allow_negative_numbers = true, default_value_t = 10, value_parser = |s: &str| int_in::<u64>(s, 0, 100_000))]
     pub apply_list_n: u64,
+    /// How long each call of job(x) takes, in milliseconds (0 to 10000), so the pool's work
+    /// can be watched; scaled by --speed.
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0, value_parser = |s: &str| int_in::<u64>(s, 0, 10_000))]
+    pub task_ms: u64,
     /// Arguments of the deliberately wrong call, apply_async(job, (2, 3, 4)) (0 to 4 numbers;
     /// "none" to skip it).
     #[arg(long, allow_negative_numbers = true, default_value = "2,3,4", value_parser = parse_bad_args)]
@@ -205,7 +209,7 @@ const VALUES_PER_MESSAGE: usize = (MAX_MESSAGE - 32) / 19;
 
 /// The worker: takes tasks from the shared task queue (fd 5) until told to stop, runs them and
 /// puts results on the result queue (fd 6).
-pub fn work(ctx: &mut WorkerCtx) -> JobResult {
+pub fn work(ctx: &mut WorkerCtx, task_ms: u64) -> JobResult {
     let mut tasks = TaskReader::new(ctx.take_extra(0)?);
     let mut results = MessageWriter::new(ctx.take_extra(1)?);
     let put = |results: &mut MessageWriter, m: &[u8]| {
@@ -237,6 +241,9 @@ pub fn work(ctx: &mut WorkerCtx) -> JobResult {
                 let mut buf = Vec::with_capacity(VALUES_PER_MESSAGE);
                 let mut index = 0u32;
                 for k in 0..count {
+                    if task_ms > 0 && ctx.sleep(Duration::from_millis(task_ms)) == Flow::Stop {
+                        return Ok(Flow::Stop);
+                    }
                     let x = start + k as i64;
                     buf.push(x as i128 * x as i128);
                     if buf.len() == VALUES_PER_MESSAGE {
@@ -264,6 +271,9 @@ pub fn work(ctx: &mut WorkerCtx) -> JobResult {
                     count: 1,
                 });
                 ctx.flush();
+                if task_ms > 0 && ctx.sleep(Duration::from_millis(task_ms)) == Flow::Stop {
+                    return Ok(Flow::Stop);
+                }
                 match job(&args) {
                     Ok(v) => {
                         put(&mut results, &encode_values(task, 0, &[v]))?;
@@ -507,7 +517,7 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     });
     for _ in 0..processes {
         s.rt.spawn(
-            Job::PoolWorker.to_json(),
+            Job::PoolWorker { task_ms: p.task_ms }.to_json(),
             vec![task_r.try_clone()?, res_w.try_clone()?],
         )?;
     }

@@ -12,7 +12,7 @@ pub struct Help<'a> {
     pub theme: &'a Theme,
 }
 
-pub const KEYS: [(&str, &str); 14] = [
+pub const KEYS: [(&str, &str); 15] = [
     ("1-6, ↑↓, enter, click", "pick and start a scenario"),
     ("esc", "stop the run, back to the scenarios"),
     ("r", "restart the scenario"),
@@ -26,6 +26,10 @@ pub const KEYS: [(&str, &str); 14] = [
         "step mode: workers wait before each shared read and write",
     ),
     ("1-9 (step mode)", "let worker N do its next read or write"),
+    (
+        "c",
+        "the tutorial's Python, current line marked (always shown when wide)",
+    ),
     ("t", "next theme: default, light, high-contrast, monochrome"),
     ("[ / ]", "sample the CPU less / more often"),
     ("? / F1", "this help"),

@@ -1,6 +1,7 @@
 //! Widgets only: every screen drawn from the app state into a ratatui `Buffer`. The live
 //! terminal, exported pictures and the tests all draw through `draw`.
 
+pub mod code;
 pub mod cpu;
 pub mod help;
 pub mod picker;
@@ -118,6 +119,7 @@ fn footer(app: &App, theme: &Theme) -> Line<'static> {
         ("space", if app.paused { "resume" } else { "pause" }),
         ("+/-", "speed"),
         ("s", "step"),
+        ("c", "code"),
         ("t", "theme"),
         ("?", "help"),
     ];
@@ -162,7 +164,10 @@ fn run_screen(app: &App, run: &RunState, area: Rect, buf: &mut Buffer, theme: &T
         }
         .render(w, buf);
         views::LogPanel { run, theme }.render(log, buf);
-        views::ScenarioPanel { app, run, theme }.render(right, buf);
+        let [view, code] =
+            Layout::vertical([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(right);
+        views::ScenarioPanel { app, run, theme }.render(view, buf);
+        code::CodePane { run, theme }.render(code, buf);
     } else {
         let [c, w, main] = Layout::vertical([
             Constraint::Length(cpu_h.min(6)),
@@ -180,7 +185,12 @@ fn run_screen(app: &App, run: &RunState, area: Rect, buf: &mut Buffer, theme: &T
             theme,
         }
         .render(w, buf);
-        views::ScenarioPanel { app, run, theme }.render(main, buf);
+        // Narrow screens show the code instead of the scenario's panel while `c` is on.
+        if app.code {
+            code::CodePane { run, theme }.render(main, buf);
+        } else {
+            views::ScenarioPanel { app, run, theme }.render(main, buf);
+        }
     }
 }
 
