@@ -30,7 +30,8 @@ pub enum Msg {
     Key(KeyEvent),
     Mouse(MouseEvent),
     Resize(u16, u16),
-    Tick,
+    /// Time passes (CLOCK_MONOTONIC ns): running clocks and durations move on between events.
+    Tick(u64),
     Event(Envelope),
     Sample(Sample),
     /// The run finished (its summary) or failed (a message).
@@ -306,7 +307,13 @@ impl App {
     pub fn update(&mut self, msg: Msg) -> Option<Command> {
         match msg {
             Msg::Key(k) if k.kind != KeyEventKind::Release => self.on_key(k),
-            Msg::Key(_) | Msg::Tick => None,
+            Msg::Key(_) => None,
+            Msg::Tick(now) => {
+                if let Some(r) = self.run.as_mut().filter(|r| r.running() && !self.paused) {
+                    r.now_ns = r.now_ns.max(now);
+                }
+                None
+            }
             Msg::Mouse(m) => self.on_mouse(m),
             Msg::Resize(w, h) => {
                 self.size = (w, h);

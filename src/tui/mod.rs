@@ -174,7 +174,13 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
                 }
                 dirty = true;
             },
-            recv(frames) -> _ => {},
+                        recv(frames) -> _ => {
+                // Only a live run needs redrawing between events (its clocks move on).
+                if s.app.run.as_ref().is_some_and(|r| r.running()) && !s.app.paused {
+                    s.update(Msg::Tick(crate::runtime::clock::now_ns()));
+                    dirty = true;
+                }
+            },
         }
     }
     stop_input.store(true, Ordering::Relaxed);

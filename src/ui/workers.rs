@@ -72,8 +72,8 @@ impl Widget for WorkersPanel<'_> {
         let mut widths = vec![
             Constraint::Length(4),
             Constraint::Length(7),
-            Constraint::Min(13),
-            Constraint::Length(16),
+            Constraint::Length(14),
+            Constraint::Min(16),
             Constraint::Length(5),
             Constraint::Length(4),
         ];
