@@ -3,6 +3,7 @@
 //! loop to carry out (start a run, pause the workers, change the speed, ...).
 
 pub mod cpu;
+pub mod form;
 pub mod trace;
 pub mod views;
 pub mod workers;
@@ -261,6 +262,10 @@ pub struct App {
     pub step: bool,
     /// Show the Python code instead of the scenario panel (narrow screens).
     pub code: bool,
+    /// The parameter form, while open.
+    pub form: Option<form::Form>,
+    /// Parameters chosen in the form, per scenario, used by later starts.
+    chosen: Vec<Option<Params>>,
     pub refresh: Duration,
     pub size: (u16, u16),
     pub quit: bool,
@@ -279,6 +284,8 @@ impl App {
             speed_permille: 1000,
             step: false,
             code: false,
+            form: None,
+            chosen: vec![None; scenario::ALL.len()],
             refresh,
             size: (80, 24),
             quit: false,
@@ -292,9 +299,10 @@ impl App {
 
     fn start(&mut self, i: usize) -> Option<Command> {
         let name = scenario::ALL.get(i)?.name;
-        let params = match &self.run {
+        let params = match (&self.chosen[i], &self.run) {
+            (Some(p), _) => p.clone(),
             // Restarting keeps the parameters of the run on screen.
-            Some(r) if r.scenario == i => r.params.clone(),
+            (None, Some(r)) if r.scenario == i => r.params.clone(),
             _ => visible_defaults(scenario::default_params(name)?),
         };
         self.selected = i;
@@ -391,6 +399,21 @@ impl App {
             }
             return None;
         }
+        if let Some(f) = self.form.as_mut() {
+            return match f.on_key(k) {
+                form::FormOutcome::Editing => None,
+                form::FormOutcome::Cancelled => {
+                    self.form = None;
+                    None
+                }
+                form::FormOutcome::Applied(p) => {
+                    let i = f.scenario;
+                    self.form = None;
+                    self.chosen[i] = Some(p);
+                    self.start(i)
+                }
+            };
+        }
         match k.code {
             KeyCode::Char('?') | KeyCode::F(1) => {
                 self.help = true;
@@ -402,6 +425,19 @@ impl App {
             }
             KeyCode::Char('t') => {
                 self.theme = (self.theme + 1) % crate::ui::theme::THEMES.len();
+                None
+            }
+            KeyCode::Char('e') => {
+                let i = match (&self.screen, &self.run) {
+                    (Screen::Run, Some(r)) => r.scenario,
+                    _ => self.selected,
+                };
+                let params = match (&self.chosen[i], &self.run) {
+                    (Some(p), _) => p.clone(),
+                    (None, Some(r)) if r.scenario == i => r.params.clone(),
+                    _ => visible_defaults(scenario::default_params(scenario::ALL[i].name)?),
+                };
+                self.form = Some(form::Form::new(i, &params));
                 None
             }
             KeyCode::Char('[') => self.set_refresh(self.refresh.as_millis() as u64 * 2),

@@ -7,6 +7,7 @@
 
 pub mod code;
 pub mod compare;
+pub mod flags;
 pub mod job;
 pub mod lock;
 pub mod pool;

@@ -12,7 +12,7 @@ pub struct Help<'a> {
     pub theme: &'a Theme,
 }
 
-pub const KEYS: [(&str, &str); 15] = [
+pub const KEYS: [(&str, &str); 16] = [
     ("1-6, ↑↓, enter, click", "pick and start a scenario"),
     ("esc", "stop the run, back to the scenarios"),
     ("r", "restart the scenario"),
@@ -29,6 +29,10 @@ pub const KEYS: [(&str, &str); 15] = [
     (
         "c",
         "the tutorial's Python, current line marked (always shown when wide)",
+    ),
+    (
+        "e",
+        "edit the scenario's parameters (workers, steps, deltas, lock, pool size...)",
     ),
     ("t", "next theme: default, light, high-contrast, monochrome"),
     ("[ / ]", "sample the CPU less / more often"),

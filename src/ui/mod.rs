@@ -3,6 +3,7 @@
 
 pub mod code;
 pub mod cpu;
+pub mod form;
 pub mod help;
 pub mod picker;
 pub mod theme;
@@ -39,6 +40,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     match (&app.screen, &app.run) {
         (Screen::Run, Some(run)) => run_screen(app, run, area, buf, theme),
         _ => picker::Picker { app, theme }.render(area, buf),
+    }
+    if let Some(f) = &app.form {
+        form::FormView { form: f, theme }.render(area, buf);
     }
     if app.help {
         help::Help { theme }.render(area, buf);
@@ -112,19 +116,27 @@ pub fn fmt_speed(s: f64) -> String {
 }
 
 fn footer(app: &App, theme: &Theme) -> Line<'static> {
+    // Most needed first; what does not fit the width is left out (help lists every key).
     let keys: &[(&str, &str)] = &[
         ("q", "quit"),
-        ("esc", "back"),
-        ("r", "restart"),
+        ("?", "help"),
         ("space", if app.paused { "resume" } else { "pause" }),
         ("+/-", "speed"),
         ("s", "step"),
+        ("e", "edit"),
+        ("r", "restart"),
+        ("esc", "back"),
         ("c", "code"),
         ("t", "theme"),
-        ("?", "help"),
     ];
     let mut spans = Vec::new();
+    let mut used = 0;
     for (k, what) in keys {
+        let w = k.chars().count() + what.len() + 3;
+        if used + w > app.size.0 as usize {
+            break;
+        }
+        used += w;
         spans.push(Span::styled(format!(" {k}"), theme.key));
         spans.push(Span::styled(format!(" {what} "), theme.dim));
     }

@@ -65,6 +65,8 @@ impl Widget for Picker<'_> {
             Span::styled(" choose  ", t.dim),
             Span::styled("enter", t.key),
             Span::styled(" start  ", t.dim),
+            Span::styled("e", t.key),
+            Span::styled(" parameters  ", t.dim),
             Span::styled("?", t.key),
             Span::styled(" help  ", t.dim),
             Span::styled("t", t.key),
