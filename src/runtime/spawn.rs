@@ -129,7 +129,7 @@ pub enum Next {
     Timeout,
 }
 
-const CHANNEL_CAPACITY: usize = 1 << 16;
+const CHANNEL_CAPACITY: usize = 1 << 13;
 const MAX_WORKERS: u16 = 1024;
 
 pub struct Runtime {

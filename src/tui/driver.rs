@@ -28,7 +28,7 @@ impl Driver {
     pub fn start(params: Params, mut opts: RuntimeOptions) -> Driver {
         let hub = Hub::new(opts.speed_permille, opts.gates);
         opts.hub = Some(hub.clone());
-        let (tx, rx) = bounded(1 << 16);
+        let (tx, rx) = bounded(1 << 13);
         let h = hub.clone();
         let thread = std::thread::spawn(move || {
             let send = |mut m: DriverMsg| {
