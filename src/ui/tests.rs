@@ -229,3 +229,179 @@ fn every_theme_renders_and_monochrome_keeps_the_glyphs() {
         );
     }
 }
+
+fn start(app: &mut App, key: char) {
+    app.update(Msg::Key(ratatui::crossterm::event::KeyEvent::from(
+        ratatui::crossterm::event::KeyCode::Char(key),
+    )));
+}
+
+#[test]
+fn queue_pool_compare_and_shared_panels_say_what_happened() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        // queue: a put in flight and one got
+        let mut app = App::new(std::time::Duration::from_millis(250), 0);
+        app.update(Msg::Resize(w, h));
+        start(&mut app, '2');
+        app.update(ev(
+            1,
+            1,
+            EventKind::Spawned {
+                method: "reexec".into(),
+            },
+        ));
+        app.update(ev(
+            1,
+            2,
+            EventKind::QueuePut {
+                value: Num::Int(249_833_583_000),
+            },
+        ));
+        app.update(ev(
+            2,
+            3,
+            EventKind::Spawned {
+                method: "reexec".into(),
+            },
+        ));
+        app.update(ev(
+            2,
+            4,
+            EventKind::QueuePut {
+                value: Num::Int(249_833_583_000),
+            },
+        ));
+        app.update(ev(
+            0,
+            5,
+            EventKind::QueueGet {
+                from: 1,
+                value: Num::Int(249_833_583_000),
+            },
+        ));
+        let text = screen_text(&app, w, h);
+        assert!(text.contains("2 put, 1 in flight"), "{w}x{h}:\n{text}");
+        assert!(
+            text.contains("q.put(249833583000)") && text.contains("in the queue"),
+            "{w}x{h}:\n{text}"
+        );
+
+        // pool: tasks by worker, the failed call as an error
+        let mut app = App::new(std::time::Duration::from_millis(250), 0);
+        app.update(Msg::Resize(w, h));
+        start(&mut app, '4');
+        for (task, worker) in [(0, 1), (1, 2)] {
+            app.update(ev(
+                worker,
+                1,
+                EventKind::Spawned {
+                    method: "reexec".into(),
+                },
+            ));
+            let call = "job".to_string();
+            app.update(ev(
+                worker,
+                2,
+                EventKind::TaskStart {
+                    task,
+                    call,
+                    first: 2 * task as i64,
+                    count: 2,
+                },
+            ));
+            app.update(ev(
+                worker,
+                3,
+                EventKind::TaskEnd {
+                    task,
+                    ok: true,
+                    error: None,
+                },
+            ));
+        }
+        let error =
+            Some("TypeError: job() takes 1 positional argument but 3 were given".to_string());
+        app.update(ev(
+            1,
+            4,
+            EventKind::TaskStart {
+                task: 2,
+                call: "job(2, 3, 4)".into(),
+                first: 2,
+                count: 1,
+            },
+        ));
+        app.update(ev(
+            1,
+            5,
+            EventKind::TaskEnd {
+                task: 2,
+                ok: false,
+                error,
+            },
+        ));
+        let text = screen_text(&app, w, h);
+        assert!(text.contains("tasks: ●▲✗"), "{w}x{h}:\n{text}");
+        assert!(text.contains("TypeError"), "{w}x{h}:\n{text}");
+
+        // compare: a variant's row with the CPU it used
+        let mut app = App::new(std::time::Duration::from_millis(250), 0);
+        app.update(Msg::Resize(w, h));
+        start(&mut app, '3');
+        app.update(ev(
+            0,
+            0,
+            EventKind::Phase {
+                name: "normal".into(),
+            },
+        ));
+        app.update(ev(
+            1,
+            1,
+            EventKind::Spawned {
+                method: "reexec".into(),
+            },
+        ));
+        app.update(Msg::Sample(Sample {
+            cores: vec![100.0, 0.0],
+            procs: vec![],
+        }));
+        let text = screen_text(&app, w, h);
+        assert!(
+            text.contains("normal") && text.contains("100.0%"),
+            "{w}x{h}:\n{text}"
+        );
+
+        // shared: the typed cells with their last writer
+        let mut app = App::new(std::time::Duration::from_millis(250), 0);
+        app.update(Msg::Resize(w, h));
+        start(&mut app, '5');
+        app.update(ev(
+            2,
+            1,
+            EventKind::Spawned {
+                method: "reexec".into(),
+            },
+        ));
+        app.update(ev(
+            2,
+            2,
+            EventKind::Write {
+                cell: 1,
+                index: 0,
+                old: Num::Float(3.5),
+                new: Num::Float(5.5),
+            },
+        ));
+        let text = screen_text(&app, w, h);
+        assert!(
+            text.contains("Value('i')") && text.contains("Array('i')"),
+            "{w}x{h}:\n{text}"
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.contains("Value('d')") && l.contains("5.5") && l.contains("▲2")),
+            "{w}x{h}:\n{text}"
+        );
+    }
+}

@@ -149,7 +149,7 @@ impl Widget for LockLanes<'_> {
             .unwrap_or(self.now_ns);
         let span = self.now_ns.saturating_sub(start).max(1);
         let mut y = inner.y;
-        let lane_w = inner.width.saturating_sub(30) as u64;
+        let lane_w = inner.width.saturating_sub(44) as u64;
         for (w, _) in self.lock.lanes.iter() {
             if y >= inner.bottom() {
                 break;
@@ -158,11 +158,16 @@ impl Widget for LockLanes<'_> {
                 .map(|x| lane_char(self.lock.lane_at(*w, start + span * x / lane_w.max(1))))
                 .collect();
             let ws = s.workers.iter().find(|x| x.worker == *w);
+            let ms = |ns: u64| ns as f64 / 1e6;
             let stat = ws.map_or(String::new(), |x| {
                 format!(
-                    " wait {:.0}/{:.0} ms",
-                    x.wait.avg_ns as f64 / 1e6,
-                    x.wait.max_ns as f64 / 1e6
+                    " wait {:.0}/{:.0}/{:.0} hold {:.0}/{:.0}/{:.0} ms",
+                    ms(x.wait.min_ns),
+                    ms(x.wait.avg_ns),
+                    ms(x.wait.max_ns),
+                    ms(x.hold.min_ns),
+                    ms(x.hold.avg_ns),
+                    ms(x.hold.max_ns)
                 )
             });
             Line::from(vec![
@@ -182,7 +187,7 @@ impl Widget for LockLanes<'_> {
         }
         if y < inner.bottom() {
             Line::from(vec![Span::styled(
-                "█ holds  ░ waits  ─ runs  · sleeps",
+                "█ holds  ░ waits  ─ runs  · sleeps   wait, hold: min/avg/max",
                 t.dim,
             )])
             .render(Rect::new(inner.x, inner.bottom() - 1, inner.width, 1), buf);

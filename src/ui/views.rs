@@ -313,9 +313,26 @@ fn shared_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
         spans.push(Span::styled(format!(" {}", c.writes), t.text));
         lines.push(Line::from(spans));
     }
+    let table_h = (run.shared.cells.len() as u16 + 3).min(area.height);
+    let [table, trace] =
+        Layout::vertical([Constraint::Length(table_h), Constraint::Min(0)]).areas(area);
     Paragraph::new(lines)
         .block(panel(" Shared segment ", t))
-        .render(area, buf);
+        .render(table, buf);
+    // The first Value's writes, by writer, when there is room to draw them.
+    if let (Some(r), true) = (run.trace.runs.last(), trace.height >= 6) {
+        let writes = match &run.params {
+            Params::Shared(p) => Some(p.workers as usize * p.steps as usize),
+            _ => None,
+        };
+        TracePlot {
+            run: r,
+            theme: t,
+            target: None,
+            writes,
+        }
+        .render(trace, buf);
+    }
 }
 
 /// The newest lines of the event log.
