@@ -151,6 +151,34 @@ fn lock_scenario_runs_pauses_resumes_and_quits_cleanly() {
         assert_ne!(proc_state(*pid), Some('T'), "worker {pid} continues");
     }
 
+    // Resize: below the minimum a notice, back up the screens again; never a crash.
+    let resize = |rows: u16, cols: u16| {
+        pty.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("resize");
+        screen.parser.lock().expect("parser").screen_mut().set_size(
+            NonZeroU16::new(rows).expect("rows"),
+            NonZeroU16::new(cols).expect("cols"),
+        );
+    };
+    resize(10, 40);
+    screen.wait_for("the too-small notice", long, |s| {
+        s.contains("terminal too small")
+    });
+    resize(48, 160);
+    screen.wait_for("the large layout", long, |s| {
+        s.contains("CPU per core") && s.contains("mp_lock.py")
+    });
+    resize(24, 80);
+    screen.wait_for("the 80x24 layout", long, |s| {
+        s.contains("CPU per core") && !s.contains("terminal too small")
+    });
+
     press(b"q");
     let deadline = Instant::now() + long;
     let status = loop {

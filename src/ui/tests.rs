@@ -405,3 +405,34 @@ fn queue_pool_compare_and_shared_panels_say_what_happened() {
         );
     }
 }
+
+#[test]
+fn a_click_selects_then_starts_a_scenario() {
+    use ratatui::crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let mut app = App::new(std::time::Duration::from_millis(250), 0);
+    app.update(Msg::Resize(80, 24));
+    let text = screen_text(&app, 80, 24);
+    let row = text
+        .lines()
+        .position(|l| l.contains("queue "))
+        .expect("queue row") as u16;
+    let click = Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 10,
+        row,
+        modifiers: KeyModifiers::NONE,
+    });
+    assert!(app.update(click).is_none(), "the first click selects");
+    assert_eq!(app.selected, 1);
+    let click = Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 10,
+        row,
+        modifiers: KeyModifiers::NONE,
+    });
+    assert!(matches!(
+        app.update(click),
+        Some(crate::app::Command::Start(1, _))
+    ));
+    assert_eq!(app.screen, Screen::Run);
+}
