@@ -119,7 +119,7 @@ fn ctrl_c_stops_the_run_and_cleans_up() {
             "10",
             "--json",
         ],
-                |e, child| {
+        |e, child| {
             // Once, at the first write, whoever made it.
             if e["type"] == "write" && !interrupted {
                 interrupted = true;

@@ -157,7 +157,7 @@ fn run_screen(app: &App, run: &RunState, area: Rect, buf: &mut Buffer, theme: &T
     let workers_h = (run.workers.rows.len() as u16 + 3).clamp(4, 12);
     if area.width >= 140 {
         let [left, right] =
-            Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)])
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
                 .areas(body);
         let [c, w, log] = Layout::vertical([
             Constraint::Length(cpu_h),

@@ -175,3 +175,17 @@ pub fn pick(name: Option<&str>, no_color: bool) -> Option<usize> {
         Some(n) => THEMES.iter().position(|t| t.name == n),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_color_wins_and_names_are_checked() {
+        assert_eq!(pick(Some("light"), true), Some(3));
+        assert_eq!(pick(Some("high-contrast"), false), Some(2));
+        assert_eq!(pick(None, false), Some(0));
+        assert_eq!(pick(Some("neon"), false), None);
+        assert!(THEMES[3].mono && THEMES[3].worker(1).fg.is_none());
+    }
+}

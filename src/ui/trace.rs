@@ -58,12 +58,10 @@ impl Widget for TracePlot<'_> {
             .max(run.actual())
             .max(1);
         let label_w = top.to_string().len() as u16 + 1;
-        let plot = Rect::new(
-            inner.x + label_w,
-            inner.y,
-            inner.width - label_w,
-            inner.height - 1,
-        );
+        // The latest lost update in words, under the plot, when there is room for it.
+        let caption = run.lost.last().filter(|_| inner.height >= 6);
+        let plot_h = inner.height - 1 - u16::from(caption.is_some());
+        let plot = Rect::new(inner.x + label_w, inner.y, inner.width - label_w, plot_h);
         buf.set_string(
             inner.x,
             plot.y,
@@ -92,6 +90,30 @@ impl Widget for TracePlot<'_> {
                 (glyph(w.worker), t.worker(w.worker))
             };
             buf.set_string(plot.x + 1 + x as u16, y, ch.to_string(), style);
+        }
+        if let Some(l) = caption {
+            let (a, b) = (l.lost, l.overwritten_by);
+            Line::from(vec![
+                Span::styled(format!("{LOST} lost: "), t.bad),
+                Span::styled(
+                    format!("{}{} {}→{}", glyph(a.worker), a.worker, a.old, a.new),
+                    t.worker(a.worker),
+                ),
+                Span::styled(", overwritten by ", t.dim),
+                Span::styled(
+                    format!("{}{} {}→{}", glyph(b.worker), b.worker, b.old, b.new),
+                    t.worker(b.worker),
+                ),
+                Span::styled(
+                    if l.same_read {
+                        format!(" (both read {})", a.old)
+                    } else {
+                        String::new()
+                    },
+                    t.dim,
+                ),
+            ])
+            .render(Rect::new(inner.x, inner.bottom() - 2, inner.width, 1), buf);
         }
         // Legend: which glyph is which worker, and what the cross means.
         let mut legend = vec![Span::styled("writers: ", t.dim)];

@@ -27,7 +27,9 @@ impl Widget for WorkersPanel<'_> {
             self.workers.rows.len()
         );
         // The lane of past cores needs room; narrow panels drop it.
-        let with_lane = area.width >= 80;
+        // Fixed columns take 64 cells; the lane gets what is left, up to 15, or is dropped.
+        let lane_w = area.width.saturating_sub(2 + 64).min(15);
+        let with_lane = lane_w >= 6;
         let mut names = vec!["W", "PID", "ROLE", "STATE", "CPU%", "CORE"];
         if with_lane {
             names.push("CORES OVER TIME");
@@ -50,6 +52,7 @@ impl Widget for WorkersPanel<'_> {
             let lane: String = r
                 .lane
                 .iter()
+                .skip(r.lane.len().saturating_sub(lane_w as usize))
                 .map(|c| CORE_DIGITS.get(*c as usize).copied().unwrap_or('+'))
                 .collect();
             let mut cells = vec![
@@ -78,7 +81,7 @@ impl Widget for WorkersPanel<'_> {
             Constraint::Length(4),
         ];
         if with_lane {
-            widths.push(Constraint::Length(15));
+            widths.push(Constraint::Length(lane_w));
         }
         widths.push(Constraint::Length(7));
         Table::new(rows, widths)
