@@ -70,6 +70,72 @@ fn proc_state(pid: i32) -> Option<char> {
 }
 
 #[test]
+fn sigterm_while_a_run_is_live_restores_the_terminal_and_cleans_up() {
+    common::adopt_orphans();
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("openpty");
+    let mut cmd = CommandBuilder::new(common::BIN);
+    cmd.args(["ui", "--scenario", "lock"]);
+    cmd.env("TERM", "xterm-256color");
+    let mut child = pty
+        .slave
+        .spawn_command(cmd)
+        .expect("spawn mpviz in the pty");
+    drop(pty.slave);
+    let mpviz = child.process_id().expect("pid") as i32;
+    let mut reader = pty.master.try_clone_reader().expect("reader");
+    let parser = Arc::new(Mutex::new(vt100::Parser::new(
+        NonZeroU16::new(24).expect("rows"),
+        NonZeroU16::new(80).expect("cols"),
+        0,
+    )));
+    let p2 = parser.clone();
+    let pump = std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            p2.lock().expect("parser").process(&buf[..n]);
+        }
+    });
+    let screen = Screen {
+        parser: parser.clone(),
+        raw: Arc::new(Mutex::new(Vec::new())),
+    };
+    screen.wait_for("a live run", Duration::from_secs(20), |s| {
+        s.contains("without the lock")
+    });
+    let workers = children_of(mpviz);
+    assert!(!workers.is_empty());
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(mpviz),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("SIGTERM");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().expect("try_wait").is_none() {
+        assert!(Instant::now() < deadline, "mpviz did not leave on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(pty.master);
+    let _ = pump.join();
+    let p = parser.lock().expect("parser");
+    assert!(
+        !p.screen().alternate_screen() && !p.screen().hide_cursor(),
+        "terminal not restored"
+    );
+    common::assert_no_processes(&workers);
+    assert!(common::segments_of(mpviz).is_empty());
+}
+
+#[test]
 fn lock_scenario_runs_pauses_resumes_and_quits_cleanly() {
     common::adopt_orphans();
     let pty = native_pty_system()

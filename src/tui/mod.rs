@@ -125,6 +125,10 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
     while !s.app.quit {
+        // SIGTERM or SIGHUP (the terminal closed): leave as if the user had pressed q.
+        if crate::runtime::spawn::interrupted() {
+            break;
+        }
         if dirty && last_draw.elapsed() >= FRAME {
             guard.terminal.draw(|f| crate::ui::draw(f, &s.app))?;
             dirty = false;
