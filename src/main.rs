@@ -84,7 +84,7 @@ fn ui(args: UiArgs) -> ExitCode {
         refresh: Duration::from_millis(args.refresh_ms),
         method: args.start_method.into(),
     };
-        match mpviz::tui::run(opts) {
+    match mpviz::tui::run(opts) {
         Ok(()) if mpviz::runtime::spawn::interrupted() => ExitCode::from(EXIT_INTERRUPTED),
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

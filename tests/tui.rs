@@ -1,28 +1,90 @@
 //! The real binary in a real pseudo-terminal: pick the lock scenario, let it run, pause,
-//! resume, quit; then check the screen, the restored terminal, and that nothing is left.
+//! resume, resize, quit; leave on SIGTERM; then check the screen, the restored terminal, and
+//! that nothing is left.
 
 mod common;
 
 use std::io::{Read, Write};
 use std::num::NonZeroU16;
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 
-struct Screen {
+const LONG: Duration = Duration::from_secs(20);
+
+/// mpviz running in a pseudo-terminal, its output parsed by a terminal emulator.
+struct Session {
+    child: Box<dyn Child + Send + Sync>,
+    master: Option<Box<dyn MasterPty + Send>>,
+    keys: Box<dyn Write + Send>,
     parser: Arc<Mutex<vt100::Parser>>,
     raw: Arc<Mutex<Vec<u8>>>,
+    pump: Option<JoinHandle<()>>,
+    pid: i32,
 }
 
-impl Screen {
+fn size(rows: u16, cols: u16) -> PtySize {
+    PtySize {
+        rows,
+        cols,
+        pixel_width: 0,
+        pixel_height: 0,
+    }
+}
+
+fn nz(v: u16) -> NonZeroU16 {
+    NonZeroU16::new(v).expect("non-zero size")
+}
+
+impl Session {
+    fn start(args: &[&str]) -> Session {
+        common::adopt_orphans();
+        let pty = native_pty_system().openpty(size(24, 80)).expect("openpty");
+        let mut cmd = CommandBuilder::new(common::BIN);
+        cmd.args(args);
+        cmd.env("TERM", "xterm-256color");
+        let child = pty
+            .slave
+            .spawn_command(cmd)
+            .expect("spawn mpviz in the pty");
+        // Only the child keeps the slave side open, so reading the master ends when it exits.
+        drop(pty.slave);
+        let pid = child.process_id().expect("pid") as i32;
+        let mut reader = pty.master.try_clone_reader().expect("reader");
+        let keys = pty.master.take_writer().expect("writer");
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(nz(24), nz(80), 0)));
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let (p, r) = (parser.clone(), raw.clone());
+        let pump = std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                p.lock().expect("parser").process(&buf[..n]);
+                r.lock().expect("raw").extend_from_slice(&buf[..n]);
+            }
+        });
+        Session {
+            child,
+            master: Some(pty.master),
+            keys,
+            parser,
+            raw,
+            pump: Some(pump),
+            pid,
+        }
+    }
+
     fn text(&self) -> String {
         self.parser.lock().expect("parser").screen().contents()
     }
 
     /// Waits (with a deadline) until the screen satisfies `pred`.
-    fn wait_for(&self, what: &str, within: Duration, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + within;
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + LONG;
         loop {
             let text = self.text();
             if pred(&text) {
@@ -36,6 +98,67 @@ impl Screen {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+
+    fn press(&mut self, keys: &[u8]) {
+        self.keys.write_all(keys).expect("key");
+    }
+
+    fn resize(&self, rows: u16, cols: u16) {
+        self.master
+            .as_ref()
+            .expect("master")
+            .resize(size(rows, cols))
+            .expect("resize");
+        self.parser
+            .lock()
+            .expect("parser")
+            .screen_mut()
+            .set_size(nz(rows), nz(cols));
+    }
+
+    /// Waits for mpviz to exit; returns whether it exited successfully.
+    fn wait_exit(&mut self) -> bool {
+        let deadline = Instant::now() + LONG;
+        loop {
+            if let Some(st) = self.child.try_wait().expect("try_wait") {
+                return st.success();
+            }
+            assert!(Instant::now() < deadline, "mpviz did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// After exit: the terminal is back (primary screen, cursor shown, cooked mode).
+    fn assert_terminal_restored(&mut self) {
+        let master = self.master.take().expect("master");
+        if let Some(tty) = master.tty_name() {
+            let f = std::fs::File::open(tty).expect("open the pty's terminal side");
+            let lf = nix::sys::termios::tcgetattr(&f)
+                .expect("termios")
+                .local_flags;
+            use nix::sys::termios::LocalFlags;
+            assert!(
+                lf.contains(LocalFlags::ICANON) && lf.contains(LocalFlags::ECHO),
+                "not in cooked mode: {lf:?}"
+            );
+        }
+        drop(master);
+        if let Some(p) = self.pump.take() {
+            let _ = p.join();
+        }
+        let parser = self.parser.lock().expect("parser");
+        assert!(
+            !parser.screen().alternate_screen(),
+            "still on the alternate screen"
+        );
+        assert!(!parser.screen().hide_cursor(), "the cursor is still hidden");
+        let raw = self.raw.lock().expect("raw");
+        let tail = String::from_utf8_lossy(&raw[raw.len().saturating_sub(200)..]).to_string();
+        assert!(
+            tail.contains("\u{1b}[?1049l"),
+            "left the alternate screen: {tail:?}"
+        );
+    }
 }
 
 /// Pids whose parent is `ppid`.
@@ -46,15 +169,11 @@ fn children_of(ppid: i32) -> Vec<i32> {
     dir.flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|s| {
-                    s.rsplit_once(')')
-                        .map(|(_, r)| r.split_whitespace().nth(1).map(str::to_string))
-                })
-                .flatten()
-                .and_then(|p| p.parse::<i32>().ok())
-                == Some(ppid)
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let ppid_field = stat
+                .rsplit_once(')')
+                .and_then(|(_, r)| r.split_whitespace().nth(1));
+            ppid_field.and_then(|p| p.parse::<i32>().ok()) == Some(ppid)
         })
         .collect()
 }
@@ -70,137 +189,26 @@ fn proc_state(pid: i32) -> Option<char> {
 }
 
 #[test]
-fn sigterm_while_a_run_is_live_restores_the_terminal_and_cleans_up() {
-    common::adopt_orphans();
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: 24,
-            cols: 80,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("openpty");
-    let mut cmd = CommandBuilder::new(common::BIN);
-    cmd.args(["ui", "--scenario", "lock"]);
-    cmd.env("TERM", "xterm-256color");
-    let mut child = pty
-        .slave
-        .spawn_command(cmd)
-        .expect("spawn mpviz in the pty");
-    drop(pty.slave);
-    let mpviz = child.process_id().expect("pid") as i32;
-    let mut reader = pty.master.try_clone_reader().expect("reader");
-    let parser = Arc::new(Mutex::new(vt100::Parser::new(
-        NonZeroU16::new(24).expect("rows"),
-        NonZeroU16::new(80).expect("cols"),
-        0,
-    )));
-    let p2 = parser.clone();
-    let pump = std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            p2.lock().expect("parser").process(&buf[..n]);
-        }
-    });
-    let screen = Screen {
-        parser: parser.clone(),
-        raw: Arc::new(Mutex::new(Vec::new())),
-    };
-    screen.wait_for("a live run", Duration::from_secs(20), |s| {
-        s.contains("without the lock")
-    });
-    let workers = children_of(mpviz);
-    assert!(!workers.is_empty());
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(mpviz),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .expect("SIGTERM");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().expect("try_wait").is_none() {
-        assert!(Instant::now() < deadline, "mpviz did not leave on SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    drop(pty.master);
-    let _ = pump.join();
-    let p = parser.lock().expect("parser");
-    assert!(
-        !p.screen().alternate_screen() && !p.screen().hide_cursor(),
-        "terminal not restored"
-    );
-    common::assert_no_processes(&workers);
-    assert!(common::segments_of(mpviz).is_empty());
-}
-
-#[test]
 fn lock_scenario_runs_pauses_resumes_and_quits_cleanly() {
-    common::adopt_orphans();
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: 24,
-            cols: 80,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("openpty");
-    let mut cmd = CommandBuilder::new(common::BIN);
-    cmd.env("TERM", "xterm-256color");
-    let mut child = pty
-        .slave
-        .spawn_command(cmd)
-        .expect("spawn mpviz in the pty");
-    // Only the child keeps the slave side open, so reading the master ends when it exits.
-    drop(pty.slave);
-    let mpviz = child.process_id().expect("pid") as i32;
-    let tty = pty.master.tty_name().expect("tty name");
-    let mut reader = pty.master.try_clone_reader().expect("reader");
-    let mut keys = pty.master.take_writer().expect("writer");
-    let screen = Screen {
-        parser: Arc::new(Mutex::new(vt100::Parser::new(
-            NonZeroU16::new(24).expect("rows"),
-            NonZeroU16::new(80).expect("cols"),
-            0,
-        ))),
-        raw: Arc::new(Mutex::new(Vec::new())),
-    };
-    let (parser, raw) = (screen.parser.clone(), screen.raw.clone());
-    let pump = std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            parser.lock().expect("parser").process(&buf[..n]);
-            raw.lock().expect("raw").extend_from_slice(&buf[..n]);
-        }
-    });
-    let long = Duration::from_secs(20);
-    let mut press = |k: &[u8]| keys.write_all(k).expect("key");
-
-    screen.wait_for("the picker", long, |s| {
-        s.contains("§1.7") && s.contains("lock")
-    });
-    press(b"6");
+    let mut s = Session::start(&[]);
+    s.wait_for("the picker", |t| t.contains("§1.7") && t.contains("lock"));
+    s.press(b"6");
     // Slow it down (x0.25) so there is time to pause in the middle of the unlocked run.
-    press(b"--");
-    let text = screen.wait_for("the lock scenario", long, |s| {
-        s.contains("without the lock") && s.contains("CPU per core") && s.contains("×0.25")
+    s.press(b"--");
+    let text = s.wait_for("the lock scenario", |t| {
+        t.contains("without the lock") && t.contains("CPU per core") && t.contains("×0.25")
     });
     assert!(
         text.contains("  0 [") && text.contains("  1 ["),
         "a bar per core:\n{text}"
     );
-    let workers = children_of(mpviz);
+    let workers = children_of(s.pid);
     assert_eq!(workers.len(), 2, "two live workers: {workers:?}");
 
-    press(b" ");
-    let text = screen.wait_for("the paused state", long, |s| {
-        s.contains("PAUSED") && s.contains("paused (SIGSTOP)")
+    s.press(b" ");
+    s.wait_for("the paused state", |t| {
+        t.contains("PAUSED") && t.contains("paused (SIGSTOP)")
     });
-    assert!(text.contains("PAUSED"));
     for pid in &workers {
         assert_eq!(
             proc_state(*pid),
@@ -208,86 +216,47 @@ fn lock_scenario_runs_pauses_resumes_and_quits_cleanly() {
             "worker {pid} is stopped by SIGSTOP"
         );
     }
-
-    press(b" ");
-    screen.wait_for("the run going on", long, |s| {
-        s.contains("running") && !s.contains("PAUSED")
+    s.press(b" ");
+    s.wait_for("the run going on", |t| {
+        t.contains("running") && !t.contains("PAUSED")
     });
     for pid in &workers {
         assert_ne!(proc_state(*pid), Some('T'), "worker {pid} continues");
     }
 
     // Resize: below the minimum a notice, back up the screens again; never a crash.
-    let resize = |rows: u16, cols: u16| {
-        pty.master
-            .resize(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("resize");
-        screen.parser.lock().expect("parser").screen_mut().set_size(
-            NonZeroU16::new(rows).expect("rows"),
-            NonZeroU16::new(cols).expect("cols"),
-        );
-    };
-    resize(10, 40);
-    screen.wait_for("the too-small notice", long, |s| {
-        s.contains("terminal too small")
+    s.resize(10, 40);
+    s.wait_for("the too-small notice", |t| t.contains("terminal too small"));
+    s.resize(48, 160);
+    s.wait_for("the large layout", |t| {
+        t.contains("CPU per core") && t.contains("mp_lock.py")
     });
-    resize(48, 160);
-    screen.wait_for("the large layout", long, |s| {
-        s.contains("CPU per core") && s.contains("mp_lock.py")
-    });
-    resize(24, 80);
-    screen.wait_for("the 80x24 layout", long, |s| {
-        s.contains("CPU per core") && !s.contains("terminal too small")
+    s.resize(24, 80);
+    s.wait_for("the 80x24 layout", |t| {
+        t.contains("CPU per core") && !t.contains("too small")
     });
 
-    press(b"q");
-    let deadline = Instant::now() + long;
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("try_wait") {
-            break st;
-        }
-        assert!(Instant::now() < deadline, "mpviz did not quit");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(status.success(), "exit status {status:?}");
-    // Cooked mode again: canonical input and echo, as the shell expects.
-    let f = std::fs::File::open(&tty).expect("open the pty's terminal side");
-    let lf = nix::sys::termios::tcgetattr(&f)
-        .expect("termios")
-        .local_flags;
-    use nix::sys::termios::LocalFlags;
-    assert!(
-        lf.contains(LocalFlags::ICANON) && lf.contains(LocalFlags::ECHO),
-        "not in cooked mode: {lf:?}"
-    );
-    drop(f);
-    drop(pty.master);
-    let _ = pump.join();
-
-    // The terminal is back: primary screen, cursor shown, cooked mode.
-    let parser = screen.parser.lock().expect("parser");
-    assert!(
-        !parser.screen().alternate_screen(),
-        "still on the alternate screen"
-    );
-    assert!(!parser.screen().hide_cursor(), "the cursor is still hidden");
-    let raw = screen.raw.lock().expect("raw");
-    let tail = String::from_utf8_lossy(&raw[raw.len().saturating_sub(200)..]).to_string();
-    assert!(
-        tail.contains("\u{1b}[?1049l"),
-        "left the alternate screen: {tail:?}"
-    );
-
-    // Nothing of the run is left.
+    s.press(b"q");
+    assert!(s.wait_exit(), "q exits with status 0");
+    s.assert_terminal_restored();
     common::assert_no_processes(&workers);
     assert!(
-        common::segments_of(mpviz).is_empty(),
+        common::segments_of(s.pid).is_empty(),
         "segments left: {:?}",
-        common::segments_of(mpviz)
+        common::segments_of(s.pid)
     );
+}
+
+#[test]
+fn sigterm_while_a_run_is_live_restores_the_terminal_and_cleans_up() {
+    let mut s = Session::start(&["ui", "--scenario", "lock"]);
+    s.wait_for("a live run", |t| t.contains("without the lock"));
+    let workers = children_of(s.pid);
+    assert!(!workers.is_empty());
+    let pid = nix::unistd::Pid::from_raw(s.pid);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    assert!(!s.wait_exit(), "an interrupted UI exits with 130");
+    s.assert_terminal_restored();
+    common::assert_no_processes(&workers);
+    assert!(common::segments_of(s.pid).is_empty());
 }
