@@ -27,6 +27,8 @@ pub enum Command {
     List,
     /// Run one scenario headless and print what happened.
     Run(RunArgs),
+    /// Run a scenario without a terminal and save a picture of its screen.
+    Snapshot(SnapshotArgs),
     /// Measure start latency and event throughput with real processes.
     Bench(BenchArgs),
 }
@@ -105,6 +107,57 @@ fn parse_speed(s: &str) -> Result<f64, String> {
         .map_err(|_| format!("{s:?} is not a number"))?;
     if !(0.01..=100.0).contains(&v) {
         return Err(format!("{v} is not in 0.01..=100"));
+    }
+    Ok(v)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SnapshotArgs {
+    /// Where to write the picture; the extension picks the format (.svg .html .txt .ans).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+    /// The format, whatever the file is called.
+    #[arg(long, value_enum, global = true)]
+    pub format: Option<crate::export::Format>,
+    /// Screen size in cells, WIDTHxHEIGHT (80x24 to 500x200).
+    #[arg(long, default_value = "120x40", value_parser = parse_size, global = true)]
+    pub size: (u16, u16),
+    /// Take the picture this many seconds after the start (0 to 600).
+    #[arg(long, allow_negative_numbers = true, conflicts_with = "when", value_parser = parse_at, global = true)]
+    pub at: Option<f64>,
+    /// Take the picture at this moment of the run (default: done).
+    #[arg(long, value_enum, global = true)]
+    pub when: Option<crate::snapshot::Moment>,
+    /// Colours: default, light, high-contrast or monochrome.
+    #[arg(long, value_parser = ["default", "light", "high-contrast", "monochrome"], global = true)]
+    pub theme: Option<String>,
+    /// How workers are started.
+    #[arg(long, value_enum, default_value_t = MethodArg::Reexec, global = true)]
+    pub start_method: MethodArg,
+    /// Play the scenario's intervals faster (2) or slower (0.5); 0.01 to 100.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed, global = true)]
+    pub speed: f64,
+    #[command(subcommand)]
+    pub scenario: Params,
+}
+
+/// Parses `WIDTHxHEIGHT` within 80x24 ..= 500x200.
+pub fn parse_size(s: &str) -> Result<(u16, u16), String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("{s:?} is not WIDTHxHEIGHT, like 120x40"))?;
+    let w: u16 = int_in(w, 80, 500)?;
+    let h: u16 = int_in(h, 24, 200)?;
+    Ok((w, h))
+}
+
+fn parse_at(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number"))?;
+    if !(0.0..=600.0).contains(&v) {
+        return Err(format!("{v} is not in 0..=600"));
     }
     Ok(v)
 }

@@ -7,9 +7,11 @@
 pub mod app;
 pub mod bench;
 pub mod cli;
+pub mod export;
 pub mod monitor;
 pub mod report;
 pub mod runtime;
 pub mod scenario;
+pub mod snapshot;
 pub mod tui;
 pub mod ui;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use mpviz::cli::{Cli, Command, RunArgs, UiArgs};
+use mpviz::cli::{Cli, Command, RunArgs, SnapshotArgs, UiArgs};
 use mpviz::runtime::launcher::launcher_main;
 use mpviz::runtime::spawn::interrupt_flag;
 use mpviz::runtime::worker::worker_main;
@@ -52,6 +52,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(Command::Run(args)) => run(args),
+        Some(Command::Snapshot(args)) => snapshot(args),
         Some(Command::Bench(args)) => match bench::run(&args) {
             Ok(figs) => {
                 for f in figs {
@@ -90,6 +91,57 @@ fn ui(args: UiArgs) -> ExitCode {
         Err(e) => {
             eprintln!("mpviz: the terminal UI failed: {e}");
             ExitCode::from(EXIT_PROBLEMS)
+        }
+    }
+}
+
+fn snapshot(args: SnapshotArgs) -> ExitCode {
+    let Some(out) = args.out else {
+        eprintln!("mpviz: snapshot needs --out FILE (.svg, .html, .txt or .ans)");
+        return ExitCode::from(EXIT_USAGE);
+    };
+    if args.format.is_none() && mpviz::export::Format::from_path(&out).is_none() {
+        eprintln!(
+            "mpviz: --out {}: cannot tell the format from the name; end it in .svg, .html, .txt \
+             or .ans, or give --format",
+            out.display()
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    // Refuse an unwritable destination before starting anything.
+    if let Err(e) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&out)
+    {
+        eprintln!("mpviz: --out {}: cannot write there: {e}", out.display());
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let theme = mpviz::ui::theme::pick(args.theme.as_deref(), false).unwrap_or(0);
+    let shot = mpviz::snapshot::Shot {
+        out: out.clone(),
+        format: args.format,
+        size: args.size,
+        at: args.at,
+        when: args.when,
+        theme,
+        runtime: RuntimeOptions {
+            method: args.start_method.into(),
+            speed_permille: (1000.0 / args.speed).round() as u32,
+            ..RuntimeOptions::default()
+        },
+    };
+    match mpviz::snapshot::take(args.scenario, &shot) {
+        Ok(()) => {
+            println!("wrote {}", out.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            // Remove the empty file the writability check left, not an older picture.
+            if std::fs::metadata(&out).is_ok_and(|m| m.len() == 0) {
+                let _ = std::fs::remove_file(&out);
+            }
+            fail(&e)
         }
     }
 }

@@ -37,6 +37,8 @@ pub enum Msg {
     Sample(Sample),
     /// The run finished (its summary) or failed (a message).
     RunEnded(Result<Ended, String>),
+    /// Something to tell the user in the footer.
+    Notice(String),
 }
 
 /// What the event loop must do for the UI.
@@ -51,6 +53,8 @@ pub enum Command {
     Step(bool),
     Release(u16),
     Refresh(Duration),
+    /// Save the current screen as a picture.
+    Screenshot,
     Quit,
 }
 
@@ -262,6 +266,8 @@ pub struct App {
     pub step: bool,
     /// Show the Python code instead of the scenario panel (narrow screens).
     pub code: bool,
+    /// A message for the footer until the next key (e.g. where a screenshot went).
+    pub notice: Option<String>,
     /// The parameter form, while open.
     pub form: Option<form::Form>,
     /// Parameters chosen in the form, per scenario, used by later starts.
@@ -284,6 +290,7 @@ impl App {
             speed_permille: 1000,
             step: false,
             code: false,
+            notice: None,
             form: None,
             chosen: vec![None; scenario::ALL.len()],
             refresh,
@@ -297,6 +304,14 @@ impl App {
         1000.0 / self.speed_permille as f64
     }
 
+    /// Shows scenario `i` with `params` as a run (the caller starts the run itself).
+    pub fn open_run(&mut self, i: usize, params: Params) {
+        self.selected = i;
+        self.screen = Screen::Run;
+        self.paused = false;
+        self.run = Some(RunState::new(i, params));
+    }
+
     fn start(&mut self, i: usize) -> Option<Command> {
         let name = scenario::ALL.get(i)?.name;
         let params = match (&self.chosen[i], &self.run) {
@@ -305,16 +320,20 @@ impl App {
             (None, Some(r)) if r.scenario == i => r.params.clone(),
             _ => visible_defaults(scenario::default_params(name)?),
         };
-        self.selected = i;
-        self.screen = Screen::Run;
-        self.paused = false;
-        self.run = Some(RunState::new(i, params.clone()));
+        self.open_run(i, params.clone());
         Some(Command::Start(i, Box::new(params)))
     }
 
     pub fn update(&mut self, msg: Msg) -> Option<Command> {
         match msg {
-            Msg::Key(k) if k.kind != KeyEventKind::Release => self.on_key(k),
+            Msg::Key(k) if k.kind != KeyEventKind::Release => {
+                self.notice = None;
+                self.on_key(k)
+            }
+            Msg::Notice(n) => {
+                self.notice = Some(n);
+                None
+            }
             Msg::Key(_) => None,
             Msg::Tick(now) => {
                 if let Some(r) = self.run.as_mut().filter(|r| r.running() && !self.paused) {
@@ -510,10 +529,11 @@ impl App {
                     ((1000.0 / next).round() as u32).clamp(MIN_PERMILLE, MAX_PERMILLE);
                 Some(Command::Speed(self.speed_permille))
             }
-            KeyCode::Char('s') => {
+            KeyCode::Char('m') => {
                 self.step = !self.step;
                 Some(Command::Step(self.step))
             }
+            KeyCode::Char('s') => Some(Command::Screenshot),
             KeyCode::Char('c') => {
                 self.code = !self.code;
                 None

@@ -106,6 +106,8 @@ pub struct LockTimeline {
     pub holder: Option<(u16, u64)>,
     pub waiting: BTreeMap<u16, u64>,
     pub recovered: u32,
+    /// Workers in the order they took the lock.
+    pub owners: Vec<u16>,
 }
 
 impl LockTimeline {
@@ -133,6 +135,7 @@ impl LockTimeline {
                 Some(Lane::Waiting)
             }
             EventKind::LockAcquired { .. } => {
+                self.owners.push(e.worker);
                 self.waiting.remove(&e.worker);
                 self.holder = Some((e.worker, e.t_ns));
                 Some(Lane::Holding)
@@ -167,6 +170,11 @@ impl LockTimeline {
                 v.push((e.t_ns, l));
             }
         }
+    }
+
+    /// How many times the lock passed from one worker to another.
+    pub fn handovers(&self) -> usize {
+        self.owners.windows(2).filter(|w| w[0] != w[1]).count()
     }
 
     /// The state of `worker` at time `t`.

@@ -86,6 +86,14 @@ impl Session {
                 h.release(id);
             }),
             Command::Refresh(d) => self.monitor.set_interval(d),
+            Command::Screenshot => {
+                let path = crate::snapshot::screenshot_name(&self.app);
+                let msg = match crate::snapshot::save(&self.app, self.app.size, &path, None) {
+                    Ok(()) => format!("saved {}", path.display()),
+                    Err(e) => format!("could not save {}: {e}", path.display()),
+                };
+                self.app.update(Msg::Notice(msg));
+            }
             Command::Quit => {}
         }
     }

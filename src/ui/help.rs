@@ -12,7 +12,7 @@ pub struct Help<'a> {
     pub theme: &'a Theme,
 }
 
-pub const KEYS: [(&str, &str); 16] = [
+pub const KEYS: [(&str, &str); 17] = [
     ("1-6, ↑↓, enter, click", "pick and start a scenario"),
     ("esc", "stop the run, back to the scenarios"),
     ("r", "restart the scenario"),
@@ -22,8 +22,12 @@ pub const KEYS: [(&str, &str); 16] = [
     ),
     ("+ / -", "faster / slower (scales the scenario's intervals)"),
     (
+        "m",
+        "step mode (manual scheduling): workers wait before each read and write",
+    ),
+    (
         "s",
-        "step mode: workers wait before each shared read and write",
+        "save the screen as an SVG picture in the current directory",
     ),
     ("1-9 (step mode)", "let worker N do its next read or write"),
     (

@@ -116,13 +116,17 @@ pub fn fmt_speed(s: f64) -> String {
 }
 
 fn footer(app: &App, theme: &Theme) -> Line<'static> {
+    if let Some(n) = &app.notice {
+        return Line::styled(format!(" {n}"), theme.accent);
+    }
     // Most needed first; what does not fit the width is left out (help lists every key).
     let keys: &[(&str, &str)] = &[
         ("q", "quit"),
         ("?", "help"),
         ("space", if app.paused { "resume" } else { "pause" }),
         ("+/-", "speed"),
-        ("s", "step"),
+        ("m", "step"),
+        ("s", "save"),
         ("e", "edit"),
         ("r", "restart"),
         ("esc", "back"),

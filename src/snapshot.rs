@@ -1,0 +1,160 @@
+//! Pictures made without a terminal: a scenario runs headless, its events drive the same app
+//! state and widgets as the live UI, and at a chosen moment the screen is written as SVG, HTML,
+//! text or ANSI. The live UI's `s` key uses `save` here too.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::select;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use crate::app::{App, Msg};
+use crate::export::{self, Format, Picture};
+use crate::monitor::Monitor;
+use crate::runtime::RuntimeOptions;
+use crate::scenario::{self, Params, RunError};
+use crate::tui::driver::{Driver, DriverMsg};
+use crate::ui::theme::THEMES;
+
+/// A moment of a run worth a picture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Moment {
+    /// The first update lost to a race (lock, without the lock).
+    FirstLostUpdate,
+    /// The lock passes from one worker to another.
+    LockHandover,
+    /// The run has finished.
+    Done,
+}
+
+impl Moment {
+    fn reached(self, app: &App) -> bool {
+        let Some(run) = &app.run else { return false };
+        match self {
+            Moment::FirstLostUpdate => run.trace.runs.iter().any(|r| !r.lost.is_empty()),
+            Moment::LockHandover => run.lock.handovers() > 0,
+            Moment::Done => run.ended.is_some(),
+        }
+    }
+}
+
+/// Draws the app's current screen into a buffer of `size`.
+pub fn frame(app: &App, size: (u16, u16)) -> Buffer {
+    let area = Rect::new(0, 0, size.0, size.1);
+    let mut buf = Buffer::empty(area);
+    crate::ui::render(app, area, &mut buf);
+    buf
+}
+
+/// Writes the app's screen to `path` in `format` (or the one its extension names).
+pub fn save(
+    app: &App,
+    size: (u16, u16),
+    path: &Path,
+    format: Option<Format>,
+) -> std::io::Result<()> {
+    let format = format
+        .or_else(|| Format::from_path(path))
+        .unwrap_or(Format::Svg);
+    let theme = &THEMES[app.theme % THEMES.len()];
+    let title = match &app.run {
+        Some(r) => {
+            let info = &scenario::ALL[r.scenario];
+            format!("mpviz — §{} {}: {}", info.section, info.name, info.title)
+        }
+        None => "mpviz".to_string(),
+    };
+    let pic = Picture {
+        title,
+        frame: true,
+        light: theme.name == "light",
+    };
+    std::fs::write(path, export::render(&frame(app, size), format, &pic))
+}
+
+/// A file name for a screenshot taken now: `mpviz-lock-1764170000.svg`.
+pub fn screenshot_name(app: &App) -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let name = app.run.as_ref().map_or("picker", |r| r.name());
+    PathBuf::from(format!("mpviz-{name}-{secs}.svg"))
+}
+
+/// How a snapshot is taken.
+#[derive(Debug, Clone)]
+pub struct Shot {
+    pub out: PathBuf,
+    pub format: Option<Format>,
+    pub size: (u16, u16),
+    pub at: Option<f64>,
+    pub when: Option<Moment>,
+    pub theme: usize,
+    pub runtime: RuntimeOptions,
+}
+
+/// Longest a snapshot waits for its moment.
+const PATIENCE: Duration = Duration::from_secs(300);
+
+/// Runs `params` headless and writes the picture at the moment `shot` asks for.
+pub fn take(params: Params, shot: &Shot) -> Result<(), RunError> {
+    let index = scenario::ALL
+        .iter()
+        .position(|i| i.name == params.name())
+        .ok_or_else(|| RunError::Usage("unknown scenario".into()))?;
+    let refresh = Duration::from_millis(250);
+    let mut app = App::new(refresh, shot.theme);
+    app.update(Msg::Resize(shot.size.0, shot.size.1));
+    app.open_run(index, params.clone());
+    let monitor = Monitor::start(refresh);
+    let mut driver = Some(Driver::start(params, shot.runtime.clone()));
+    let start = Instant::now();
+    let when = shot.when.unwrap_or(Moment::Done);
+    loop {
+        let elapsed = start.elapsed().as_secs_f64();
+        let due = match shot.at {
+            Some(at) => elapsed >= at,
+            None => when.reached(&app),
+        };
+        // The CPU bars need one sample before they show anything.
+        if due && app.cpu.samples > 0 {
+            break;
+        }
+        if start.elapsed() > PATIENCE {
+            return Err(RunError::Failed(format!(
+                "the moment did not come within {} s",
+                PATIENCE.as_secs()
+            )));
+        }
+        let ended = app.run.as_ref().is_some_and(|r| r.ended.is_some());
+        if ended && shot.at.is_none() && !due {
+            return Err(RunError::Failed(format!(
+                "the run ended before {when:?}; nothing was written (a race window, --race-window-ms, makes lost updates likely)"
+            )));
+        }
+        let rx = driver.as_ref().map(|d| d.rx.clone());
+        let never = crossbeam_channel::never();
+        select! {
+            recv(rx.as_ref().unwrap_or(&never)) -> m => match m {
+                Ok(DriverMsg::Event(e)) => { app.update(Msg::Event(e)); }
+                Ok(DriverMsg::Ended(r)) => { app.update(Msg::RunEnded(r)); driver = None; }
+                Err(_) => driver = None,
+            },
+            recv(monitor.samples) -> s => if let Ok(s) = s {
+                app.update(Msg::Sample(s));
+                let pids = app.run.as_ref().map(|r| r.workers.live_pids()).unwrap_or_default();
+                monitor.watch(pids);
+            },
+            default(Duration::from_millis(20)) => {},
+        }
+        if crate::runtime::spawn::interrupted() {
+            return Err(crate::runtime::RuntimeError::Interrupted.into());
+        }
+        app.update(Msg::Tick(crate::runtime::clock::now_ns()));
+    }
+    // Stop the run (if it still goes on) before writing: nothing of it is left behind.
+    drop(driver);
+    save(&app, shot.size, &shot.out, shot.format)
+        .map_err(|e| RunError::Failed(format!("cannot write {}: {e}", shot.out.display())))
+}
