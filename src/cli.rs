@@ -29,6 +29,8 @@ pub enum Command {
     Run(RunArgs),
     /// Run a scenario without a terminal and save a picture of its screen.
     Snapshot(SnapshotArgs),
+    /// Play a demo tape: run scenarios and save a picture at each named moment.
+    Demo(DemoArgs),
     /// Measure start latency and event throughput with real processes.
     Bench(BenchArgs),
 }
@@ -139,6 +141,13 @@ pub struct SnapshotArgs {
     pub speed: f64,
     #[command(subcommand)]
     pub scenario: Params,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// The tape (see assets/demo.tape): `run SCENARIO [PARAMS]`, `size WxH`, `theme NAME`,
+    /// `shot MOMENT|SECONDS FILE`.
+    pub tape: std::path::PathBuf,
 }
 
 /// Parses `WIDTHxHEIGHT` within 80x24 ..= 500x200.

@@ -53,6 +53,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Run(args)) => run(args),
         Some(Command::Snapshot(args)) => snapshot(args),
+        Some(Command::Demo(args)) => demo(&args.tape),
         Some(Command::Bench(args)) => match bench::run(&args) {
             Ok(figs) => {
                 for f in figs {
@@ -118,12 +119,14 @@ fn snapshot(args: SnapshotArgs) -> ExitCode {
         return ExitCode::from(EXIT_USAGE);
     }
     let theme = mpviz::ui::theme::pick(args.theme.as_deref(), false).unwrap_or(0);
+    let trigger = match (args.at, args.when) {
+        (Some(at), _) => mpviz::snapshot::Trigger::At(at),
+        (None, w) => mpviz::snapshot::Trigger::When(w.unwrap_or(mpviz::snapshot::Moment::Done)),
+    };
     let shot = mpviz::snapshot::Shot {
-        out: out.clone(),
+        shots: vec![(trigger, out.clone())],
         format: args.format,
         size: args.size,
-        at: args.at,
-        when: args.when,
         theme,
         runtime: RuntimeOptions {
             method: args.start_method.into(),
@@ -132,10 +135,7 @@ fn snapshot(args: SnapshotArgs) -> ExitCode {
         },
     };
     match mpviz::snapshot::take(args.scenario, &shot) {
-        Ok(()) => {
-            println!("wrote {}", out.display());
-            ExitCode::SUCCESS
-        }
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // Remove the empty file the writability check left, not an older picture.
             if std::fs::metadata(&out).is_ok_and(|m| m.len() == 0) {
@@ -144,6 +144,53 @@ fn snapshot(args: SnapshotArgs) -> ExitCode {
             fail(&e)
         }
     }
+}
+
+fn demo(tape: &std::path::Path) -> ExitCode {
+    let text = match std::fs::read_to_string(tape) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("mpviz: cannot read the tape {}: {e}", tape.display());
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let runs = match mpviz::snapshot::parse_tape(&text) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("mpviz: {}: {e}", tape.display());
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    #[derive(clap::Parser)]
+    struct Wrapper {
+        #[command(subcommand)]
+        params: mpviz::scenario::Params,
+    }
+    for run in runs {
+        let args = std::iter::once("mpviz".to_string()).chain(run.args.iter().cloned());
+        let params = match <Wrapper as clap::Parser>::try_parse_from(args) {
+            Ok(w) => w.params,
+            Err(e) => {
+                eprintln!("mpviz: {}: run {}: {e}", tape.display(), run.args.join(" "));
+                return ExitCode::from(EXIT_USAGE);
+            }
+        };
+        let Some(theme) = mpviz::ui::theme::pick(run.theme.as_deref(), false) else {
+            eprintln!("mpviz: {}: unknown theme {:?}", tape.display(), run.theme);
+            return ExitCode::from(EXIT_USAGE);
+        };
+        let shot = mpviz::snapshot::Shot {
+            shots: run.shots,
+            format: None,
+            size: run.size,
+            theme,
+            runtime: RuntimeOptions::default(),
+        };
+        if let Err(e) = mpviz::snapshot::take(params, &shot) {
+            return fail(&e);
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn print_list() {

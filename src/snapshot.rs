@@ -82,14 +82,29 @@ pub fn screenshot_name(app: &App) -> PathBuf {
     PathBuf::from(format!("mpviz-{name}-{secs}.svg"))
 }
 
-/// How a snapshot is taken.
+/// When a picture is taken.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Trigger {
+    /// Seconds after the start.
+    At(f64),
+    When(Moment),
+}
+
+impl Trigger {
+    fn due(self, app: &App, elapsed: f64) -> bool {
+        match self {
+            Trigger::At(at) => elapsed >= at,
+            Trigger::When(m) => m.reached(app),
+        }
+    }
+}
+
+/// The pictures to take of one run, in order.
 #[derive(Debug, Clone)]
 pub struct Shot {
-    pub out: PathBuf,
+    pub shots: Vec<(Trigger, PathBuf)>,
     pub format: Option<Format>,
     pub size: (u16, u16),
-    pub at: Option<f64>,
-    pub when: Option<Moment>,
     pub theme: usize,
     pub runtime: RuntimeOptions,
 }
@@ -97,7 +112,7 @@ pub struct Shot {
 /// Longest a snapshot waits for its moment.
 const PATIENCE: Duration = Duration::from_secs(300);
 
-/// Runs `params` headless and writes the picture at the moment `shot` asks for.
+/// Runs `params` headless and writes each picture at the moment `shot` asks for.
 pub fn take(params: Params, shot: &Shot) -> Result<(), RunError> {
     let index = scenario::ALL
         .iter()
@@ -110,27 +125,29 @@ pub fn take(params: Params, shot: &Shot) -> Result<(), RunError> {
     let monitor = Monitor::start(refresh);
     let mut driver = Some(Driver::start(params, shot.runtime.clone()));
     let start = Instant::now();
-    let when = shot.when.unwrap_or(Moment::Done);
-    loop {
+    let mut pending = shot.shots.iter();
+    let mut next = pending.next();
+    while let Some((trigger, path)) = next {
         let elapsed = start.elapsed().as_secs_f64();
-        let due = match shot.at {
-            Some(at) => elapsed >= at,
-            None => when.reached(&app),
-        };
         // The CPU bars need one sample before they show anything.
-        if due && app.cpu.samples > 0 {
-            break;
+        if trigger.due(&app, elapsed) && app.cpu.samples > 0 {
+            save(&app, shot.size, path, shot.format)
+                .map_err(|e| RunError::Failed(format!("cannot write {}: {e}", path.display())))?;
+            println!("wrote {}", path.display());
+            next = pending.next();
+            continue;
         }
         if start.elapsed() > PATIENCE {
             return Err(RunError::Failed(format!(
-                "the moment did not come within {} s",
+                "{trigger:?} did not come within {} s",
                 PATIENCE.as_secs()
             )));
         }
         let ended = app.run.as_ref().is_some_and(|r| r.ended.is_some());
-        if ended && shot.at.is_none() && !due {
+        if ended && matches!(trigger, Trigger::When(_)) && !trigger.due(&app, elapsed) {
             return Err(RunError::Failed(format!(
-                "the run ended before {when:?}; nothing was written (a race window, --race-window-ms, makes lost updates likely)"
+                "the run ended before {trigger:?}; {} was not written (a race window, --race-window-ms, makes lost updates likely)",
+                path.display()
             )));
         }
         let rx = driver.as_ref().map(|d| d.rx.clone());
@@ -153,8 +170,68 @@ pub fn take(params: Params, shot: &Shot) -> Result<(), RunError> {
         }
         app.update(Msg::Tick(crate::runtime::clock::now_ns()));
     }
-    // Stop the run (if it still goes on) before writing: nothing of it is left behind.
+    // Stop the run if it still goes on: nothing of it is left behind.
     drop(driver);
-    save(&app, shot.size, &shot.out, shot.format)
-        .map_err(|e| RunError::Failed(format!("cannot write {}: {e}", shot.out.display())))
+    Ok(())
+}
+
+/// One run of a demo tape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TapeRun {
+    /// `mpviz run` arguments: the scenario and its parameters.
+    pub args: Vec<String>,
+    pub size: (u16, u16),
+    pub theme: Option<String>,
+    pub shots: Vec<(Trigger, PathBuf)>,
+}
+
+/// Parses a demo tape: `run SCENARIO [PARAMS]` starts a run; `size WxH` and `theme NAME` set
+/// its screen; `shot MOMENT|SECONDS FILE` takes a picture; `#` starts a comment.
+pub fn parse_tape(text: &str) -> Result<Vec<TapeRun>, String> {
+    let mut runs: Vec<TapeRun> = Vec::new();
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let at = |msg: String| format!("line {}: {msg}", n + 1);
+        let mut words = line.split_whitespace();
+        let verb = words.next().unwrap_or("");
+        let rest: Vec<&str> = words.collect();
+        if verb == "run" {
+            if rest.is_empty() {
+                return Err(at("run needs a scenario".into()));
+            }
+            runs.push(TapeRun {
+                args: rest.iter().map(|s| s.to_string()).collect(),
+                size: (120, 40),
+                theme: None,
+                shots: Vec::new(),
+            });
+            continue;
+        }
+        let run = runs
+            .last_mut()
+            .ok_or_else(|| at(format!("{verb} before any run")))?;
+        match (verb, rest.as_slice()) {
+            ("size", [s]) => run.size = crate::cli::parse_size(s).map_err(at)?,
+            ("theme", [t]) => run.theme = Some(t.to_string()),
+            ("shot", [when, file]) => {
+                let trigger = match when.parse::<f64>() {
+                    Ok(secs) if (0.0..=600.0).contains(&secs) => Trigger::At(secs),
+                    Ok(secs) => return Err(at(format!("{secs} s is not in 0..=600"))),
+                    Err(_) => Trigger::When(
+                        <Moment as clap::ValueEnum>::from_str(when, true).map_err(|_| {
+                            at(format!(
+                                "unknown moment {when:?} (first-lost-update, lock-handover, done)"
+                            ))
+                        })?,
+                    ),
+                };
+                run.shots.push((trigger, PathBuf::from(file)));
+            }
+            _ => return Err(at(format!("cannot read {line:?}"))),
+        }
+    }
+    Ok(runs)
 }
