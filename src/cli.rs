@@ -31,6 +31,8 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Play a demo tape: run scenarios and save a picture at each named moment.
     Demo(DemoArgs),
+    /// Open a recorded run (`mpviz run ... --json > run.jsonl`) in the UI, with no workers.
+    Replay(ReplayArgs),
     /// Measure start latency and event throughput with real processes.
     Bench(BenchArgs),
 }
@@ -141,6 +143,15 @@ pub struct SnapshotArgs {
     pub speed: f64,
     #[command(subcommand)]
     pub scenario: Params,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// The recording: JSON lines as `mpviz run ... --json` prints them.
+    pub file: std::path::PathBuf,
+    /// Colours: default, light, high-contrast or monochrome.
+    #[arg(long, value_parser = ["default", "light", "high-contrast", "monochrome"])]
+    pub theme: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -9,6 +9,7 @@ pub mod bench;
 pub mod cli;
 pub mod export;
 pub mod monitor;
+pub mod replay;
 pub mod report;
 pub mod runtime;
 pub mod scenario;

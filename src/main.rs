@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use mpviz::cli::{Cli, Command, RunArgs, SnapshotArgs, UiArgs};
+use mpviz::cli::{Cli, Command, ReplayArgs, RunArgs, SnapshotArgs, UiArgs};
 use mpviz::runtime::launcher::launcher_main;
 use mpviz::runtime::spawn::interrupt_flag;
 use mpviz::runtime::worker::worker_main;
@@ -54,6 +54,7 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => run(args),
         Some(Command::Snapshot(args)) => snapshot(args),
         Some(Command::Demo(args)) => demo(&args.tape),
+        Some(Command::Replay(args)) => replay(args),
         Some(Command::Bench(args)) => match bench::run(&args) {
             Ok(figs) => {
                 for f in figs {
@@ -85,7 +86,35 @@ fn ui(args: UiArgs) -> ExitCode {
         theme,
         refresh: Duration::from_millis(args.refresh_ms),
         method: args.start_method.into(),
+        replay: None,
     };
+    run_ui(opts)
+}
+
+fn replay(args: ReplayArgs) -> ExitCode {
+    let rec = match mpviz::replay::load(&args.file) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("mpviz: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        eprintln!("mpviz: replay needs a terminal, and this is not one.");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme = mpviz::ui::theme::pick(args.theme.as_deref(), no_color).unwrap_or(0);
+    run_ui(UiOptions {
+        scenario: None,
+        theme,
+        refresh: Duration::from_millis(250),
+        method: Default::default(),
+        replay: Some(rec),
+    })
+}
+
+fn run_ui(opts: UiOptions) -> ExitCode {
     match mpviz::tui::run(opts) {
         Ok(()) if mpviz::runtime::spawn::interrupted() => ExitCode::from(EXIT_INTERRUPTED),
         Ok(()) => ExitCode::SUCCESS,

@@ -39,6 +39,8 @@ pub enum Msg {
     RunEnded(Result<Ended, String>),
     /// Something to tell the user in the footer.
     Notice(String),
+    /// Where a replay's clock stands.
+    Replay(ReplayStatus),
 }
 
 /// What the event loop must do for the UI.
@@ -55,7 +57,18 @@ pub enum Command {
     Refresh(Duration),
     /// Save the current screen as a picture.
     Screenshot,
+    /// Replay only: move the clock by this many milliseconds (negative: back).
+    Seek(i64),
     Quit,
+}
+
+/// A replay's clock, for the header.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReplayStatus {
+    pub clock_ns: u64,
+    pub duration_ns: u64,
+    pub playing: bool,
+    pub speed: f64,
 }
 
 /// How a run ended, as the UI shows it.
@@ -268,6 +281,8 @@ pub struct App {
     pub code: bool,
     /// A message for the footer until the next key (e.g. where a screenshot went).
     pub notice: Option<String>,
+    /// Set while a recording is played instead of a live run.
+    pub replay: Option<ReplayStatus>,
     /// The parameter form, while open.
     pub form: Option<form::Form>,
     /// Parameters chosen in the form, per scenario, used by later starts.
@@ -291,6 +306,7 @@ impl App {
             step: false,
             code: false,
             notice: None,
+            replay: None,
             form: None,
             chosen: vec![None; scenario::ALL.len()],
             refresh,
@@ -332,6 +348,11 @@ impl App {
             }
             Msg::Notice(n) => {
                 self.notice = Some(n);
+                None
+            }
+            Msg::Replay(st) => {
+                self.replay = Some(st);
+                self.paused = !st.playing;
                 None
             }
             Msg::Key(_) => None,
@@ -504,7 +525,22 @@ impl App {
                 running.then_some(Command::Stop)
             }
             KeyCode::Char('r') => self.start(self.selected),
-            KeyCode::Char(' ') | KeyCode::Char('p') if running => {
+            KeyCode::Left | KeyCode::Right | KeyCode::Home | KeyCode::End
+                if self.replay.is_some() =>
+            {
+                let step = if k.modifiers.contains(KeyModifiers::SHIFT) {
+                    10_000
+                } else {
+                    1_000
+                };
+                Some(Command::Seek(match k.code {
+                    KeyCode::Left => -step,
+                    KeyCode::Right => step,
+                    KeyCode::Home => i64::MIN / 2,
+                    _ => i64::MAX / 2,
+                }))
+            }
+            KeyCode::Char(' ') | KeyCode::Char('p') if running || self.replay.is_some() => {
                 self.paused = !self.paused;
                 Some(Command::Pause(self.paused))
             }

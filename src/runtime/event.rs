@@ -6,7 +6,7 @@
 //! and pid are not on the wire: the parent knows which pipe an event came from and adds them
 //! (`Envelope`). The same `Envelope` is what `run --json` prints, one object per line.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::codec::{DecodeError, Reader, put_ivarint, put_str, put_uvarint};
 
@@ -21,6 +21,26 @@ pub const MAX_FRAME: usize = 16 * 1024;
 pub enum Num {
     Int(i128),
     Float(f64),
+}
+
+/// Numbers read back from JSON (`replay`): through `serde_json::Value`, which keeps integers of
+/// any size exact (the crate is built with `arbitrary_precision`).
+impl<'de> Deserialize<'de> for Num {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        let serde_json::Value::Number(n) = v else {
+            return Err(serde::de::Error::custom(format!(
+                "expected a number, got {v}"
+            )));
+        };
+        let text = n.to_string();
+        if let Ok(i) = text.parse::<i128>() {
+            return Ok(Num::Int(i));
+        }
+        text.parse::<f64>()
+            .map(Num::Float)
+            .map_err(|_| serde::de::Error::custom(format!("{text} is not a number")))
+    }
 }
 
 impl Num {
@@ -42,7 +62,7 @@ impl std::fmt::Display for Num {
 }
 
 /// The shared-memory access a step gate holds a worker before.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Access {
     Read,
@@ -50,7 +70,7 @@ pub enum Access {
 }
 
 /// Which output stream of a worker a line came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stream {
     Stdout,
@@ -58,7 +78,7 @@ pub enum Stream {
 }
 
 /// Everything that can happen in a run, as seen by the parent.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
     /// The parent asked the OS for a new worker (`method`: reexec or fork).
@@ -97,7 +117,7 @@ pub enum EventKind {
     TaskEnd {
         task: u32,
         ok: bool,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
     /// A read of shared cell `cell` (element `index` for arrays).
@@ -138,9 +158,9 @@ pub enum EventKind {
     },
     /// The worker was reaped: its exit code, or the signal that killed it.
     Exit {
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         code: Option<i32>,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         signal: Option<i32>,
     },
     /// Events that could not be delivered (a corrupt frame, a shed path).
@@ -150,7 +170,7 @@ pub enum EventKind {
 }
 
 /// An event with where and when it happened. Worker 0 is the parent.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Envelope {
     #[serde(flatten)]
     pub kind: EventKind,
@@ -604,6 +624,22 @@ mod tests {
             }
         }
         assert_eq!((events, d.dropped), (2, 1));
+    }
+
+    #[test]
+    fn every_event_reads_back_from_its_json() {
+        for (i, kind) in samples().into_iter().enumerate() {
+            let e = Envelope {
+                kind,
+                worker: 3,
+                pid: 42,
+                t_ns: i as u64,
+            };
+            let line = serde_json::to_string(&e).expect("json");
+            let back: Envelope =
+                serde_json::from_str(&line).unwrap_or_else(|err| panic!("{line}: {err}"));
+            assert_eq!(back, e, "{line}");
+        }
     }
 
     #[test]

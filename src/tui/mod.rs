@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, never, select, tick};
 use ratatui::crossterm::event::{self, Event};
 
-use crate::app::{App, Command, Msg};
+use crate::app::{App, Command, Msg, ReplayStatus};
 use crate::monitor::Monitor;
+use crate::replay::Player;
 use crate::runtime::{RuntimeOptions, StartMethod};
 use driver::{Driver, DriverMsg};
 use term::TerminalGuard;
@@ -26,6 +27,8 @@ pub struct UiOptions {
     pub theme: usize,
     pub refresh: Duration,
     pub method: StartMethod,
+    /// Play this recording instead of running workers.
+    pub replay: Option<crate::replay::Recording>,
 }
 
 /// Frames per second at most; a frame is drawn only when something changed.
@@ -61,13 +64,57 @@ fn spawn_input(stop: Arc<AtomicBool>) -> Receiver<Msg> {
 struct Session {
     app: App,
     driver: Option<Driver>,
+    player: Option<Player>,
     monitor: Monitor,
     method: StartMethod,
 }
 
 impl Session {
-    fn execute(&mut self, cmd: Command) {
+    fn replay_status(&mut self) {
+        if let Some(p) = &self.player {
+            let st = ReplayStatus {
+                clock_ns: p.clock_ns,
+                duration_ns: p.duration_ns(),
+                playing: p.playing,
+                speed: p.speed,
+            };
+            self.app.update(Msg::Replay(st));
+        }
+    }
+
+    /// Commands aimed at a live run go to the player while a recording plays.
+    fn execute_replay(&mut self, cmd: &Command) -> bool {
+        let Some(p) = self.player.as_mut() else {
+            return false;
+        };
         match cmd {
+            Command::Start(..) => {
+                p.open(&mut self.app);
+                p.clock_ns = 0;
+                p.playing = true;
+                p.catch_up(&mut self.app);
+            }
+            Command::Pause(on) => p.playing = !on,
+            Command::Speed(permille) => p.speed = 1000.0 / *permille as f64,
+            Command::Seek(ms) => {
+                let to = (p.clock_ns as i128 + *ms as i128 * 1_000_000).clamp(0, u64::MAX as i128);
+                p.seek(&mut self.app, to as u64);
+            }
+            Command::Stop => {
+                p.playing = false;
+            }
+            _ => return false,
+        }
+        self.replay_status();
+        true
+    }
+
+    fn execute(&mut self, cmd: Command) {
+        if self.execute_replay(&cmd) {
+            return;
+        }
+        match cmd {
+            Command::Seek(_) => {}
             Command::Start(_, params) => {
                 self.driver = None; // cancels and cleans up the previous run first
                 let opts = RuntimeOptions {
@@ -120,15 +167,21 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
     let mut s = Session {
         app: App::new(opts.refresh, opts.theme),
         driver: None,
+        player: opts.replay.map(Player::new),
         monitor: Monitor::start(opts.refresh),
         method: opts.method,
     };
     let size = guard.terminal.size()?;
     s.app.update(Msg::Resize(size.width, size.height));
-    if let Some(i) = opts.scenario {
+    if let Some(p) = s.player.as_mut() {
+        p.open(&mut s.app);
+        p.catch_up(&mut s.app);
+        s.replay_status();
+    } else if let Some(i) = opts.scenario {
         s.app.selected = i;
         s.update(Msg::Key(event::KeyEvent::from(event::KeyCode::Enter)));
     }
+    let mut last_turn = Instant::now();
     let frames = tick(FRAME);
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
@@ -186,9 +239,18 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
                 }
                 dirty = true;
             },
-                        recv(frames) -> _ => {
-                // Only a live run needs redrawing between events (its clocks move on).
-                if s.app.run.as_ref().is_some_and(|r| r.running()) && !s.app.paused {
+                                    recv(frames) -> _ => {
+                let wall = last_turn.elapsed();
+                last_turn = Instant::now();
+                if let Some(p) = s.player.as_mut().filter(|p| p.playing) {
+                    p.advance(&mut s.app, wall.as_nanos() as u64);
+                    s.replay_status();
+                    dirty = true;
+                } else if s.player.is_none()
+                    && s.app.run.as_ref().is_some_and(|r| r.running())
+                    && !s.app.paused
+                {
+                    // Only a live run needs redrawing between events (its clocks move on).
                     s.update(Msg::Tick(crate::runtime::clock::now_ns()));
                     dirty = true;
                 }

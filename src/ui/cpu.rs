@@ -15,6 +15,8 @@ const SPARK: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'
 pub struct CpuPanel<'a> {
     pub cpu: &'a CpuState,
     pub theme: &'a Theme,
+    /// A recording is playing: the bars are this machine's now, not the recorded run's.
+    pub replay: bool,
 }
 
 /// `[|||||||       42.0%]` in `width` cells.
@@ -39,10 +41,10 @@ fn spark(history: impl Iterator<Item = f32>) -> String {
 impl Widget for CpuPanel<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let t = self.theme;
-        let title = if self.cpu.samples == 0 {
-            " CPU (measuring…) "
-        } else {
-            " CPU per core "
+        let title = match (self.replay, self.cpu.samples) {
+            (true, _) => " CPU per core of this machine now (a recording has no CPU data) ",
+            (false, 0) => " CPU (measuring…) ",
+            (false, _) => " CPU per core ",
         };
         let block = panel(title, t);
         let inner = block.inner(area);

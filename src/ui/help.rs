@@ -12,7 +12,7 @@ pub struct Help<'a> {
     pub theme: &'a Theme,
 }
 
-pub const KEYS: [(&str, &str); 17] = [
+pub const KEYS: [(&str, &str); 18] = [
     ("1-6, ↑↓, enter, click", "pick and start a scenario"),
     ("esc", "stop the run, back to the scenarios"),
     ("r", "restart the scenario"),
@@ -40,6 +40,10 @@ pub const KEYS: [(&str, &str); 17] = [
     ),
     ("t", "next theme: default, light, high-contrast, monochrome"),
     ("[ / ]", "sample the CPU less / more often"),
+    (
+        "← → home end",
+        "replay: back / forward 1 s (shift: 10 s), start, end",
+    ),
     ("? / F1", "this help"),
     (
         "q / ctrl-c",

@@ -83,6 +83,18 @@ fn header(app: &App, run: &RunState, theme: &Theme) -> Line<'static> {
     let elapsed = run
         .t0
         .map_or(0.0, |t0| run.now_ns.saturating_sub(t0) as f64 / 1e9);
+    let state = match app.replay {
+        Some(r) => Span::styled(
+            format!(
+                " REPLAY {} {:.1}/{:.1} s ←→ ",
+                if r.playing { "▶" } else { "⏸" },
+                r.clock_ns as f64 / 1e9,
+                r.duration_ns as f64 / 1e9
+            ),
+            theme.accent,
+        ),
+        None => state,
+    };
     let wide = app.size.0 >= 120;
     let mut spans = vec![
         Span::styled(" mpviz ", theme.accent),
@@ -172,6 +184,7 @@ fn run_screen(app: &App, run: &RunState, area: Rect, buf: &mut Buffer, theme: &T
         cpu::CpuPanel {
             cpu: &app.cpu,
             theme,
+            replay: app.replay.is_some(),
         }
         .render(c, buf);
         workers::WorkersPanel {
@@ -194,6 +207,7 @@ fn run_screen(app: &App, run: &RunState, area: Rect, buf: &mut Buffer, theme: &T
         cpu::CpuPanel {
             cpu: &app.cpu,
             theme,
+            replay: app.replay.is_some(),
         }
         .render(c, buf);
         workers::WorkersPanel {

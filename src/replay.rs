@@ -1,0 +1,222 @@
+//! Recorded runs played back: `mpviz run ... --json > run.jsonl` keeps every event; `replay`
+//! feeds them to the same app state and screens as a live run, on a clock of its own that can
+//! be paused, sped up and moved back and forth. No worker is involved.
+
+use std::path::Path;
+
+use crate::app::{App, Ended, Msg};
+use crate::runtime::Envelope;
+use crate::scenario::{self, Params};
+
+/// A recording: its events in time order and its summary.
+#[derive(Debug, Clone)]
+pub struct Recording {
+    pub scenario: usize,
+    pub params: Params,
+    pub events: Vec<Envelope>,
+    pub summary: Option<serde_json::Value>,
+}
+
+/// Reads a JSON-lines recording. Lines that are not events (the summary, blank lines) are
+/// recognised; anything else is an error naming the line.
+pub fn parse(text: &str) -> Result<Recording, String> {
+    let mut events = Vec::new();
+    let mut summary = None;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| format!("line {}: not JSON: {e}", n + 1))?;
+        if v["type"] == "summary" {
+            summary = Some(v);
+            continue;
+        }
+        let e: Envelope = serde_json::from_value(v)
+            .map_err(|e| format!("line {}: not an mpviz event: {e}", n + 1))?;
+        events.push(e);
+    }
+    if events.is_empty() {
+        return Err("no events in the recording".into());
+    }
+    // Events of different workers were printed as they arrived; play them in time order.
+    events.sort_by_key(|e| e.t_ns);
+    let name = summary
+        .as_ref()
+        .and_then(|s| s["scenario"].as_str().map(str::to_string))
+        .or_else(|| guess_scenario(&events))
+        .ok_or("cannot tell which scenario was recorded (no summary line)")?;
+    let scenario = scenario::ALL
+        .iter()
+        .position(|i| i.name == name)
+        .ok_or_else(|| format!("unknown scenario {name:?} in the recording"))?;
+    let params = scenario::default_params(&name).ok_or("no parameters for the scenario")?;
+    Ok(Recording {
+        scenario,
+        params,
+        events,
+        summary,
+    })
+}
+
+fn guess_scenario(events: &[Envelope]) -> Option<String> {
+    use crate::runtime::EventKind as K;
+    events.iter().find_map(|e| match &e.kind {
+        K::LockRequested | K::Gate { .. } => Some("lock".into()),
+        K::TaskStart { .. } => Some("pool".into()),
+        K::QueuePut { .. } => Some("queue".into()),
+        _ => None,
+    })
+}
+
+pub fn load(path: &Path) -> Result<Recording, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The recording's end as the UI shows a finished run.
+fn ended(summary: &serde_json::Value) -> Ended {
+    Ended {
+        ok: summary["ok"].as_bool().unwrap_or(false),
+        problems: summary["problems"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| p.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        text: String::new(),
+        details: summary.clone(),
+    }
+}
+
+/// Plays a recording into an app on a virtual clock.
+#[derive(Debug, Clone)]
+pub struct Player {
+    pub rec: Recording,
+    /// Events already applied.
+    pub pos: usize,
+    /// Virtual nanoseconds since the first event.
+    pub clock_ns: u64,
+    pub playing: bool,
+    pub speed: f64,
+}
+
+impl Player {
+    pub fn new(rec: Recording) -> Self {
+        Player {
+            rec,
+            pos: 0,
+            clock_ns: 0,
+            playing: true,
+            speed: 1.0,
+        }
+    }
+
+    fn t0(&self) -> u64 {
+        self.rec.events.first().map_or(0, |e| e.t_ns)
+    }
+
+    pub fn duration_ns(&self) -> u64 {
+        self.rec.events.last().map_or(0, |e| e.t_ns) - self.t0()
+    }
+
+    /// Starts the app's run screen for this recording.
+    pub fn open(&mut self, app: &mut App) {
+        app.open_run(self.rec.scenario, self.rec.params.clone());
+        self.pos = 0;
+    }
+
+    /// Applies every event up to the clock; the summary once the end is reached.
+    pub fn catch_up(&mut self, app: &mut App) {
+        let until = self.t0() + self.clock_ns;
+        while let Some(e) = self.rec.events.get(self.pos).filter(|e| e.t_ns <= until) {
+            app.update(Msg::Event(e.clone()));
+            self.pos += 1;
+        }
+        let done = self.pos == self.rec.events.len();
+        let shown = app.run.as_ref().is_some_and(|r| r.ended.is_some());
+        if done && !shown {
+            if let Some(s) = &self.rec.summary {
+                app.update(Msg::RunEnded(Ok(ended(s))));
+            }
+            self.playing = false;
+        }
+    }
+
+    /// Moves the clock on by `wall_ns` of real time (scaled by the speed).
+    pub fn advance(&mut self, app: &mut App, wall_ns: u64) {
+        if self.playing {
+            self.clock_ns =
+                (self.clock_ns + (wall_ns as f64 * self.speed) as u64).min(self.duration_ns());
+        }
+        self.catch_up(app);
+    }
+
+    /// Jumps to `clock_ns`; going back rebuilds the screen from the start.
+    pub fn seek(&mut self, app: &mut App, clock_ns: u64) {
+        let target = clock_ns.min(self.duration_ns());
+        if target < self.clock_ns {
+            self.open(app);
+        }
+        self.clock_ns = target;
+        self.catch_up(app);
+    }
+
+    /// Plays everything at once (for pictures and tests).
+    pub fn to_end(&mut self, app: &mut App) {
+        let end = self.duration_ns();
+        self.seek(app, end);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REC: &str = r#"{"type":"phase","name":"unlocked","worker":0,"pid":1,"t_ns":100}
+{"type":"spawned","method":"reexec","worker":1,"pid":7,"t_ns":110}
+{"type":"write","cell":0,"index":0,"old":0,"new":1,"worker":1,"pid":7,"t_ns":300}
+{"type":"spawned","method":"reexec","worker":2,"pid":8,"t_ns":120}
+{"type":"write","cell":0,"index":0,"old":0,"new":3,"worker":2,"pid":8,"t_ns":400}
+{"type":"summary","scenario":"lock","ok":true,"problems":[],"dropped_events":0}
+"#;
+
+    #[test]
+    fn a_recording_plays_forward_and_back() {
+        let rec = parse(REC).expect("parses");
+        assert_eq!((rec.events.len(), rec.scenario), (5, 5));
+        assert!(
+            rec.events.windows(2).all(|w| w[0].t_ns <= w[1].t_ns),
+            "sorted by time"
+        );
+        let mut app = App::new(std::time::Duration::from_millis(250), 0);
+        let mut p = Player::new(rec);
+        p.open(&mut app);
+        p.seek(&mut app, 250);
+        assert_eq!(
+            app.run.as_ref().map(|r| r.trace.runs[0].writes.len()),
+            Some(1)
+        );
+        p.to_end(&mut app);
+        let run = app.run.as_ref().expect("run");
+        assert_eq!(run.trace.runs[0].lost.len(), 1);
+        assert!(run.ended.is_some());
+        p.seek(&mut app, 0);
+        assert_eq!(app.run.as_ref().map(|r| r.trace.runs.len()), Some(1));
+        assert_eq!(
+            app.run.as_ref().map(|r| r.trace.runs[0].writes.len()),
+            Some(0)
+        );
+    }
+
+    #[test]
+    fn garbage_is_refused_with_its_line() {
+        assert!(parse("{\"type\":\"write\"}\n").is_err_and(|e| e.contains("line 1")));
+        assert!(parse("not json").is_err_and(|e| e.contains("line 1")));
+        assert!(parse("").is_err());
+    }
+}

@@ -1,0 +1,68 @@
+//! A recorded run played back ends on the same screen as the run did live.
+
+use mpviz::app::{App, Ended, Msg};
+use mpviz::replay::{Player, parse};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+fn screen(app: &App) -> String {
+    let area = Rect::new(0, 0, 120, 40);
+    let mut buf = Buffer::empty(area);
+    mpviz::ui::render(app, area, &mut buf);
+    mpviz::export::to_text(&buf)
+}
+
+#[test]
+fn replay_reproduces_the_live_final_screen() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mpviz"))
+        .args([
+            "run",
+            "lock",
+            "--race-window-ms",
+            "20",
+            "--speed",
+            "4",
+            "--json",
+        ])
+        .output()
+        .expect("run mpviz");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let rec = parse(&text).expect("a valid recording");
+
+    // Live: the UI receives the events in the order they arrived, then the summary.
+    let mut live = App::new(std::time::Duration::from_millis(250), 0);
+    live.update(Msg::Resize(120, 40));
+    live.open_run(rec.scenario, rec.params.clone());
+    let mut summary = None;
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("json");
+        if v["type"] == "summary" {
+            summary = Some(v);
+        } else {
+            live.update(Msg::Event(serde_json::from_value(v).expect("event")));
+        }
+    }
+    let s = summary.expect("a summary");
+    let problems = s["problems"].as_array().map(|a| {
+        a.iter()
+            .filter_map(|p| p.as_str().map(String::from))
+            .collect()
+    });
+    live.update(Msg::RunEnded(Ok(Ended {
+        ok: s["ok"].as_bool().unwrap_or(false),
+        problems: problems.unwrap_or_default(),
+        text: String::new(),
+        details: s.clone(),
+    })));
+
+    // Replay: the player's clock, to the end.
+    let mut replayed = App::new(std::time::Duration::from_millis(250), 0);
+    replayed.update(Msg::Resize(120, 40));
+    let mut p = Player::new(rec);
+    p.open(&mut replayed);
+    p.to_end(&mut replayed);
+
+    assert_eq!(screen(&replayed), screen(&live));
+    assert!(screen(&replayed).contains("with the lock: 20 of 20"));
+}
