@@ -97,6 +97,9 @@ pub struct RunArgs {
     /// How workers are started.
     #[arg(long, value_enum, default_value_t = MethodArg::Reexec, global = true)]
     pub start_method: MethodArg,
+    /// Also write the run as Chrome trace events (opens in Perfetto or chrome://tracing).
+    #[arg(long, value_name = "FILE.json", global = true)]
+    pub trace_out: Option<std::path::PathBuf>,
     /// Play the scenario's intervals faster (2 = twice as fast) or slower (0.5); 0.01 to 100.
     #[arg(long, allow_negative_numbers = true, default_value_t = 1.0, value_parser = parse_speed, global = true)]
     pub speed: f64,

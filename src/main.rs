@@ -249,9 +249,28 @@ fn run(args: RunArgs) -> ExitCode {
     };
     let params = args.scenario;
     let json = args.json;
+    if let Some(path) = &args.trace_out
+        && let Err(e) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+    {
+        eprintln!(
+            "mpviz: --trace-out {}: cannot write there: {e}",
+            path.display()
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let mut trace = args
+        .trace_out
+        .as_ref()
+        .map(|_| mpviz::export::trace::ChromeTrace::default());
     let stdout = std::io::stdout();
     let t0 = mpviz::runtime::clock::now_ns();
     let mut observer = |e: &Envelope| {
+        if let Some(t) = trace.as_mut() {
+            t.observe(e);
+        }
         let mut out = stdout.lock();
         if json {
             report::json_line(&mut out, e);
@@ -260,6 +279,11 @@ fn run(args: RunArgs) -> ExitCode {
         }
     };
     let result = scenario::run(&params, opts, &mut observer);
+    if let (Some(t), Some(path)) = (trace, &args.trace_out)
+        && let Err(e) = std::fs::write(path, t.finish())
+    {
+        eprintln!("mpviz: cannot write the trace {}: {e}", path.display());
+    }
     match result {
         Ok(summary) => {
             let mut out = stdout.lock();

@@ -289,3 +289,44 @@ fn list_names_every_scenario() {
         );
     }
 }
+
+#[test]
+fn trace_out_writes_a_chrome_trace_of_the_run() {
+    let path = std::env::temp_dir().join(format!("mpviz-trace-{}.json", std::process::id()));
+    let p = path.to_string_lossy().to_string();
+    let out = run(&[
+        "run",
+        "lock",
+        "--mode",
+        "locked",
+        "--speed",
+        "10",
+        "--json",
+        "--trace-out",
+        &p,
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("trace written"))
+        .expect("JSON");
+    let _ = std::fs::remove_file(&path);
+    let evs = v["traceEvents"].as_array().expect("traceEvents");
+    for ph in ["M", "X", "C"] {
+        assert!(evs.iter().any(|e| e["ph"] == ph), "no {ph} event");
+    }
+    assert_eq!(
+        evs.iter().filter(|e| e["name"] == "hold lock").count(),
+        2,
+        "one hold per worker"
+    );
+    assert_eq!(
+        evs.iter().filter(|e| e["ph"] == "C").count(),
+        10,
+        "a counter sample per write"
+    );
+    let lanes: std::collections::BTreeSet<i64> = evs
+        .iter()
+        .filter(|e| e["name"] == "alive")
+        .filter_map(|e| e["pid"].as_i64())
+        .collect();
+    assert_eq!(lanes.len(), 2, "one process lane per worker");
+}

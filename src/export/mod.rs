@@ -5,6 +5,7 @@ pub mod ansi;
 pub mod html;
 pub mod palette;
 pub mod svg;
+pub mod trace;
 
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};

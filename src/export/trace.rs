@@ -1,0 +1,221 @@
+//! A run as Chrome trace events (the JSON that Perfetto and chrome://tracing open): one process
+//! lane per worker, duration slices for lock waits and holds, pool tasks and each worker's
+//! life, counter events for the shared value, and instants for lost updates.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+
+use crate::runtime::{Envelope, EventKind, Num};
+use crate::scenario::lock::{WriteRec, find_lost_updates};
+
+#[derive(Debug, Default)]
+pub struct ChromeTrace {
+    t0: Option<u64>,
+    events: Vec<Value>,
+    /// Open slices: (pid, what) -> start.
+    open: HashMap<(i32, &'static str), u64>,
+    named: std::collections::BTreeSet<i32>,
+    /// Writes of the counter (cell 0), one list per part of the run (each parent phase).
+    writes: Vec<Vec<(i32, WriteRec)>>,
+}
+
+fn us(ns: u64) -> f64 {
+    ns as f64 / 1000.0
+}
+
+impl ChromeTrace {
+    fn ts(&mut self, t_ns: u64) -> f64 {
+        let t0 = *self.t0.get_or_insert(t_ns);
+        us(t_ns.saturating_sub(t0))
+    }
+
+    fn begin(&mut self, pid: i32, what: &'static str, t: u64) {
+        self.open.insert((pid, what), t);
+    }
+
+    fn end(&mut self, pid: i32, what: &'static str, t: u64, args: Value) {
+        if let Some(start) = self.open.remove(&(pid, what)) {
+            let ts = self.ts(start);
+            self.events.push(json!({
+                "name": what, "cat": "mpviz", "ph": "X", "pid": pid, "tid": pid,
+                "ts": ts, "dur": us(t.saturating_sub(start)), "args": args
+            }));
+        }
+    }
+
+    pub fn observe(&mut self, e: &Envelope) {
+        let ts = self.ts(e.t_ns);
+        if self.named.insert(e.pid) {
+            let name = if e.worker == 0 {
+                "parent".to_string()
+            } else {
+                format!("worker {}", e.worker)
+            };
+            self.events.push(
+                json!({"name": "process_name", "ph": "M", "pid": e.pid, "args": {"name": name}}),
+            );
+            self.events.push(json!({"name": "process_sort_index", "ph": "M", "pid": e.pid, "args": {"sort_index": e.worker}}));
+        }
+        match &e.kind {
+            EventKind::Started => self.begin(e.pid, "alive", e.t_ns),
+            EventKind::Exit { code, signal } => {
+                for what in ["wait for lock", "hold lock"] {
+                    self.end(e.pid, what, e.t_ns, json!({"ended_by": "exit"}));
+                }
+                self.end(
+                    e.pid,
+                    "alive",
+                    e.t_ns,
+                    json!({"code": code, "signal": signal}),
+                );
+            }
+            EventKind::LockRequested => self.begin(e.pid, "wait for lock", e.t_ns),
+            EventKind::LockAcquired { contended, .. } => {
+                self.end(
+                    e.pid,
+                    "wait for lock",
+                    e.t_ns,
+                    json!({"contended": contended}),
+                );
+                self.begin(e.pid, "hold lock", e.t_ns);
+            }
+            EventKind::LockReleased { .. } => self.end(e.pid, "hold lock", e.t_ns, json!({})),
+            EventKind::TaskStart { task, .. } => {
+                self.open.insert((e.pid, "task"), e.t_ns);
+                self.events.push(json!({"name": format!("task {task}"), "ph": "i", "s": "t", "pid": e.pid, "tid": e.pid, "ts": ts}));
+            }
+            EventKind::TaskEnd { task, ok, error } => {
+                self.end(
+                    e.pid,
+                    "task",
+                    e.t_ns,
+                    json!({"task": task, "ok": ok, "error": error}),
+                );
+            }
+            EventKind::Phase { name } if e.worker == 0 => {
+                self.writes.push(Vec::new());
+                self.events.push(json!({"name": name, "ph": "i", "s": "g", "pid": e.pid, "tid": e.pid, "ts": ts}));
+            }
+            EventKind::Write {
+                cell,
+                index,
+                old,
+                new,
+            } => {
+                let value = match new {
+                    Num::Int(v) => json!(*v as f64),
+                    Num::Float(v) => json!(v),
+                };
+                self.events.push(json!({
+                    "name": format!("cell {cell}[{index}]"), "ph": "C", "pid": 0, "ts": ts,
+                    "args": {"value": value}
+                }));
+                if let (0, 0, Num::Int(old), Num::Int(new)) = (*cell, *index, old, new) {
+                    let w = WriteRec {
+                        worker: e.worker,
+                        t_ns: e.t_ns,
+                        old: *old,
+                        new: *new,
+                    };
+                    if self.writes.is_empty() {
+                        self.writes.push(Vec::new());
+                    }
+                    if let Some(part) = self.writes.last_mut() {
+                        part.push((e.pid, w));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The trace as JSON (`{"traceEvents": [...]}`), with lost updates marked.
+    pub fn finish(mut self) -> String {
+        for mut part in std::mem::take(&mut self.writes) {
+            part.sort_by_key(|(_, w)| w.t_ns);
+            let recs: Vec<WriteRec> = part.iter().map(|(_, w)| *w).collect();
+            for l in find_lost_updates(&recs, 0) {
+                let pid = part
+                    .iter()
+                    .find(|(_, w)| *w == l.lost)
+                    .map_or(0, |(p, _)| *p);
+                let ts = self.ts(l.lost.t_ns);
+                self.events.push(json!({
+                    "name": "lost update", "ph": "i", "s": "p", "pid": pid, "tid": pid, "ts": ts,
+                    "args": {"old": l.lost.old as f64, "new": l.lost.new as f64,
+                             "overwritten_by_worker": l.overwritten_by.worker}
+                }));
+            }
+        }
+        self.events.push(
+            json!({"name": "process_name", "ph": "M", "pid": 0, "args": {"name": "shared memory"}}),
+        );
+        json!({"traceEvents": self.events, "displayTimeUnit": "ms"}).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(worker: u16, t_ns: u64, kind: EventKind) -> Envelope {
+        Envelope {
+            kind,
+            worker,
+            pid: 100 + worker as i32,
+            t_ns,
+        }
+    }
+
+    #[test]
+    fn lock_waits_and_holds_become_slices_with_the_expected_phases() {
+        let mut t = ChromeTrace::default();
+        t.observe(&ev(1, 1_000, EventKind::Started));
+        t.observe(&ev(1, 2_000, EventKind::LockRequested));
+        t.observe(&ev(
+            1,
+            5_000,
+            EventKind::LockAcquired {
+                wait_ns: 3_000,
+                contended: true,
+            },
+        ));
+        let write = EventKind::Write {
+            cell: 0,
+            index: 0,
+            old: Num::Int(0),
+            new: Num::Int(1),
+        };
+        t.observe(&ev(1, 6_000, write));
+        t.observe(&ev(1, 9_000, EventKind::LockReleased { hold_ns: 4_000 }));
+        t.observe(&ev(
+            1,
+            10_000,
+            EventKind::Exit {
+                code: Some(0),
+                signal: None,
+            },
+        ));
+        let v: Value = serde_json::from_str(&t.finish()).expect("valid JSON");
+        let evs = v["traceEvents"].as_array().expect("events");
+        let phases: std::collections::BTreeSet<&str> =
+            evs.iter().filter_map(|e| e["ph"].as_str()).collect();
+        assert!(
+            ["M", "X", "C"].iter().all(|p| phases.contains(p)),
+            "{phases:?}"
+        );
+        let wait = evs
+            .iter()
+            .find(|e| e["name"] == "wait for lock")
+            .expect("wait slice");
+        assert_eq!(
+            (wait["ts"].as_f64(), wait["dur"].as_f64()),
+            (Some(1.0), Some(3.0))
+        );
+        assert!(
+            evs.iter()
+                .any(|e| e["name"] == "hold lock" && e["dur"].as_f64() == Some(4.0))
+        );
+    }
+}
