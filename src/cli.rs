@@ -69,6 +69,9 @@ pub struct UiArgs {
     /// How workers are started.
     #[arg(long, value_enum, default_value_t = MethodArg::Reexec)]
     pub start_method: MethodArg,
+    /// Record the session as an asciicast v2 file (plays in the asciinema player).
+    #[arg(long, value_name = "FILE.cast")]
+    pub record: Option<std::path::PathBuf>,
 }
 
 impl UiArgs {
@@ -126,6 +129,9 @@ pub struct SnapshotArgs {
     /// The format, whatever the file is called.
     #[arg(long, value_enum, global = true)]
     pub format: Option<crate::export::Format>,
+    /// Also record the run's screen as an asciicast v2 file.
+    #[arg(long, value_name = "FILE.cast", global = true)]
+    pub record: Option<std::path::PathBuf>,
     /// Screen size in cells, WIDTHxHEIGHT (80x24 to 500x200).
     #[arg(long, default_value = "120x40", value_parser = parse_size, global = true)]
     pub size: (u16, u16),

@@ -87,6 +87,7 @@ fn ui(args: UiArgs) -> ExitCode {
         refresh: Duration::from_millis(args.refresh_ms),
         method: args.start_method.into(),
         replay: None,
+        record: args.record,
     };
     run_ui(opts)
 }
@@ -111,6 +112,7 @@ fn replay(args: ReplayArgs) -> ExitCode {
         refresh: Duration::from_millis(250),
         method: Default::default(),
         replay: Some(rec),
+        record: None,
     })
 }
 
@@ -162,6 +164,7 @@ fn snapshot(args: SnapshotArgs) -> ExitCode {
             speed_permille: (1000.0 / args.speed).round() as u32,
             ..RuntimeOptions::default()
         },
+        record: args.record,
     };
     match mpviz::snapshot::take(args.scenario, &shot) {
         Ok(()) => ExitCode::SUCCESS,
@@ -214,6 +217,7 @@ fn demo(tape: &std::path::Path) -> ExitCode {
             size: run.size,
             theme,
             runtime: RuntimeOptions::default(),
+            record: None,
         };
         if let Err(e) = mpviz::snapshot::take(params, &shot) {
             return fail(&e);

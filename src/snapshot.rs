@@ -107,6 +107,32 @@ pub struct Shot {
     pub size: (u16, u16),
     pub theme: usize,
     pub runtime: RuntimeOptions,
+    /// Also record the screen as an asciicast, a frame every 100 ms while it changes.
+    pub record: Option<PathBuf>,
+}
+
+/// Frames of a headless run written to an asciicast.
+struct Recorder {
+    cast: crate::export::cast::Cast,
+    last: String,
+    at: Instant,
+}
+
+impl Recorder {
+    fn frame(&mut self, app: &App, size: (u16, u16), force: bool) -> Result<(), RunError> {
+        if !force && self.at.elapsed() < Duration::from_millis(100) {
+            return Ok(());
+        }
+        self.at = Instant::now();
+        let out = crate::export::cast::frame_output(&frame(app, size));
+        if out != self.last {
+            self.cast
+                .output(out.as_bytes())
+                .map_err(|e| RunError::Failed(format!("recording: {e}")))?;
+            self.last = out;
+        }
+        Ok(())
+    }
 }
 
 /// Longest a snapshot waits for its moment.
@@ -124,6 +150,15 @@ pub fn take(params: Params, shot: &Shot) -> Result<(), RunError> {
     app.open_run(index, params.clone());
     let monitor = Monitor::start(refresh);
     let mut driver = Some(Driver::start(params, shot.runtime.clone()));
+    let mut recorder = match &shot.record {
+        Some(path) => Some(Recorder {
+            cast: crate::export::cast::Cast::create(path, shot.size.0, shot.size.1, "mpviz")
+                .map_err(|e| RunError::Failed(format!("cannot write {}: {e}", path.display())))?,
+            last: String::new(),
+            at: Instant::now(),
+        }),
+        None => None,
+    };
     let start = Instant::now();
     let mut pending = shot.shots.iter();
     let mut next = pending.next();
@@ -169,6 +204,15 @@ pub fn take(params: Params, shot: &Shot) -> Result<(), RunError> {
             return Err(crate::runtime::RuntimeError::Interrupted.into());
         }
         app.update(Msg::Tick(crate::runtime::clock::now_ns()));
+        if let Some(r) = recorder.as_mut() {
+            r.frame(&app, shot.size, false)?;
+        }
+    }
+    if let Some(mut r) = recorder {
+        r.frame(&app, shot.size, true)?;
+        r.cast
+            .flush()
+            .map_err(|e| RunError::Failed(format!("recording: {e}")))?;
     }
     // Stop the run if it still goes on: nothing of it is left behind.
     drop(driver);

@@ -249,7 +249,14 @@ fn lock_scenario_runs_pauses_resumes_and_quits_cleanly() {
 
 #[test]
 fn sigterm_while_a_run_is_live_restores_the_terminal_and_cleans_up() {
-    let mut s = Session::start(&["ui", "--scenario", "lock"]);
+    let cast = std::env::temp_dir().join(format!("mpviz-ui-{}.cast", std::process::id()));
+    let mut s = Session::start(&[
+        "ui",
+        "--scenario",
+        "lock",
+        "--record",
+        &cast.to_string_lossy(),
+    ]);
     s.wait_for("a live run", |t| t.contains("without the lock"));
     let workers = children_of(s.pid);
     assert!(!workers.is_empty());
@@ -259,4 +266,28 @@ fn sigterm_while_a_run_is_live_restores_the_terminal_and_cleans_up() {
     s.assert_terminal_restored();
     common::assert_no_processes(&workers);
     assert!(common::segments_of(s.pid).is_empty());
+    // The recording: an asciicast v2 header of the terminal's size, then what was drawn.
+    let rec = std::fs::read_to_string(&cast).expect("the UI recorded a cast");
+    let _ = std::fs::remove_file(&cast);
+    let header: serde_json::Value =
+        serde_json::from_str(rec.lines().next().expect("header")).expect("json");
+    assert_eq!(
+        (
+            header["version"].as_u64(),
+            header["width"].as_u64(),
+            header["height"].as_u64()
+        ),
+        (Some(2), Some(80), Some(24))
+    );
+    let drawn: String = rec
+        .lines()
+        .skip(1)
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e[1] == "o")
+        .filter_map(|e| e[2].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        drawn.contains("without the lock"),
+        "the frames are in the recording"
+    );
 }

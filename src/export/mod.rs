@@ -2,6 +2,7 @@
 //! live UI) written as plain text, ANSI escapes, HTML or SVG.
 
 pub mod ansi;
+pub mod cast;
 pub mod html;
 pub mod palette;
 pub mod svg;

@@ -29,6 +29,8 @@ pub struct UiOptions {
     pub method: StartMethod,
     /// Play this recording instead of running workers.
     pub replay: Option<crate::replay::Recording>,
+    /// Record the session as an asciicast to this file.
+    pub record: Option<std::path::PathBuf>,
 }
 
 /// Frames per second at most; a frame is drawn only when something changed.
@@ -161,7 +163,14 @@ impl Session {
 /// Runs the UI until the user quits. The terminal is restored and every worker is gone when
 /// this returns (or unwinds).
 pub fn run(opts: UiOptions) -> std::io::Result<()> {
-    let mut guard = TerminalGuard::enter()?;
+    let cast = match &opts.record {
+        Some(path) => {
+            let (w, h) = ratatui::crossterm::terminal::size()?;
+            Some(crate::export::cast::Cast::create(path, w, h, "mpviz")?)
+        }
+        None => None,
+    };
+    let mut guard = TerminalGuard::enter(cast)?;
     let stop_input = Arc::new(AtomicBool::new(false));
     let input = spawn_input(stop_input.clone());
     let mut s = Session {
@@ -198,8 +207,11 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
         let driver_rx = s.driver.as_ref().map(|d| d.rx.clone());
         let none = never();
         select! {
-            recv(input) -> m => match m {
+                        recv(input) -> m => match m {
                 Ok(m) => {
+                    if let Msg::Resize(w, h) = m {
+                        guard.record_resize(w, h);
+                    }
                     s.update(m);
                     // Keys get an answer at once, not at the next frame.
                     last_draw = Instant::now() - FRAME;

@@ -1,39 +1,68 @@
 //! The terminal's raw mode, alternate screen and mouse capture, entered by a guard and restored
-//! by its `Drop` and by the panic hook, so the terminal comes back however the UI ends.
+//! by its `Drop` and by the panic hook, so the terminal comes back however the UI ends. What is
+//! drawn can be recorded as an asciicast on the way to the terminal.
 
-use std::io::stdout;
+use std::io::{Stdout, stdout};
 
-use ratatui::DefaultTerminal;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::cursor::Show;
 use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{EnterAlternateScreen, enable_raw_mode};
+
+use std::sync::{Arc, Mutex};
+
+use crate::export::cast::{Cast, SharedCast, Tee};
+
+pub type Term = Terminal<CrosstermBackend<Tee<Stdout>>>;
 
 pub struct TerminalGuard {
-    pub terminal: DefaultTerminal,
+    pub terminal: Term,
+    cast: SharedCast,
 }
 
 fn leave() {
     let _ = execute!(stdout(), DisableMouseCapture);
-    ratatui::restore();
+    let _ = ratatui::try_restore();
+    let _ = execute!(stdout(), Show);
 }
 
 impl TerminalGuard {
-    pub fn enter() -> std::io::Result<TerminalGuard> {
-        // ratatui::init installs a hook that restores the terminal before the panic message;
-        // ours adds mouse capture to what is undone. The hook does not exit: unwinding goes on,
-        // so the run's guard still kills the workers and removes the segment.
-        let terminal = ratatui::try_init()?;
+    /// Enters the UI's terminal mode; `cast` records every frame drawn.
+    pub fn enter(cast: Option<Cast>) -> std::io::Result<TerminalGuard> {
+        // The hook restores the terminal before the panic message and does not exit:
+        // unwinding goes on, so the run's guard still kills the workers and removes the segment.
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let _ = execute!(stdout(), DisableMouseCapture);
+            leave();
             previous(info);
         }));
-        execute!(stdout(), EnableMouseCapture)?;
-        Ok(TerminalGuard { terminal })
+        enable_raw_mode()?;
+        execute!(stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+        let cast: SharedCast = Arc::new(Mutex::new(cast));
+        let terminal = Terminal::new(CrosstermBackend::new(Tee::new(stdout(), cast.clone())))?;
+        Ok(TerminalGuard { terminal, cast })
+    }
+
+    /// Notes a resize in the recording, if there is one.
+    pub fn record_resize(&mut self, w: u16, h: u16) {
+        if let Ok(mut g) = self.cast.lock()
+            && let Some(c) = g.as_mut()
+        {
+            let _ = c.resize(w, h);
+        }
     }
 }
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
+        let _ = self.terminal.show_cursor();
+        if let Ok(mut g) = self.cast.lock()
+            && let Some(c) = g.as_mut()
+        {
+            let _ = c.flush();
+        }
         leave();
     }
 }
