@@ -162,15 +162,33 @@ pub fn take(params: Params, shot: &Shot) -> Result<(), RunError> {
     let start = Instant::now();
     let mut pending = shot.shots.iter();
     let mut next = pending.next();
+    // Set while the run is held at its moment until the CPU bars have a first sample.
+    let mut frozen = false;
     while let Some((trigger, path)) = next {
         let elapsed = start.elapsed().as_secs_f64();
-        // The CPU bars need one sample before they show anything.
-        if trigger.due(&app, elapsed) && app.cpu.samples > 0 {
-            save(&app, shot.size, path, shot.format)
-                .map_err(|e| RunError::Failed(format!("cannot write {}: {e}", path.display())))?;
-            println!("wrote {}", path.display());
-            next = pending.next();
-            continue;
+        if frozen || trigger.due(&app, elapsed) {
+            if app.cpu.samples > 0 {
+                save(&app, shot.size, path, shot.format).map_err(|e| {
+                    RunError::Failed(format!("cannot write {}: {e}", path.display()))
+                })?;
+                println!("wrote {}", path.display());
+                next = pending.next();
+                if frozen {
+                    frozen = false;
+                    if let Some(d) = &driver {
+                        d.hub.set_paused(false);
+                    }
+                }
+                continue;
+            }
+            // The moment came before the first CPU sample: hold the workers (and stop reading
+            // their events) so the picture shows this moment, not a later one.
+            if !frozen {
+                frozen = true;
+                if let Some(d) = &driver {
+                    d.hub.set_paused(true);
+                }
+            }
         }
         if start.elapsed() > PATIENCE {
             return Err(RunError::Failed(format!(
@@ -185,7 +203,7 @@ pub fn take(params: Params, shot: &Shot) -> Result<(), RunError> {
                 path.display()
             )));
         }
-        let rx = driver.as_ref().map(|d| d.rx.clone());
+        let rx = driver.as_ref().filter(|_| !frozen).map(|d| d.rx.clone());
         let never = crossbeam_channel::never();
         select! {
             recv(rx.as_ref().unwrap_or(&never)) -> m => match m {

@@ -29,8 +29,9 @@ fn snapshot_writes_svg_and_text_at_a_named_moment_and_records_a_cast() {
     ]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let text = std::fs::read_to_string(&txt).expect("text picture");
+    // The picture is of the moment of the first lost update: the step script's one.
     assert!(
-        text.contains("without the lock") && text.contains("1 lost"),
+        text.contains("without the lock") && text.contains("— 1 lost"),
         "{text}"
     );
     assert!(text.contains('✗'));
