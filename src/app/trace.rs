@@ -145,7 +145,11 @@ impl LockTimeline {
                 None
             }
             EventKind::LockReleased { .. } => {
-                self.holder = None;
+                // Events of different workers arrive through different pipes: the previous
+                // holder's release may come after the next holder's acquisition.
+                if self.holder.is_some_and(|(h, _)| h == e.worker) {
+                    self.holder = None;
+                }
                 Some(Lane::Running)
             }
             EventKind::Read { .. } | EventKind::Write { .. } => {
@@ -245,6 +249,38 @@ mod tests {
         );
         assert!(run.is_lost(0) && !run.is_lost(1));
         assert_eq!((run.expected_so_far(), run.actual()), (4, 3));
+    }
+
+    #[test]
+    fn a_late_release_does_not_end_the_next_holders_hold() {
+        let mut l = LockTimeline::default();
+        l.on_event(&ev(
+            1,
+            0,
+            EventKind::LockAcquired {
+                wait_ns: 0,
+                contended: false,
+            },
+        ));
+        l.on_event(&ev(
+            2,
+            10,
+            EventKind::LockAcquired {
+                wait_ns: 9,
+                contended: true,
+            },
+        ));
+        l.on_event(&ev(1, 9, EventKind::LockReleased { hold_ns: 9 }));
+        l.on_event(&ev(
+            2,
+            20,
+            EventKind::Phase {
+                name: "sleep".into(),
+            },
+        ));
+        assert_eq!(l.holder.map(|h| h.0), Some(2));
+        assert_eq!(l.lane_at(2, 25), Some(Lane::Holding));
+        assert_eq!(l.handovers(), 1);
     }
 
     #[test]
