@@ -436,3 +436,36 @@ fn a_click_selects_then_starts_a_scenario() {
     ));
     assert_eq!(app.screen, Screen::Run);
 }
+
+#[test]
+fn every_screen_renders_at_any_size_without_panicking() {
+    let mut apps = vec![App::new(std::time::Duration::from_millis(250), 0)];
+    for key in ['1', '2', '3', '4', '5'] {
+        let mut a = App::new(std::time::Duration::from_millis(250), 0);
+        start(&mut a, key);
+        apps.push(a);
+    }
+    apps.push(lock_app(80, 24));
+    let mut with_help = lock_app(80, 24);
+    with_help.help = true;
+    apps.push(with_help);
+    let mut with_form = lock_app(80, 24);
+    start(&mut with_form, 'e');
+    apps.push(with_form);
+    for app in &apps {
+        for (w, h) in [
+            (1, 1),
+            (2, 50),
+            (79, 23),
+            (80, 24),
+            (81, 25),
+            (120, 40),
+            (200, 60),
+            (500, 200),
+        ] {
+            let mut a = app.clone();
+            a.update(Msg::Resize(w, h));
+            let _ = screen_text(&a, w, h);
+        }
+    }
+}
