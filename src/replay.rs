@@ -51,13 +51,28 @@ pub fn parse(text: &str) -> Result<Recording, String> {
         .iter()
         .position(|i| i.name == name)
         .ok_or_else(|| format!("unknown scenario {name:?} in the recording"))?;
-    let params = scenario::default_params(&name).ok_or("no parameters for the scenario")?;
+    let params = recorded_params(&name, summary.as_ref())?;
     Ok(Recording {
         scenario,
         params,
         events,
         summary,
     })
+}
+
+/// The parameters the recorded run used (from its summary), or the scenario's defaults.
+fn recorded_params(name: &str, summary: Option<&serde_json::Value>) -> Result<Params, String> {
+    let defaults = scenario::default_params(name).ok_or("no parameters for the scenario")?;
+    let Some(given) = summary.and_then(|s| s["params"].as_object()) else {
+        return Ok(defaults);
+    };
+    let mut flags = scenario::flags::to_flags(&defaults);
+    for f in &mut flags {
+        if let Some(v) = given.get(f.name).and_then(|v| v.as_str()) {
+            f.value = v.to_string();
+        }
+    }
+    scenario::flags::from_flags(name, &flags).map_err(|e| format!("the recorded parameters: {e}"))
 }
 
 fn guess_scenario(events: &[Envelope]) -> Option<String> {
@@ -211,6 +226,18 @@ mod tests {
             app.run.as_ref().map(|r| r.trace.runs[0].writes.len()),
             Some(0)
         );
+    }
+
+    #[test]
+    fn the_recorded_parameters_are_used() {
+        let rec = REC.replace(
+            r#""scenario":"lock","#,
+            r#""scenario":"lock","params":{"--deltas":"2,5,7","--steps":"4"},"#,
+        );
+        match parse(&rec).expect("parses").params {
+            Params::Lock(p) => assert_eq!((p.deltas.0, p.steps), (vec![2, 5, 7], Some(4))),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -184,6 +184,8 @@ pub struct Summary {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub scenario: &'static str,
+    /// The run's parameters as command-line flags (so a replay uses the same ones).
+    pub params: std::collections::BTreeMap<&'static str, String>,
     pub ok: bool,
     pub problems: Vec<String>,
     pub start_method: &'static str,
@@ -343,6 +345,7 @@ impl<'o> Session<'o> {
         Ok(Summary {
             kind: "summary",
             scenario,
+            params: Default::default(),
             ok: problems.is_empty(),
             problems,
             start_method: self.method,
@@ -435,5 +438,10 @@ pub fn run(
         Params::Shared(p) => shared::run(&mut s, p),
         Params::Lock(p) => lock::run(&mut s, p),
     }?;
-    s.finish(params.name(), outcome)
+    let mut summary = s.finish(params.name(), outcome)?;
+    summary.params = flags::to_flags(params)
+        .into_iter()
+        .map(|f| (f.name, f.value))
+        .collect();
+    Ok(summary)
 }
