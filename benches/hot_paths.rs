@@ -1,0 +1,190 @@
+//! Hot paths, timed with divan (`cargo bench`): the event wire format, the fan-in channel, the
+//! robust lock with its accounting, the lost-update analysis, and one full frame of the UI.
+
+use std::hint::black_box;
+
+use mpviz::app::{App, Msg};
+use mpviz::runtime::event::{Decoded, Decoder, STREAM_HEADER, encode};
+use mpviz::runtime::lock::LockStats;
+use mpviz::runtime::shm::{CellSpec, NumSer, Segment, TypeCode};
+use mpviz::runtime::{Envelope, EventKind, Num};
+use mpviz::scenario::lock::{WriteRec, find_lost_updates};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+fn main() {
+    divan::main();
+}
+
+fn write_event(i: u64) -> EventKind {
+    EventKind::Write {
+        cell: 0,
+        index: 0,
+        old: Num::Int(i as i128),
+        new: Num::Int(i as i128 + 3),
+    }
+}
+
+/// Encoding 1000 write events into a buffer, as a worker does.
+#[divan::bench]
+fn encode_1000_writes(b: divan::Bencher) {
+    let mut buf = Vec::with_capacity(64 * 1024);
+    b.bench_local(|| {
+        buf.clear();
+        for i in 0..1000 {
+            encode(&mut buf, 1_000_000 + i, &write_event(i));
+        }
+        black_box(buf.len())
+    });
+}
+
+/// Decoding 1000 write events, as the parent's reader thread does.
+#[divan::bench]
+fn decode_1000_writes(b: divan::Bencher) {
+    let mut bytes = STREAM_HEADER.to_vec();
+    for i in 0..1000 {
+        encode(&mut bytes, 1_000_000 + i, &write_event(i));
+    }
+    b.bench_local(|| {
+        let mut d = Decoder::default();
+        d.feed(&bytes);
+        let mut n = 0;
+        while let Some(x) = d.next_event() {
+            n += matches!(x, Decoded::Event(..)) as u32;
+        }
+        black_box(n)
+    });
+}
+
+/// 10 000 envelopes from two producer threads into one consumer through crossbeam.
+#[divan::bench]
+fn fan_in_10000_from_two_threads() {
+    let (tx, rx) = crossbeam_channel::bounded::<Envelope>(8192);
+    let producers: Vec<_> = (1..=2u16)
+        .map(|w| {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for i in 0..5000 {
+                    let e = Envelope {
+                        kind: write_event(i),
+                        worker: w,
+                        pid: w as i32,
+                        t_ns: i,
+                    };
+                    if tx.send(e).is_err() {
+                        return;
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let n = rx.iter().count();
+    for p in producers {
+        let _ = p.join();
+    }
+    assert_eq!(n, 10_000);
+}
+
+/// One uncontended acquire and release of the robust process-shared mutex, with the
+/// accounting the parent does for each pair of events.
+#[divan::bench]
+fn lock_acquire_release_with_accounting(b: divan::Bencher) {
+    let seg = Segment::create(&[CellSpec {
+        typecode: TypeCode::I32,
+        array: false,
+        init: vec![NumSer::Int(0)],
+    }])
+    .expect("segment");
+    let mut stats = LockStats::default();
+    let mut t = 0u64;
+    b.bench_local(|| {
+        let _ = seg.try_lock();
+        t += 2;
+        stats.observe(&Envelope {
+            kind: EventKind::LockAcquired {
+                wait_ns: 0,
+                contended: false,
+            },
+            worker: 1,
+            pid: 1,
+            t_ns: t,
+        });
+        let _ = seg.unlock();
+        stats.observe(&Envelope {
+            kind: EventKind::LockReleased { hold_ns: 1 },
+            worker: 1,
+            pid: 1,
+            t_ns: t + 1,
+        });
+    });
+    black_box(stats.finish());
+}
+
+/// The lost-update analysis over 1000 interleaved writes (one lost in every four).
+#[divan::bench]
+fn lost_updates_in_1000_writes(b: divan::Bencher) {
+    let mut writes = Vec::new();
+    let mut v = 0i128;
+    for i in 0..1000u64 {
+        let worker = (i % 2) as u16 + 1;
+        let old = if i % 4 == 3 { v - 1 } else { v };
+        let new = old + 1;
+        writes.push(WriteRec {
+            worker,
+            t_ns: i,
+            old,
+            new,
+        });
+        v = new;
+    }
+    b.bench_local(|| black_box(find_lost_updates(&writes, 0).len()));
+}
+
+fn lock_app(w: u16, h: u16) -> App {
+    let mut app = App::new(std::time::Duration::from_millis(250), 0);
+    app.update(Msg::Resize(w, h));
+    let params = mpviz::scenario::default_params("lock").expect("lock");
+    app.open_run(5, params);
+    let mut t = 0;
+    let mut ev = |worker: u16, kind: EventKind| {
+        t += 1_000_000;
+        app.update(Msg::Event(Envelope {
+            kind,
+            worker,
+            pid: 100 + worker as i32,
+            t_ns: t,
+        }));
+    };
+    ev(
+        0,
+        EventKind::Phase {
+            name: "unlocked".into(),
+        },
+    );
+    for w in 1..=2 {
+        ev(
+            w,
+            EventKind::Spawned {
+                method: "reexec".into(),
+            },
+        );
+        ev(w, EventKind::Started);
+    }
+    for i in 0..20 {
+        ev((i % 2) as u16 + 1, write_event(i as u64));
+    }
+    app
+}
+
+/// One full frame of the lock screen, drawn into a buffer (what every redraw costs).
+#[divan::bench(args = [(80, 24), (160, 48)])]
+fn full_frame(b: divan::Bencher, (w, h): (u16, u16)) {
+    let app = lock_app(w, h);
+    let area = Rect::new(0, 0, w, h);
+    b.bench_local(|| {
+        let mut buf = Buffer::empty(area);
+        mpviz::ui::render(&app, area, &mut buf);
+        black_box(buf)
+    });
+}
