@@ -195,7 +195,6 @@ pub fn work(ctx: &mut WorkerCtx, job: &SumJob) -> JobResult {
     ctx.flush();
     let threads = job.threads.max(1) as usize;
     let mut results: Vec<(u128, u64)> = Vec::new();
-    let t_start = now_ns();
     if threads == 1 {
         for _ in 0..job.repeats.max(1) {
             let t0 = now_ns();
@@ -242,7 +241,6 @@ pub fn work(ctx: &mut WorkerCtx, job: &SumJob) -> JobResult {
             }
         }
     }
-    let _ = t_start;
     for (v, elapsed_ns) in results {
         ctx.emit(EventKind::Result {
             label: job.label.clone(),
@@ -312,7 +310,6 @@ fn run_variant(
     });
     let (q_r, q_w) = queue_pipe().map_err(|e| RunError::Failed(format!("queue pipe: {e}")))?;
     let t0 = now_ns();
-    let first = s.rt.workers().len();
     for _ in 0..plan.processes {
         let job = SumJob {
             n,
@@ -346,7 +343,6 @@ fn run_variant(
             items += 1;
         }
     }
-    let _ = first;
     Ok((wall, compute_ns as f64 / 1e9, total, items))
 }
 

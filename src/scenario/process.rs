@@ -3,8 +3,6 @@
 //! One child with two arguments: it gets its own pid, runs, prints, exits; the parent joins it
 //! (reaps it) and reports the exit code.
 
-use std::time::Duration;
-
 use serde::Serialize;
 
 use crate::runtime::{EventKind, Flow, WorkerCtx};
@@ -94,6 +92,5 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
         exit.0.map_or_else(|| "none".to_string(), |c| c.to_string()),
         details.start_to_join_ms
     );
-    let _ = Duration::ZERO;
     Ok(Outcome::new(&details, text, problems))
 }
