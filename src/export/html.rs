@@ -1,36 +1,22 @@
 //! The screen as an HTML page: a `<pre>` with one `<span>` per run of cells of one style.
 
 use ratatui::buffer::Buffer;
-use ratatui::style::Modifier;
 
-use super::palette::{defaults, hex, rgb};
+use super::palette::{ATTRIBUTES, defaults, hex, resolve};
 use super::{Picture, escape, runs};
 
 /// CSS for a run: colours (reversed when asked), weight, slant, decoration.
 pub fn css(r: &super::Run, light: bool) -> String {
-    let (dfg, dbg) = defaults(light);
-    let mut fg = rgb(r.fg).unwrap_or(dfg);
-    let mut bg = rgb(r.bg);
-    if r.modifier.contains(Modifier::REVERSED) {
-        let old_fg = fg;
-        fg = bg.unwrap_or(dbg);
-        bg = Some(old_fg);
-    }
+    let (fg, bg) = resolve(r, light);
     let mut css = format!("color:{}", hex(fg));
     if let Some(b) = bg {
         css.push_str(&format!(";background:{}", hex(b)));
     }
-    if r.modifier.contains(Modifier::BOLD) {
-        css.push_str(";font-weight:bold");
-    }
-    if r.modifier.contains(Modifier::DIM) {
-        css.push_str(";opacity:0.7");
-    }
-    if r.modifier.contains(Modifier::ITALIC) {
-        css.push_str(";font-style:italic");
-    }
-    if r.modifier.contains(Modifier::UNDERLINED) {
-        css.push_str(";text-decoration:underline");
+    for (m, decl, _) in ATTRIBUTES {
+        if r.modifier.contains(m) {
+            css.push(';');
+            css.push_str(decl);
+        }
     }
     css
 }

@@ -82,3 +82,40 @@ pub fn rgb(c: Color) -> Option<(u8, u8, u8)> {
 pub fn hex((r, g, b): (u8, u8, u8)) -> String {
     format!("#{r:02x}{g:02x}{b:02x}")
 }
+
+/// The colours a run is drawn in: its foreground (the default where it has none) and its
+/// background (none: the page's), swapped when the run is reversed.
+pub fn resolve(r: &super::Run, light: bool) -> ((u8, u8, u8), Option<(u8, u8, u8)>) {
+    let (dfg, dbg) = defaults(light);
+    let fg = rgb(r.fg).unwrap_or(dfg);
+    let bg = rgb(r.bg);
+    if r.modifier.contains(ratatui::style::Modifier::REVERSED) {
+        (bg.unwrap_or(dbg), Some(fg))
+    } else {
+        (fg, bg)
+    }
+}
+
+/// Text attributes as CSS declarations and as SVG attributes.
+pub const ATTRIBUTES: [(ratatui::style::Modifier, &str, &str); 4] = [
+    (
+        ratatui::style::Modifier::BOLD,
+        "font-weight:bold",
+        "font-weight=\"bold\"",
+    ),
+    (
+        ratatui::style::Modifier::DIM,
+        "opacity:0.7",
+        "fill-opacity=\"0.7\"",
+    ),
+    (
+        ratatui::style::Modifier::ITALIC,
+        "font-style:italic",
+        "font-style=\"italic\"",
+    ),
+    (
+        ratatui::style::Modifier::UNDERLINED,
+        "text-decoration:underline",
+        "text-decoration=\"underline\"",
+    ),
+];

@@ -2,9 +2,8 @@
 //! at its column, a monospace font stack, and an optional window frame with a title.
 
 use ratatui::buffer::Buffer;
-use ratatui::style::Modifier;
 
-use super::palette::{defaults, hex, rgb};
+use super::palette::{ATTRIBUTES, defaults, hex, resolve};
 use super::{Picture, escape, runs};
 
 /// Cell size in pixels (font size 14 in a monospace font is about 8.4 wide).
@@ -13,7 +12,7 @@ const CH: f64 = 17.0;
 const FONT: &str = "'DejaVu Sans Mono','Menlo','Consolas','Liberation Mono',monospace";
 
 pub fn to_svg(buf: &Buffer, pic: &Picture) -> String {
-    let (dfg, dbg) = defaults(pic.light);
+    let (_, dbg) = defaults(pic.light);
     let cols = buf.area.width as f64;
     let rows = buf.area.height as f64;
     let pad = 10.0;
@@ -53,14 +52,7 @@ pub fn to_svg(buf: &Buffer, pic: &Picture) -> String {
     for y in buf.area.top()..buf.area.bottom() {
         let row = (y - buf.area.y) as f64;
         for r in runs(buf, y) {
-            let reversed = r.modifier.contains(Modifier::REVERSED);
-            let mut fg = rgb(r.fg).unwrap_or(dfg);
-            let mut bg = rgb(r.bg);
-            if reversed {
-                let f = fg;
-                fg = bg.unwrap_or(dbg);
-                bg = Some(f);
-            }
+            let (fg, bg) = resolve(&r, pic.light);
             let x = ox + r.col as f64 * CW;
             if let Some(b) = bg {
                 s.push_str(&format!(
@@ -74,17 +66,11 @@ pub fn to_svg(buf: &Buffer, pic: &Picture) -> String {
                 continue;
             }
             let mut attrs = format!("fill=\"{}\"", hex(fg));
-            if r.modifier.contains(Modifier::BOLD) {
-                attrs.push_str(" font-weight=\"bold\"");
-            }
-            if r.modifier.contains(Modifier::DIM) {
-                attrs.push_str(" fill-opacity=\"0.7\"");
-            }
-            if r.modifier.contains(Modifier::ITALIC) {
-                attrs.push_str(" font-style=\"italic\"");
-            }
-            if r.modifier.contains(Modifier::UNDERLINED) {
-                attrs.push_str(" text-decoration=\"underline\"");
+            for (m, _, attr) in ATTRIBUTES {
+                if r.modifier.contains(m) {
+                    attrs.push(' ');
+                    attrs.push_str(attr);
+                }
             }
             // textLength pins the run to its cells, so fonts of other widths cannot drift.
             text.push_str(&format!(
