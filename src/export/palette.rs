@@ -3,7 +3,10 @@
 
 use ratatui::style::Color;
 
-const ANSI16: [(u8, u8, u8); 16] = [
+/// A colour as red, green and blue.
+pub type Rgb = (u8, u8, u8);
+
+const ANSI16: [Rgb; 16] = [
     (0x1e, 0x1e, 0x1e), // black
     (0xcd, 0x31, 0x31), // red
     (0x0d, 0xbc, 0x79), // green
@@ -85,7 +88,7 @@ pub fn hex((r, g, b): (u8, u8, u8)) -> String {
 
 /// The colours a run is drawn in: its foreground (the default where it has none) and its
 /// background (none: the page's), swapped when the run is reversed.
-pub fn resolve(r: &super::Run, light: bool) -> ((u8, u8, u8), Option<(u8, u8, u8)>) {
+pub fn resolve(r: &super::Run, light: bool) -> (Rgb, Option<Rgb>) {
     let (dfg, dbg) = defaults(light);
     let fg = rgb(r.fg).unwrap_or(dfg);
     let bg = rgb(r.bg);
