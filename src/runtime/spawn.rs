@@ -138,6 +138,8 @@ pub struct Runtime {
     tx: Sender<Envelope>,
     rx: Receiver<Envelope>,
     workers: Vec<Arc<WorkerHandle>>,
+    /// Events of the parent's own (and `spawned`), delivered before the workers' channel.
+    own: std::collections::VecDeque<Envelope>,
     hub: Arc<Hub>,
     readers: Vec<JoinHandle<()>>,
     shutdown: Arc<AtomicBool>,
@@ -165,6 +167,7 @@ impl Runtime {
             .clone()
             .unwrap_or_else(|| Hub::new(opts.speed_permille, opts.gates));
         Ok(Runtime {
+            own: std::collections::VecDeque::new(),
             hub,
             opts,
             token,
@@ -267,7 +270,7 @@ impl Runtime {
             extra_fds: extra_count,
             job,
         };
-        let _ = self.tx.send(Envelope {
+        self.own.push_back(Envelope {
             kind: EventKind::Spawned {
                 method: method.name().into(),
             },
@@ -304,14 +307,23 @@ impl Runtime {
         }
     }
 
-    /// Adds an event of the parent's own (worker 0) to the stream.
-    pub fn emit(&self, kind: EventKind) {
-        let _ = self.tx.send(Envelope {
+    /// Adds an event of the parent's own (worker 0) to the stream. It is queued apart from
+    /// the workers' bounded channel: the parent is that channel's only reader, so sending into
+    /// it could block the parent on itself when the workers have filled it.
+    pub fn emit(&mut self, kind: EventKind) {
+        self.own.push_back(Envelope {
             kind,
             worker: 0,
             pid: std::process::id() as i32,
             t_ns: now_ns(),
         });
+    }
+
+    /// The oldest event of the parent's own not yet taken (already noted).
+    pub fn take_own(&mut self) -> Option<Envelope> {
+        let e = self.own.pop_front()?;
+        self.note(&e);
+        Some(e)
     }
 
     /// The next event, waiting at most `timeout`. Fails only when interrupted by a signal.
@@ -321,6 +333,9 @@ impl Runtime {
         loop {
             if self.interrupted() {
                 return Err(RuntimeError::Interrupted);
+            }
+            if let Some(e) = self.take_own() {
+                return Ok(Next::Event(e));
             }
             match self.rx.recv_timeout(slice) {
                 Ok(e) => {

@@ -279,6 +279,11 @@ impl<'o> Session<'o> {
             if self.rt.interrupted() {
                 return Err(RuntimeError::Interrupted.into());
             }
+            if let Some(e) = self.rt.take_own() {
+                self.tally(&e);
+                (self.observer)(&e);
+                return Ok(Got::Event(e));
+            }
             let slice = Duration::from_millis(50)
                 .min(deadline.saturating_duration_since(std::time::Instant::now()));
             let got = crossbeam_channel::select! {
@@ -301,7 +306,7 @@ impl<'o> Session<'o> {
     }
 
     /// Adds a parent event to the stream (it reaches the observer in order with the rest).
-    pub fn emit(&self, kind: EventKind) {
+    pub fn emit(&mut self, kind: EventKind) {
         self.rt.emit(kind);
     }
 

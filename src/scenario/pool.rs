@@ -337,13 +337,34 @@ struct Details {
 
 /// The parent's side of the pool: submits tasks and collects their results.
 struct PoolClient {
-    tasks: TaskWriter,
+    /// Task records go to a feeder thread that writes the task pipe (as Python's pool has a
+    /// task-handler thread): submitting never blocks the loop that drains the workers' events,
+    /// so a full task pipe cannot deadlock the parent against its own workers.
+    tasks: Option<crossbeam_channel::Sender<[u8; TASK_RECORD]>>,
+    feeder: Option<std::thread::JoinHandle<std::io::Result<()>>>,
     results: crossbeam_channel::Receiver<TaskOutput>,
     next_task: u32,
     /// Values per task, filled as result messages arrive.
     got: BTreeMap<u32, Result<Vec<Option<i128>>, String>>,
-    expected: BTreeMap<u32, u32>,
+    /// Values still missing per task.
+    missing: BTreeMap<u32, u32>,
     log: TaskLog,
+}
+
+fn start_feeder(
+    mut pipe: TaskWriter,
+) -> (
+    crossbeam_channel::Sender<[u8; TASK_RECORD]>,
+    std::thread::JoinHandle<std::io::Result<()>>,
+) {
+    let (tx, rx) = crossbeam_channel::unbounded::<[u8; TASK_RECORD]>();
+    let feeder = std::thread::spawn(move || {
+        for rec in rx {
+            pipe.put(&rec)?;
+        }
+        Ok(())
+    });
+    (tx, feeder)
 }
 
 /// Which worker ran which task, from the `task_start` / `task_end` events.
@@ -418,18 +439,48 @@ impl TaskLog {
 }
 
 impl PoolClient {
+    fn put(&mut self, task: &Task) -> Result<(), RunError> {
+        let sent = self
+            .tasks
+            .as_ref()
+            .is_some_and(|t| t.send(task.encode()).is_ok());
+        if sent {
+            return Ok(());
+        }
+        // The feeder stopped: its error says why (every worker gone, usually).
+        let why = match self.feeder.take().map(|f| f.join()) {
+            Some(Ok(Err(e))) => e.to_string(),
+            _ => "the task queue is closed".into(),
+        };
+        Err(RunError::Failed(format!(
+            "cannot hand the pool a task: {why}"
+        )))
+    }
+
     fn submit(&mut self, make: impl FnOnce(u32) -> Task, expected: u32) -> Result<u32, RunError> {
         let id = self.next_task;
         self.next_task += 1;
-        self.expected.insert(id, expected);
+        self.missing.insert(id, expected);
         self.got.insert(id, Ok(vec![None; expected as usize]));
-        self.tasks.put(&make(id).encode())?;
+        self.put(&make(id))?;
         Ok(id)
+    }
+
+    /// Stops the pool: one stop record per worker, then the feeder ends.
+    fn close(&mut self, workers: u16) -> Result<(), RunError> {
+        for _ in 0..workers {
+            self.put(&Task::Stop)?;
+        }
+        self.tasks = None;
+        match self.feeder.take().map(|f| f.join()) {
+            Some(Ok(Err(e))) => Err(RunError::Failed(format!("the task queue failed: {e}"))),
+            _ => Ok(()),
+        }
     }
 
     fn complete(&self, id: u32) -> bool {
         match self.got.get(&id) {
-            Some(Ok(v)) => v.iter().all(Option::is_some),
+            Some(Ok(_)) => self.missing.get(&id).is_some_and(|m| *m == 0),
             Some(Err(_)) => true,
             None => false,
         }
@@ -443,10 +494,16 @@ impl PoolClient {
                 values,
             } => {
                 if let Some(Ok(slots)) = self.got.get_mut(&task) {
+                    let mut filled = 0;
                     for (k, v) in values.into_iter().enumerate() {
-                        if let Some(slot) = slots.get_mut(index as usize + k) {
-                            *slot = Some(v);
+                        if let Some(slot) = slots.get_mut(index as usize + k)
+                            && slot.replace(v).is_none()
+                        {
+                            filled += 1;
                         }
+                    }
+                    if let Some(m) = self.missing.get_mut(&task) {
+                        *m = m.saturating_sub(filled);
                     }
                 }
             }
@@ -458,9 +515,23 @@ impl PoolClient {
 
     /// Waits until every task in `ids` has its result (`.get()` on each).
     fn wait(&mut self, s: &mut Session<'_>, ids: &[u32]) -> Result<(), RunError> {
-        while !ids.iter().all(|id| self.complete(*id)) {
+        // The tasks still waited for, updated as each result arrives (not rescanned).
+        let mut pending: std::collections::BTreeSet<u32> = ids
+            .iter()
+            .copied()
+            .filter(|id| !self.complete(*id))
+            .collect();
+        while !pending.is_empty() {
             match s.next_or(&self.results, Duration::from_millis(500))? {
-                Got::Other(out) => self.accept(out),
+                Got::Other(out) => {
+                    let task = match &out {
+                        TaskOutput::Values { task, .. } | TaskOutput::Error { task, .. } => *task,
+                    };
+                    self.accept(out);
+                    if self.complete(task) {
+                        pending.remove(&task);
+                    }
+                }
                 Got::Event(e) => {
                     if let Some(lost) = self.log.observe(&e) {
                         return Err(RunError::Failed(lost));
@@ -533,12 +604,14 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
             }
         }
     });
+    let (tasks, feeder) = start_feeder(TaskWriter::new(task_w));
     let mut pool = PoolClient {
-        tasks: TaskWriter::new(task_w),
+        tasks: Some(tasks),
+        feeder: Some(feeder),
         results: rx,
         next_task: 0,
         got: BTreeMap::new(),
-        expected: BTreeMap::new(),
+        missing: BTreeMap::new(),
         log: TaskLog::default(),
     };
     let mut text = String::new();
@@ -643,9 +716,7 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     s.emit(EventKind::Phase {
         name: "close and join".into(),
     });
-    for _ in 0..processes {
-        pool.tasks.put(&Task::Stop.encode())?;
-    }
+    pool.close(processes)?;
     let mut log = std::mem::take(&mut pool.log);
     let mut lost = None;
     s.until_all_exited(|_, e| {
