@@ -135,6 +135,191 @@ fn bench_events(count: u64) -> Result<Vec<Figure>, RunError> {
     ])
 }
 
+fn quiet_session(
+    observer: &mut dyn FnMut(&crate::runtime::Envelope),
+) -> Result<Session<'_>, RunError> {
+    Session::new(RuntimeOptions::default(), observer)
+}
+
+/// Items per second through an inter-process queue from one producer.
+fn bench_queue(count: u64) -> Result<Vec<Figure>, RunError> {
+    use crate::runtime::queue::{MessageReader, queue_pipe};
+    let mut ignore = |_: &crate::runtime::Envelope| {};
+    let mut s = quiet_session(&mut ignore)?;
+    let (r, w) = queue_pipe().map_err(|e| RunError::Failed(format!("queue pipe: {e}")))?;
+    s.rt.spawn(Job::QueueFlood { count }.to_json(), vec![w])?;
+    let mut q = MessageReader::new(r);
+    let mut got = 0u64;
+    let mut first = None;
+    while let Some(_m) = q.get()? {
+        first.get_or_insert_with(Instant::now);
+        got += 1;
+    }
+    let secs = first.map_or(0.0, |t| t.elapsed().as_secs_f64());
+    s.until_all_exited(|_, _| Ok(()))?;
+    if got != count {
+        return Err(RunError::Failed(format!(
+            "{got} of {count} queue items arrived"
+        )));
+    }
+    Ok(vec![Figure {
+        name: "queue_items_per_s".into(),
+        value: got as f64 / secs.max(1e-9),
+        unit: "items/s",
+    }])
+}
+
+/// Pool(2).map(x*x, range(n)) and a batch of apply_async calls, timed by the pool's phases.
+fn bench_pool(map_n: u64, batch: u64) -> Result<Vec<Figure>, RunError> {
+    let Some(crate::scenario::Params::Pool(mut p)) = crate::scenario::default_params("pool") else {
+        return Err(RunError::Failed("no pool scenario".into()));
+    };
+    p.processes = Some(2);
+    p.map_n = map_n;
+    p.apply_list_n = batch;
+    p.bad_args = crate::scenario::pool::BadArgs(None);
+    let mut phases: Vec<(String, u64)> = Vec::new();
+    let mut observer = |e: &crate::runtime::Envelope| {
+        if let (0, EventKind::Phase { name }) = (e.worker, &e.kind) {
+            phases.push((name.clone(), e.t_ns));
+        }
+    };
+    let summary = crate::scenario::run(
+        &crate::scenario::Params::Pool(p),
+        RuntimeOptions::default(),
+        &mut observer,
+    )?;
+    if !summary.ok {
+        return Err(RunError::Failed(format!(
+            "the pool run failed: {:?}",
+            summary.problems
+        )));
+    }
+    let span = |prefix: &str| -> f64 {
+        let i = phases.iter().position(|(n, _)| n.starts_with(prefix));
+        match i.and_then(|i| Some((phases[i].1, phases.get(i + 1)?.1))) {
+            Some((a, b)) => (b - a) as f64 / 1e9,
+            None => f64::NAN,
+        }
+    };
+    Ok(vec![
+        Figure {
+            name: "pool_map_items_per_s".into(),
+            value: map_n as f64 / span("map("),
+            unit: "items/s",
+        },
+        Figure {
+            name: "apply_async_batch_per_s".into(),
+            value: batch as f64 / span("[apply_async"),
+            unit: "tasks/s",
+        },
+    ])
+}
+
+/// Increments of the shared counter under the robust lock (with its events), by one worker
+/// alone and by two contending.
+fn bench_locked(count: u64) -> Result<Vec<Figure>, RunError> {
+    use crate::runtime::shm::{CellSpec, NumSer, TypeCode};
+    let mut figs = Vec::new();
+    for workers in [1u64, 2] {
+        let mut ignore = |_: &crate::runtime::Envelope| {};
+        let mut s = quiet_session(&mut ignore)?;
+        s.rt.create_segment(&[CellSpec {
+            typecode: TypeCode::I64,
+            array: false,
+            init: vec![NumSer::Int(0)],
+        }])?;
+        let t0 = Instant::now();
+        for _ in 0..workers {
+            s.rt.spawn(Job::LockedIncrements { count }.to_json(), Vec::new())?;
+        }
+        s.until_all_exited(|_, _| Ok(()))?;
+        let secs = t0.elapsed().as_secs_f64();
+        let total =
+            s.rt.segment()
+                .and_then(|seg| seg.load(0, 0))
+                .and_then(crate::runtime::Num::as_i128);
+        if total != Some((count * workers) as i128) {
+            return Err(RunError::Failed(format!(
+                "the locked counter ended at {total:?}"
+            )));
+        }
+        let name = if workers == 1 {
+            "locked_incr_per_s"
+        } else {
+            "locked_incr_contended_per_s"
+        };
+        figs.push(Figure {
+            name: name.into(),
+            value: (count * workers) as f64 / secs,
+            unit: "increments/s",
+        });
+    }
+    Ok(figs)
+}
+
+/// Events from two flooding workers applied to the UI's state with no loss, while a frame of
+/// the lock screen is drawn every 33 ms; the frames' p50 and p99.
+fn bench_ingest(count: u64) -> Result<Vec<Figure>, RunError> {
+    use crate::app::{App, Msg};
+    let mut app = App::new(Duration::from_millis(250), 0);
+    app.update(Msg::Resize(160, 48));
+    app.open_run(
+        5,
+        crate::scenario::default_params("lock")
+            .ok_or_else(|| RunError::Failed("no lock".into()))?,
+    );
+    let mut ignore = |_: &crate::runtime::Envelope| {};
+    let mut s = quiet_session(&mut ignore)?;
+    for _ in 0..2 {
+        s.rt.spawn(Job::Flood { count }.to_json(), Vec::new())?;
+    }
+    let area = ratatui::layout::Rect::new(0, 0, 160, 48);
+    let mut frames = Vec::new();
+    let mut writes = 0u64;
+    let t0 = Instant::now();
+    let mut next_frame = Instant::now();
+    while s.rt.live() > 0 {
+        let Some(e) = s.next(Duration::from_millis(5))? else {
+            continue;
+        };
+        writes += matches!(e.kind, EventKind::Write { .. }) as u64;
+        app.update(Msg::Event(e));
+        if Instant::now() >= next_frame {
+            let f0 = Instant::now();
+            let mut buf = ratatui::buffer::Buffer::empty(area);
+            crate::ui::render(&app, area, &mut buf);
+            frames.push(f0.elapsed().as_secs_f64() * 1e3);
+            next_frame = Instant::now() + Duration::from_millis(33);
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    if writes != 2 * count {
+        return Err(RunError::Failed(format!(
+            "{writes} of {} events reached the UI state",
+            2 * count
+        )));
+    }
+    frames.sort_by(f64::total_cmp);
+    Ok(vec![
+        Figure {
+            name: "ingest_events_per_s".into(),
+            value: writes as f64 / secs,
+            unit: "events/s",
+        },
+        Figure {
+            name: "frame_p50_ms".into(),
+            value: percentile(&frames, 0.5),
+            unit: "ms",
+        },
+        Figure {
+            name: "frame_p99_ms".into(),
+            value: percentile(&frames, 0.99),
+            unit: "ms",
+        },
+    ])
+}
+
 pub fn run(args: &BenchArgs) -> Result<Vec<Figure>, RunError> {
     let mut figs = Vec::new();
     if matches!(args.what, BenchWhat::Spawn | BenchWhat::All) {
@@ -143,6 +328,18 @@ pub fn run(args: &BenchArgs) -> Result<Vec<Figure>, RunError> {
     }
     if matches!(args.what, BenchWhat::Events | BenchWhat::All) {
         figs.extend(bench_events(args.events)?);
+    }
+    if matches!(args.what, BenchWhat::Queue | BenchWhat::All) {
+        figs.extend(bench_queue(1_000_000)?);
+    }
+    if matches!(args.what, BenchWhat::Pool | BenchWhat::All) {
+        figs.extend(bench_pool(1_000_000, 20_000)?);
+    }
+    if matches!(args.what, BenchWhat::Lock | BenchWhat::All) {
+        figs.extend(bench_locked(200_000)?);
+    }
+    if matches!(args.what, BenchWhat::Ingest | BenchWhat::All) {
+        figs.extend(bench_ingest(1_000_000)?);
     }
     Ok(figs)
 }

@@ -197,6 +197,14 @@ pub enum BenchWhat {
     Spawn,
     /// Events per second one worker streams to the parent.
     Events,
+    /// Items per second through a queue from one producer.
+    Queue,
+    /// Pool(2).map over 1M items, and a batch of apply_async calls.
+    Pool,
+    /// Increments under the robust lock, alone and with two contending.
+    Lock,
+    /// Events from two workers into the UI's state, with frame times meanwhile.
+    Ingest,
     All,
 }
 

@@ -14,6 +14,15 @@ pub fn json_line(out: &mut impl Write, e: &Envelope) {
     }
 }
 
+/// Whether an event gets a line of its own (`text_line` gives `None` for the rest).
+pub fn is_logged(e: &Envelope) -> bool {
+    match &e.kind {
+        EventKind::Phase { .. } => e.worker == 0,
+        EventKind::TaskEnd { ok: true, .. } | EventKind::LockRequested => false,
+        _ => true,
+    }
+}
+
 /// A readable line for an event, or `None` for events too fine-grained to print.
 pub fn text_line(e: &Envelope, t0: u64) -> Option<String> {
     let who = if e.worker == 0 {

@@ -110,7 +110,8 @@ pub struct RunState {
     pub pool: PoolView,
     pub compare: CompareView,
     pub shared: SharedView,
-    pub log: VecDeque<String>,
+    /// The newest events worth a line in the log.
+    pub log: VecDeque<Envelope>,
     pub events: u64,
     pub ended: Option<Result<Ended, String>>,
     /// What the run does now, as a code-pane marker key (`write`, `map(job, range(10))`, ...).
@@ -184,7 +185,7 @@ impl RunState {
     }
 
     pub fn on_event(&mut self, e: &Envelope) {
-        let t0 = *self.t0.get_or_insert(e.t_ns);
+        self.t0.get_or_insert(e.t_ns);
         self.now_ns = self.now_ns.max(e.t_ns);
         self.events += 1;
         if e.worker == 0
@@ -193,12 +194,14 @@ impl RunState {
             self.phase = name.clone();
             self.phase_workers.clear();
         }
-        let role = self.role();
-        self.workers.on_event(e, || role);
+        // The role is worked out only for a new worker, not for every event.
+        let role = matches!(e.kind, EventKind::Spawned { .. }).then(|| self.role());
+        self.workers.on_event(e, || role.unwrap_or_default());
         if matches!(e.kind, EventKind::Spawned { .. }) {
             self.phase_workers.push(e.worker);
         }
         if let Some(a) = self.activity_of(e)
+            && a != self.activity
             && crate::scenario::code::line_for(crate::scenario::code::python(self.name()), &a)
                 .is_some()
         {
@@ -210,11 +213,12 @@ impl RunState {
         self.pool.on_event(e);
         self.compare.on_event(e);
         self.shared.on_event(e);
-        if let Some(line) = crate::report::text_line(e, t0) {
+        // Kept as events and formatted only when drawn: a flood of events costs no strings.
+        if crate::report::is_logged(e) {
             if self.log.len() == LOG_LINES {
                 self.log.pop_front();
             }
-            self.log.push_back(line);
+            self.log.push_back(e.clone());
         }
     }
 

@@ -173,7 +173,8 @@ fn compute_with_gil(
     Some(st.value())
 }
 
-fn queue_message(worker: u16, v: u128) -> Vec<u8> {
+/// A queue item: the worker that put it and its value.
+pub fn queue_message(worker: u16, v: u128) -> Vec<u8> {
     let mut m = Vec::with_capacity(24);
     put_uvarint(&mut m, worker as u128);
     put_uvarint(&mut m, v);

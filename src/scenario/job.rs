@@ -27,6 +27,10 @@ pub enum Job {
     Noop,
     /// Benchmarks: send `count` write events as fast as possible.
     Flood { count: u64 },
+    /// Benchmarks: put `count` items on the queue (fd 5) as fast as possible.
+    QueueFlood { count: u64 },
+    /// Benchmarks: `count` increments of the shared counter, each under the lock.
+    LockedIncrements { count: u64 },
 }
 
 impl Job {
@@ -57,6 +61,8 @@ pub fn dispatch(ctx: &mut WorkerCtx, job: serde_json::Value) -> i32 {
         Job::Counter(j) => lock::work(ctx, &j),
         Job::Noop => Ok(Flow::Go),
         Job::Flood { count } => flood(ctx, count),
+        Job::QueueFlood { count } => queue_flood(ctx, count),
+        Job::LockedIncrements { count } => locked_increments(ctx, count),
     };
     match result {
         Ok(_) => 0,
@@ -78,5 +84,38 @@ fn flood(ctx: &mut WorkerCtx, count: u64) -> JobResult {
             new,
         });
     }
+    Ok(Flow::Go)
+}
+
+fn queue_flood(ctx: &mut WorkerCtx, count: u64) -> JobResult {
+    let mut q = crate::runtime::queue::MessageWriter::new(ctx.take_extra(0)?);
+    for i in 0..count {
+        q.put(&compare::queue_message(ctx.id, i as u128))
+            .map_err(|e| format!("queue put failed: {e}"))?;
+    }
+    Ok(Flow::Go)
+}
+
+/// The locked increment as the lock scenario does it (with its lock events), in a tight loop;
+/// reports the time it took as a `result`.
+fn locked_increments(ctx: &mut WorkerCtx, count: u64) -> JobResult {
+    let t0 = crate::runtime::clock::now_ns();
+    for _ in 0..count {
+        let held = crate::runtime::lock::acquire(ctx)?;
+        let seg = ctx.segment()?;
+        let old = seg.load(0, 0).ok_or("the counter is missing")?;
+        let new = match old {
+            Num::Int(v) => Num::Int(v + 1),
+            Num::Float(v) => Num::Float(v + 1.0),
+        };
+        seg.store(0, 0, new);
+        crate::runtime::lock::release(ctx, held)?;
+    }
+    let elapsed_ns = crate::runtime::clock::now_ns() - t0;
+    ctx.emit(EventKind::Result {
+        label: "locked increments".into(),
+        value: Num::Int(count as i128),
+        elapsed_ns,
+    });
     Ok(Flow::Go)
 }

@@ -10,6 +10,7 @@ use ratatui::widgets::Widget;
 use super::panel;
 use super::theme::{Theme, glyph};
 use crate::app::trace::{Lane, LockTimeline, TraceRun};
+use crate::scenario::lock::WriteRec;
 
 pub struct TracePlot<'a> {
     pub run: &'a TraceRun,
@@ -79,17 +80,35 @@ impl Widget for TracePlot<'_> {
         }
         let n = run.writes.len().max(self.writes.unwrap_or(0)).max(1);
         let cols = plot.width.saturating_sub(1) as usize;
-        for (i, w) in run.writes.iter().enumerate() {
-            let x = i * cols / n;
+        let lost: std::collections::HashSet<u64> = run.lost.iter().map(|l| l.lost.t_ns).collect();
+        // With more writes than columns, each column shows its last write, or a lost one if it
+        // holds any: the cost of a frame stays bounded by the plot's width, not the run's length.
+        let mut draw = |x: usize, w: &WriteRec, is_lost: bool| {
             let frac = w.new.clamp(0, top) as f64 / top as f64;
             let y = plot.bottom() - 1 - ((plot.height - 1) as f64 * frac).round() as u16;
-            let lost = run.is_lost(i);
-            let (ch, style) = if lost {
+            let (ch, style) = if is_lost {
                 (LOST, t.bad)
             } else {
                 (glyph(w.worker), t.worker(w.worker))
             };
             buf.set_string(plot.x + 1 + x as u16, y, ch.to_string(), style);
+        };
+        if n <= cols {
+            for (i, w) in run.writes.iter().enumerate() {
+                draw(i * cols / n, w, lost.contains(&w.t_ns));
+            }
+        } else {
+            for x in 0..cols {
+                let (from, to) = (x * n / cols, ((x + 1) * n / cols).min(run.writes.len()));
+                if from >= to {
+                    break;
+                }
+                let span = &run.writes[from..to];
+                let marked = span.iter().rev().find(|w| lost.contains(&w.t_ns));
+                if let Some(w) = marked.or(span.last()) {
+                    draw(x, w, marked.is_some());
+                }
+            }
         }
         if let Some(l) = caption {
             let (a, b) = (l.lost, l.overwritten_by);

@@ -356,13 +356,15 @@ impl Widget for LogPanel<'_> {
         let inner = block.inner(area);
         block.render(area, buf);
         let n = inner.height as usize;
+        let t0 = self.run.t0.unwrap_or(0);
         let skip = self.run.log.len().saturating_sub(n);
         let lines: Vec<Line> = self
             .run
             .log
             .iter()
             .skip(skip)
-            .map(|l| Line::styled(l.clone(), t.text))
+            .filter_map(|e| crate::report::text_line(e, t0))
+            .map(|l| Line::styled(l, t.text))
             .collect();
         Paragraph::new(lines).render(inner, buf);
     }
