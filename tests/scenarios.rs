@@ -330,3 +330,28 @@ fn trace_out_writes_a_chrome_trace_of_the_run() {
         .collect();
     assert_eq!(lanes.len(), 2, "one process lane per worker");
 }
+
+#[test]
+fn a_pool_with_thousands_of_tasks_neither_hangs_nor_loses_one() {
+    // More tasks than the task pipe holds, and more events than the fan-in channel holds.
+    let out = run(&[
+        "run",
+        "pool",
+        "--json",
+        "--processes",
+        "2",
+        "--map-n",
+        "200000",
+        "--apply-list-n",
+        "20000",
+        "--bad-args",
+        "none",
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let s = out.summary();
+    let list = s["apply_async_list"].as_array().expect("list");
+    assert_eq!(list.len(), 20000);
+    assert_eq!(list[19999], 19999i64 * 19999);
+    assert_eq!(s["map"].as_array().map(Vec::len), Some(200000));
+    assert_clean(&out);
+}
