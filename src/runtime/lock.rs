@@ -56,8 +56,10 @@ pub fn release(ctx: &mut WorkerCtx, held: Held) -> Result<(), String> {
     let (seg, _) = ctx.parts()?;
     seg.unlock().map_err(|e| format!("unlock failed: {e}"))?;
     let hold_ns = now_ns().saturating_sub(held.since_ns);
+    // No flush here: the release travels with the worker's next blocking point (a sleep, a gate,
+    // a contended lock, its exit), which every scenario reaches at once; a flush per release
+    // was a system call per increment.
     ctx.emit(EventKind::LockReleased { hold_ns });
-    ctx.flush();
     Ok(())
 }
 
