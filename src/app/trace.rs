@@ -209,12 +209,7 @@ mod tests {
     use super::*;
 
     fn ev(worker: u16, t_ns: u64, kind: EventKind) -> Envelope {
-        Envelope {
-            kind,
-            worker,
-            pid: 1,
-            t_ns,
-        }
+        Envelope::of(worker, t_ns, kind)
     }
 
     fn write(worker: u16, t: u64, old: i128, new: i128) -> Envelope {

@@ -160,12 +160,7 @@ mod tests {
     use super::*;
 
     fn ev(worker: u16, t_ns: u64, kind: EventKind) -> Envelope {
-        Envelope {
-            kind,
-            worker,
-            pid: 100 + worker as i32,
-            t_ns,
-        }
+        Envelope::of(worker, t_ns, kind)
     }
 
     #[test]

@@ -179,6 +179,18 @@ pub struct Envelope {
     pub t_ns: u64,
 }
 
+impl Envelope {
+    /// An event of worker `worker` (pid `100 + worker`) at `t_ns`, for tests and tools.
+    pub fn of(worker: u16, t_ns: u64, kind: EventKind) -> Envelope {
+        Envelope {
+            kind,
+            worker,
+            pid: 100 + worker as i32,
+            t_ns,
+        }
+    }
+}
+
 impl EventKind {
     fn tag(&self) -> u8 {
         match self {

@@ -181,17 +181,7 @@ fn run_screen(app: &App, run: &RunState, area: Rect, buf: &mut Buffer, theme: &T
             Constraint::Min(3),
         ])
         .areas(left);
-        cpu::CpuPanel {
-            cpu: &app.cpu,
-            theme,
-            replay: app.replay.is_some(),
-        }
-        .render(c, buf);
-        workers::WorkersPanel {
-            workers: &run.workers,
-            theme,
-        }
-        .render(w, buf);
+        cpu_and_workers(app, run, (c, w), buf, theme);
         views::LogPanel { run, theme }.render(log, buf);
         let [view, code] =
             Layout::vertical([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(right);
@@ -204,17 +194,7 @@ fn run_screen(app: &App, run: &RunState, area: Rect, buf: &mut Buffer, theme: &T
             Constraint::Min(8),
         ])
         .areas(body);
-        cpu::CpuPanel {
-            cpu: &app.cpu,
-            theme,
-            replay: app.replay.is_some(),
-        }
-        .render(c, buf);
-        workers::WorkersPanel {
-            workers: &run.workers,
-            theme,
-        }
-        .render(w, buf);
+        cpu_and_workers(app, run, (c, w), buf, theme);
         // Narrow screens show the code instead of the scenario's panel while `c` is on.
         if app.code {
             code::CodePane { run, theme }.render(main, buf);
@@ -222,6 +202,26 @@ fn run_screen(app: &App, run: &RunState, area: Rect, buf: &mut Buffer, theme: &T
             views::ScenarioPanel { app, run, theme }.render(main, buf);
         }
     }
+}
+
+fn cpu_and_workers(
+    app: &App,
+    run: &RunState,
+    (c, w): (Rect, Rect),
+    buf: &mut Buffer,
+    theme: &Theme,
+) {
+    cpu::CpuPanel {
+        cpu: &app.cpu,
+        theme,
+        replay: app.replay.is_some(),
+    }
+    .render(c, buf);
+    workers::WorkersPanel {
+        workers: &run.workers,
+        theme,
+    }
+    .render(w, buf);
 }
 
 /// Clears `area` and draws a bordered box there (for overlays).
