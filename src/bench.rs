@@ -177,6 +177,7 @@ fn bench_pool(map_n: u64, batch: u64) -> Result<Vec<Figure>, RunError> {
     p.processes = Some(2);
     p.map_n = map_n;
     p.apply_list_n = batch;
+    p.roundtrips = batch / 4;
     p.bad_args = crate::scenario::pool::BadArgs(None);
     let mut phases: Vec<(String, u64)> = Vec::new();
     let mut observer = |e: &crate::runtime::Envelope| {
@@ -212,6 +213,11 @@ fn bench_pool(map_n: u64, batch: u64) -> Result<Vec<Figure>, RunError> {
             name: "apply_async_batch_per_s".into(),
             value: batch as f64 / span("[apply_async"),
             unit: "tasks/s",
+        },
+        Figure {
+            name: "apply_async_roundtrip_per_s".into(),
+            value: (batch / 4) as f64 / span("apply_async round trips"),
+            unit: "calls/s",
         },
     ])
 }

@@ -73,6 +73,7 @@ pub fn to_flags(p: &Params) -> Vec<Flag> {
                     .map_or("none".into(), |a| list(a.iter())),
             ),
             text("--task-ms", p.task_ms),
+            text("--roundtrips", p.roundtrips),
         ],
         Params::Shared(p) => {
             let cells = p.cells();

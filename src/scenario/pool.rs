@@ -44,6 +44,10 @@ pub struct Params {
     /// can be watched; scaled by --speed.
     #[arg(long, allow_negative_numbers = true, default_value_t = 0, value_parser = |s: &str| int_in::<u64>(s, 0, 10_000))]
     pub task_ms: u64,
+    /// Also make this many apply_async(job, (i,)).get() calls one after another, each result
+    /// awaited before the next call (round trips; 0 to 1000000).
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0, value_parser = |s: &str| int_in::<u64>(s, 0, 1_000_000))]
+    pub roundtrips: u64,
     /// Arguments of the deliberately wrong call, apply_async(job, (2, 3, 4)) (0 to 4 numbers;
     /// "none" to skip it).
     #[arg(long, allow_negative_numbers = true, default_value = "2,3,4", value_parser = parse_bad_args)]
@@ -695,6 +699,30 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
         show_list(&list)
     ));
 
+    // for i in range(N): pool.apply_async(job, (i,)).get()
+    let mut roundtrips_ok = true;
+    if p.roundtrips > 0 {
+        s.emit(EventKind::Phase {
+            name: format!("apply_async round trips ({})", p.roundtrips),
+        });
+        for i in 0..p.roundtrips as i64 {
+            let id = pool.submit(
+                |task| Task::Apply {
+                    task,
+                    args: vec![i],
+                },
+                1,
+            )?;
+            pool.wait(s, &[id])?;
+            roundtrips_ok &= pool.values(id).ok().and_then(|v| v.first().copied())
+                == Some(i as i128 * i as i128);
+        }
+        text.push_str(&format!(
+            "{} apply_async(...).get() round trips\n",
+            p.roundtrips
+        ));
+    }
+
     // pool.apply_async(job, (2, 3, 4)).get() raises
     let mut errors = Vec::new();
     if let BadArgs(Some(args)) = &p.bad_args {
@@ -733,6 +761,9 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     }
     if apply_async != Some(a as i128 * a as i128) {
         problems.push(format!("apply_async(job, ({a},)) gave {apply_async:?}"));
+    }
+    if !roundtrips_ok {
+        problems.push("an apply_async round trip returned a wrong result".into());
     }
     let want_list: Vec<i128> = (0..p.apply_list_n as i128).map(|x| x * x).collect();
     if list != want_list {
