@@ -200,12 +200,12 @@ impl RunState {
         if matches!(e.kind, EventKind::Spawned { .. }) {
             self.phase_workers.push(e.worker);
         }
-        if let Some(a) = self.activity_of(e)
+                if let Some(a) = self.activity_of(e)
             && a != self.activity
-            && crate::scenario::code::line_for(crate::scenario::code::python(self.name()), &a)
+            && crate::scenario::code::line_for(crate::scenario::code::python(self.name()), a)
                 .is_some()
         {
-            self.activity = a;
+            self.activity = a.to_string();
         }
         self.trace.on_event(e);
         self.lock.on_event(e);
@@ -223,19 +223,20 @@ impl RunState {
     }
 
     /// The code-pane key an event stands for, if it moves the highlighted line.
-    fn activity_of(&self, e: &Envelope) -> Option<String> {
+        /// (Borrowed: this runs for every event, and most keys are fixed words.)
+    fn activity_of<'e>(&self, e: &'e Envelope) -> Option<&'e str> {
         let key = match &e.kind {
-            EventKind::Phase { name } if e.worker == 0 => name.clone(),
-            EventKind::Phase { name } if name == "sleep" || name == "compute" => name.clone(),
-            EventKind::Write { .. } if self.phase == "locked" => "locked".into(),
-            EventKind::Write { .. } => "write".into(),
-            EventKind::Spawned { .. } => "spawned".into(),
-            EventKind::Started => "started".into(),
-            EventKind::QueuePut { .. } => "queue_put".into(),
-            EventKind::TaskStart { .. } => "task".into(),
-            EventKind::LockAcquired { .. } => "lock_acquired".into(),
-            EventKind::LockReleased { .. } => "lock_released".into(),
-            EventKind::Exit { .. } => "exit".into(),
+            EventKind::Phase { name } if e.worker == 0 => name.as_str(),
+            EventKind::Phase { name } if name == "sleep" || name == "compute" => name.as_str(),
+            EventKind::Write { .. } if self.phase == "locked" => "locked",
+            EventKind::Write { .. } => "write",
+            EventKind::Spawned { .. } => "spawned",
+            EventKind::Started => "started",
+            EventKind::QueuePut { .. } => "queue_put",
+            EventKind::TaskStart { .. } => "task",
+            EventKind::LockAcquired { .. } => "lock_acquired",
+            EventKind::LockReleased { .. } => "lock_released",
+            EventKind::Exit { .. } => "exit",
             _ => return None,
         };
         Some(key)
