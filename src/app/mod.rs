@@ -200,7 +200,7 @@ impl RunState {
         if matches!(e.kind, EventKind::Spawned { .. }) {
             self.phase_workers.push(e.worker);
         }
-                if let Some(a) = self.activity_of(e)
+        if let Some(a) = self.activity_of(e)
             && a != self.activity
             && crate::scenario::code::line_for(crate::scenario::code::python(self.name()), a)
                 .is_some()
@@ -223,7 +223,7 @@ impl RunState {
     }
 
     /// The code-pane key an event stands for, if it moves the highlighted line.
-        /// (Borrowed: this runs for every event, and most keys are fixed words.)
+    /// (Borrowed: this runs for every event, and most keys are fixed words.)
     fn activity_of<'e>(&self, e: &'e Envelope) -> Option<&'e str> {
         let key = match &e.kind {
             EventKind::Phase { name } if e.worker == 0 => name.as_str(),
@@ -364,6 +364,7 @@ impl App {
             Msg::Tick(now) => {
                 if let Some(r) = self.run.as_mut().filter(|r| r.running() && !self.paused) {
                     r.now_ns = r.now_ns.max(now);
+                    r.trace.settle();
                 }
                 None
             }
@@ -382,6 +383,7 @@ impl App {
                 let run = self.run.as_mut();
                 match run {
                     Some(r) => {
+                        r.trace.settle();
                         r.on_sample(&s);
                         let workers = &r.workers;
                         self.cpu.on_sample(&s, |pid| workers.worker_of(pid));
@@ -392,6 +394,7 @@ impl App {
             }
             Msg::RunEnded(result) => {
                 if let Some(r) = self.run.as_mut() {
+                    r.trace.settle();
                     if let Ok(end) = &result {
                         r.compare.on_summary(&end.details);
                     }

@@ -15,16 +15,31 @@ const LIVE_ANALYSIS_LIMIT: usize = 2000;
 #[derive(Debug, Clone, Default)]
 pub struct TraceRun {
     pub mode: String,
+    /// The writes in time order (after `settle`; arrivals are appended).
     pub writes: Vec<WriteRec>,
     pub lost: Vec<LostUpdate>,
     /// Workers in the order they first wrote (for glyphs and colours).
     pub workers: Vec<u16>,
+    /// Sum of every write's increment, kept as writes arrive.
+    delta_sum: i128,
+    /// Writes arrived out of time order since the last `settle`.
+    unsorted: bool,
 }
 
 impl TraceRun {
     /// The value the writes would have reached had none been lost.
     pub fn expected_so_far(&self) -> i128 {
-        self.writes.iter().map(|w| w.new - w.old).sum()
+        self.delta_sum
+    }
+
+    /// Puts the writes back in time order. Events of different workers arrive through
+    /// different pipes, in batches; sorting the few runs they form (an adaptive, stable sort)
+    /// replaces inserting each one in place, which moved the whole tail per event.
+    pub fn settle(&mut self) {
+        if self.unsorted {
+            self.writes.sort_by_key(|w| w.t_ns);
+            self.unsorted = false;
+        }
     }
 
     /// The value the counter holds now (the latest write).
@@ -45,6 +60,13 @@ pub struct ValueTrace {
 }
 
 impl ValueTrace {
+    /// Time order for every run (the app calls it on ticks, samples and the run's end).
+    pub fn settle(&mut self) {
+        for r in &mut self.runs {
+            r.settle();
+        }
+    }
+
     pub fn on_event(&mut self, e: &Envelope) {
         match &e.kind {
             EventKind::Phase { name }
@@ -73,13 +95,14 @@ impl ValueTrace {
                     old: *old,
                     new: *new,
                 };
-                // Events of different workers arrive through different pipes: keep time order.
-                let at = run.writes.partition_point(|x| x.t_ns <= w.t_ns);
-                run.writes.insert(at, w);
+                run.unsorted |= run.writes.last().is_some_and(|l| l.t_ns > w.t_ns);
+                run.delta_sum += w.new - w.old;
+                run.writes.push(w);
                 if !run.workers.contains(&e.worker) {
                     run.workers.push(e.worker);
                 }
                 if run.writes.len() <= LIVE_ANALYSIS_LIMIT {
+                    run.settle();
                     run.lost = find_lost_updates(&run.writes, 0);
                 }
             }
