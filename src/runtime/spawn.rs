@@ -328,6 +328,16 @@ impl Runtime {
 
     /// The next event, waiting at most `timeout`. Fails only when interrupted by a signal.
     pub fn next(&mut self, timeout: Duration) -> Result<Next, RuntimeError> {
+        // An event already waiting is taken without reading the clock for a deadline.
+        if !self.interrupted() {
+            if let Some(e) = self.take_own() {
+                return Ok(Next::Event(e));
+            }
+            if let Ok(e) = self.rx.try_recv() {
+                self.note(&e);
+                return Ok(Next::Event(e));
+            }
+        }
         let slice = Duration::from_millis(50).min(timeout);
         let deadline = std::time::Instant::now() + timeout;
         loop {
@@ -454,7 +464,13 @@ fn spawn_reexec(
     Ok(Pid::from_raw(child.id() as i32))
 }
 
-fn send_or_quit(tx: &Sender<Envelope>, shutdown: &AtomicBool, mut e: Envelope) -> bool {
+fn send_or_quit(tx: &Sender<Envelope>, shutdown: &AtomicBool, e: Envelope) -> bool {
+    // The common case costs no clock reading: only a full channel needs a deadline.
+    let mut e = match tx.try_send(e) {
+        Ok(()) => return true,
+        Err(crossbeam_channel::TrySendError::Disconnected(_)) => return false,
+        Err(crossbeam_channel::TrySendError::Full(back)) => back,
+    };
     loop {
         match tx.send_timeout(e, Duration::from_millis(100)) {
             Ok(()) => return true,
