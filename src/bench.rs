@@ -292,7 +292,7 @@ fn bench_ingest(count: u64) -> Result<Vec<Figure>, RunError> {
         writes += matches!(e.kind, EventKind::Write { .. }) as u64;
         app.update(Msg::Event(e));
         // Look at the clock every 256 events, as a UI loop draining a batch would.
-        if writes % 256 == 0 && Instant::now() >= next_frame {
+        if writes.is_multiple_of(256) && Instant::now() >= next_frame {
             let f0 = Instant::now();
             let mut buf = ratatui::buffer::Buffer::empty(area);
             crate::ui::render(&app, area, &mut buf);
