@@ -1,7 +1,10 @@
 //! Inter-process queues over pipes, the way `multiprocessing.Queue` carries items.
 //!
-//! `MessageQueue`: many writers, one reader; each message is one `write` of at most
-//! `PIPE_BUF` bytes, which POSIX makes atomic, so messages of concurrent writers never mix.
+//! `MessageQueue`: many writers, one reader. A writer gathers whole messages and writes them
+//! with one `write` of at most `PIPE_BUF` bytes, which POSIX makes atomic, so messages of
+//! concurrent writers never mix; it writes when the next message would not fit, on `flush`,
+//! and when dropped (so a writer that blocks on something else must `flush` first). The single
+//! reader reads in large buffered chunks.
 //! `TaskQueue`: one writer, many readers (a pool's task queue): fixed-size records, written and
 //! read whole, so any worker can take the next task without a lock.
 
@@ -17,27 +20,57 @@ pub fn queue_pipe() -> nix::Result<(OwnedFd, OwnedFd)> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
 }
 
-pub struct MessageWriter(File);
-pub struct MessageReader(File);
+/// Bytes one atomic pipe write may carry.
+const PIPE_BUF: usize = 4096;
+
+pub struct MessageWriter {
+    pipe: File,
+    pending: Vec<u8>,
+}
+
+pub struct MessageReader(std::io::BufReader<File>);
 
 impl MessageWriter {
     pub fn new(f: impl Into<File>) -> Self {
-        Self(f.into())
+        Self {
+            pipe: f.into(),
+            pending: Vec::with_capacity(PIPE_BUF),
+        }
     }
 
-    /// Puts one message (cut to `MAX_MESSAGE` bytes), atomically.
+    /// Puts one message (cut to `MAX_MESSAGE` bytes); it reaches the pipe, whole, with the
+    /// next write (see the module's note).
     pub fn put(&mut self, msg: &[u8]) -> std::io::Result<()> {
         let msg = &msg[..msg.len().min(MAX_MESSAGE)];
-        let mut frame = Vec::with_capacity(msg.len() + 2);
-        frame.extend_from_slice(&(msg.len() as u16).to_le_bytes());
-        frame.extend_from_slice(msg);
-        self.0.write_all(&frame)
+        if self.pending.len() + msg.len() + 2 > PIPE_BUF {
+            self.flush()?;
+        }
+        self.pending
+            .extend_from_slice(&(msg.len() as u16).to_le_bytes());
+        self.pending.extend_from_slice(msg);
+        Ok(())
+    }
+
+    /// Writes the gathered messages in one atomic write.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let r = self.pipe.write_all(&self.pending);
+        self.pending.clear();
+        r
+    }
+}
+
+impl Drop for MessageWriter {
+    fn drop(&mut self) {
+        let _ = self.flush();
     }
 }
 
 impl MessageReader {
     pub fn new(f: impl Into<File>) -> Self {
-        Self(f.into())
+        Self(std::io::BufReader::with_capacity(64 * 1024, f.into()))
     }
 
     /// The next message; `None` once every writer has closed its end.

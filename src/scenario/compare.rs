@@ -256,6 +256,9 @@ pub fn work(ctx: &mut WorkerCtx, job: &SumJob) -> JobResult {
             .put(&queue_message(ctx.id, v))
             .map_err(|e| format!("queue put failed: {e}"))?;
     }
+    queue
+        .flush()
+        .map_err(|e| format!("queue put failed: {e}"))?;
     Ok(Flow::Go)
 }
 

@@ -93,6 +93,7 @@ fn queue_flood(ctx: &mut WorkerCtx, count: u64) -> JobResult {
         q.put(&compare::queue_message(ctx.id, i as u128))
             .map_err(|e| format!("queue put failed: {e}"))?;
     }
+    q.flush().map_err(|e| format!("queue put failed: {e}"))?;
     Ok(Flow::Go)
 }
 

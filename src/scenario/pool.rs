@@ -223,6 +223,9 @@ pub fn work(ctx: &mut WorkerCtx, task_ms: u64) -> JobResult {
         name: "idle".into(),
     });
     loop {
+        // Before blocking on the task queue, hand over what is gathered: the parent may be
+        // waiting for exactly these results.
+        results.flush().map_err(|e| format!("result queue: {e}"))?;
         ctx.flush();
         let Some(rec) = tasks.get().map_err(|e| format!("task queue: {e}"))? else {
             return Ok(Flow::Go);
