@@ -327,6 +327,44 @@ fn bench_ingest(count: u64) -> Result<Vec<Figure>, RunError> {
     ])
 }
 
+/// What a `write` event costs a worker per shared-value write: the same writes timed with and
+/// without their events, in the worker itself.
+fn bench_trace_cost(count: u64) -> Result<Vec<Figure>, RunError> {
+    use crate::runtime::shm::{CellSpec, NumSer, TypeCode};
+    let mut per_write = [0.0f64; 2];
+    for (slot, traced) in [(0, false), (1, true)] {
+        let mut elapsed = None;
+        let mut observer = |e: &crate::runtime::Envelope| {
+            if let EventKind::Result { elapsed_ns, .. } = e.kind {
+                elapsed = Some(elapsed_ns);
+            }
+        };
+        let mut s = quiet_session(&mut observer)?;
+        s.rt.create_segment(&[CellSpec {
+            typecode: TypeCode::I64,
+            array: false,
+            init: vec![NumSer::Int(0)],
+        }])?;
+        s.rt.spawn(Job::TracedWrites { count, traced }.to_json(), Vec::new())?;
+        s.until_all_exited(|_, _| Ok(()))?;
+        drop(s);
+        let ns = elapsed.ok_or_else(|| RunError::Failed("the writer reported no time".into()))?;
+        per_write[slot] = ns as f64 / count as f64;
+    }
+    Ok(vec![
+        Figure {
+            name: "write_untraced_ns".into(),
+            value: per_write[0],
+            unit: "ns",
+        },
+        Figure {
+            name: "trace_cost_ns".into(),
+            value: per_write[1] - per_write[0],
+            unit: "ns",
+        },
+    ])
+}
+
 pub fn run(args: &BenchArgs) -> Result<Vec<Figure>, RunError> {
     let mut figs = Vec::new();
     if matches!(args.what, BenchWhat::Spawn | BenchWhat::All) {
@@ -347,6 +385,9 @@ pub fn run(args: &BenchArgs) -> Result<Vec<Figure>, RunError> {
     }
     if matches!(args.what, BenchWhat::Ingest | BenchWhat::All) {
         figs.extend(bench_ingest(1_000_000)?);
+    }
+    if matches!(args.what, BenchWhat::Trace | BenchWhat::All) {
+        figs.extend(bench_trace_cost(5_000_000)?);
     }
     Ok(figs)
 }

@@ -205,6 +205,8 @@ pub enum BenchWhat {
     Lock,
     /// Events from two workers into the UI's state, with frame times meanwhile.
     Ingest,
+    /// What tracing costs a worker per shared-value write.
+    Trace,
     All,
 }
 

@@ -31,6 +31,8 @@ pub enum Job {
     QueueFlood { count: u64 },
     /// Benchmarks: `count` increments of the shared counter, each under the lock.
     LockedIncrements { count: u64 },
+    /// Benchmarks: `count` unlocked writes of the shared counter, with or without their events.
+    TracedWrites { count: u64, traced: bool },
 }
 
 impl Job {
@@ -63,6 +65,7 @@ pub fn dispatch(ctx: &mut WorkerCtx, job: serde_json::Value) -> i32 {
         Job::Flood { count } => flood(ctx, count),
         Job::QueueFlood { count } => queue_flood(ctx, count),
         Job::LockedIncrements { count } => locked_increments(ctx, count),
+        Job::TracedWrites { count, traced } => traced_writes(ctx, count, traced),
     };
     match result {
         Ok(_) => 0,
@@ -115,6 +118,37 @@ fn locked_increments(ctx: &mut WorkerCtx, count: u64) -> JobResult {
     let elapsed_ns = crate::runtime::clock::now_ns() - t0;
     ctx.emit(EventKind::Result {
         label: "locked increments".into(),
+        value: Num::Int(count as i128),
+        elapsed_ns,
+    });
+    Ok(Flow::Go)
+}
+
+/// Shared-value writes as the scenarios make them, with the `write` event or without, timed in
+/// the worker (what tracing costs a worker per write).
+fn traced_writes(ctx: &mut WorkerCtx, count: u64, traced: bool) -> JobResult {
+    let t0 = crate::runtime::clock::now_ns();
+    for _ in 0..count {
+        let (seg, events) = ctx.parts()?;
+        let old = seg.load(0, 0).ok_or("the counter is missing")?;
+        let new = match old {
+            Num::Int(v) => Num::Int(v + 1),
+            Num::Float(v) => Num::Float(v + 1.0),
+        };
+        seg.store(0, 0, new);
+        if traced {
+            events.emit(&EventKind::Write {
+                cell: 0,
+                index: 0,
+                old,
+                new,
+            });
+        }
+    }
+    let elapsed_ns = crate::runtime::clock::now_ns() - t0;
+    let label = if traced { "traced" } else { "untraced" };
+    ctx.emit(EventKind::Result {
+        label: label.into(),
         value: Num::Int(count as i128),
         elapsed_ns,
     });
