@@ -2,8 +2,6 @@
 //! and the shared segment's cells. Each is fed by events; the run's summary fills in what only
 //! the end of a run knows (expected values, speed-ups).
 
-use std::collections::BTreeMap;
-
 use crate::runtime::{Envelope, EventKind, Num};
 
 /// An item on its way through the queue.
@@ -56,55 +54,22 @@ impl QueueView {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct PoolTask {
-    pub task: u32,
-    pub call: String,
-    pub first: i64,
-    pub count: u32,
-    pub worker: u16,
-    /// None while running.
-    pub ok: Option<bool>,
-    pub error: Option<String>,
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct PoolView {
-    pub tasks: BTreeMap<u32, PoolTask>,
+    /// Which worker runs or ran which task (the same log the pool's summary is made from).
+    pub log: crate::scenario::pool::TaskLog,
     pub phase: String,
 }
 
 impl PoolView {
     pub fn on_event(&mut self, e: &Envelope) {
-        match &e.kind {
-            EventKind::Phase { name } if e.worker == 0 => self.phase = name.clone(),
-            EventKind::TaskStart {
-                task,
-                call,
-                first,
-                count,
-            } => {
-                self.tasks.insert(
-                    *task,
-                    PoolTask {
-                        task: *task,
-                        call: call.clone(),
-                        first: *first,
-                        count: *count,
-                        worker: e.worker,
-                        ok: None,
-                        error: None,
-                    },
-                );
-            }
-            EventKind::TaskEnd { task, ok, error } => {
-                if let Some(t) = self.tasks.get_mut(task) {
-                    t.ok = Some(*ok);
-                    t.error = error.clone();
-                }
-            }
-            _ => {}
+        if let EventKind::Phase { name } = &e.kind
+            && e.worker == 0
+        {
+            self.phase = name.clone();
         }
+        // A worker that dies in a task shows in the workers table; its report is the parent's.
+        self.log.observe(e);
     }
 }
 

@@ -374,26 +374,36 @@ fn start_feeder(
     (tx, feeder)
 }
 
-/// Which worker ran which task, from the `task_start` / `task_end` events.
-#[derive(Default)]
-struct TaskLog {
-    tasks: BTreeMap<u32, TaskEntry>,
+/// Which worker ran which task, from the `task_start` / `task_end` events (the parent's
+/// summary and the UI's pool view both keep it).
+#[derive(Debug, Clone, Default)]
+pub struct TaskLog {
+    pub tasks: BTreeMap<u32, TaskEntry>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-struct TaskEntry {
-    call: String,
-    first: i64,
-    count: u32,
-    worker: u16,
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskEntry {
+    pub call: String,
+    pub first: i64,
+    pub count: u32,
+    pub worker: u16,
     #[serde(skip)]
-    ended: bool,
-    ok: bool,
+    pub ended: bool,
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl TaskEntry {
+    /// `None` while the task runs, then whether it succeeded.
+    pub fn outcome(&self) -> Option<bool> {
+        self.ended.then_some(self.ok)
+    }
 }
 
 impl TaskLog {
     /// Records a task event; returns a description of the task lost if a worker died in it.
-    fn observe(&mut self, e: &crate::runtime::Envelope) -> Option<String> {
+    pub fn observe(&mut self, e: &crate::runtime::Envelope) -> Option<String> {
         match &e.kind {
             EventKind::TaskStart {
                 task,
@@ -409,12 +419,13 @@ impl TaskLog {
                     worker: e.worker,
                     ended: false,
                     ok: false,
+                    error: None,
                 };
                 self.tasks.insert(*task, entry);
             }
-            EventKind::TaskEnd { task, ok, .. } => {
+            EventKind::TaskEnd { task, ok, error } => {
                 if let Some(t) = self.tasks.get_mut(task) {
-                    (t.ended, t.ok) = (true, *ok);
+                    (t.ended, t.ok, t.error) = (true, *ok, error.clone());
                 }
             }
             EventKind::Exit { code, signal } if *code != Some(0) => {

@@ -173,8 +173,9 @@ fn pool_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
     let mut lines = Vec::new();
     // The grid: one cell per task, in the colour and glyph of the worker that ran it.
     let mut grid = vec![Span::styled("tasks: ", t.dim)];
-    for task in pool.tasks.values() {
-        let (ch, style) = match task.ok {
+    let tasks = &pool.log.tasks;
+    for task in tasks.values() {
+        let (ch, style) = match task.outcome() {
             Some(false) => ('✗', t.bad),
             None => ('…', t.worker(task.worker)),
             Some(true) => (glyph(task.worker), t.worker(task.worker)),
@@ -183,7 +184,7 @@ fn pool_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
     }
     lines.push(Line::from(grid));
     let mut per: std::collections::BTreeMap<u16, u32> = Default::default();
-    for task in pool.tasks.values() {
+    for task in tasks.values() {
         *per.entry(task.worker).or_default() += 1;
     }
     let mut who = vec![Span::styled("ran by: ", t.dim)];
@@ -195,9 +196,8 @@ fn pool_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
     }
     lines.push(Line::from(who));
     lines.push(Line::raw(""));
-    for task in pool
-        .tasks
-        .values()
+    for (id, task) in tasks
+        .iter()
         .rev()
         .take(inner.height.saturating_sub(8) as usize)
         .rev()
@@ -218,7 +218,7 @@ fn pool_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
                 format!("{}{} ", glyph(task.worker), task.worker),
                 t.worker(task.worker),
             ),
-            Span::styled(format!("task {:>3}: {what}", task.task), t.text),
+            Span::styled(format!("task {id:>3}: {what}"), t.text),
         ];
         if let Some(err) = &task.error {
             spans.push(Span::styled(format!("  → {err}"), t.bad));
