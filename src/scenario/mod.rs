@@ -228,6 +228,12 @@ impl<'o> Session<'o> {
         })
     }
 
+    /// Shows an event to the observer and counts it in the tallies.
+    fn deliver(&mut self, e: &Envelope) {
+        (self.observer)(e);
+        self.tally(e);
+    }
+
     fn tally(&mut self, e: &Envelope) {
         if e.worker == 0 {
             return;
@@ -260,8 +266,7 @@ impl<'o> Session<'o> {
     pub fn next(&mut self, timeout: Duration) -> Result<Option<Envelope>, RunError> {
         match self.rt.next(timeout)? {
             Next::Event(e) => {
-                self.tally(&e);
-                (self.observer)(&e);
+                self.deliver(&e);
                 Ok(Some(e))
             }
             Next::Timeout => Ok(None),
@@ -280,8 +285,7 @@ impl<'o> Session<'o> {
                 return Err(RuntimeError::Interrupted.into());
             }
             if let Some(e) = self.rt.take_own() {
-                self.tally(&e);
-                (self.observer)(&e);
+                self.deliver(&e);
                 return Ok(Got::Event(e));
             }
             let slice = Duration::from_millis(50)
@@ -294,8 +298,7 @@ impl<'o> Session<'o> {
             match got {
                 Some(Got::Event(e)) => {
                     self.rt.note(&e);
-                    self.tally(&e);
-                    (self.observer)(&e);
+                    self.deliver(&e);
                     return Ok(Got::Event(e));
                 }
                 Some(g) => return Ok(g),
