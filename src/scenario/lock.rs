@@ -65,6 +65,13 @@ pub struct Params {
     pub step_script: Option<Script>,
 }
 
+impl Params {
+    /// Increments per worker in a run: `--steps`, or the tutorial's 10 unlocked and 5 locked.
+    pub fn steps_for(&self, locked: bool) -> u32 {
+        self.steps.unwrap_or(if locked { 5 } else { 10 })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Deltas(pub Vec<i64>);
 
@@ -446,7 +453,7 @@ fn play_script(
 }
 
 fn one_run(s: &mut Session<'_>, p: &Params, locked: bool) -> Result<RunReport, RunError> {
-    let steps = p.steps.unwrap_or(if locked { 5 } else { 10 });
+    let steps = p.steps_for(locked);
     let mode = if locked { "locked" } else { "unlocked" };
     s.emit(EventKind::Phase { name: mode.into() });
     s.rt.create_segment(&[CellSpec {

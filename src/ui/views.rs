@@ -59,6 +59,21 @@ impl Widget for ScenarioPanel<'_> {
     }
 }
 
+/// A run of the counter, scaled to the exact total and the number of writes it will reach.
+fn lock_plot<'a>(
+    r: &'a crate::app::trace::TraceRun,
+    p: &crate::scenario::lock::Params,
+    t: &'a Theme,
+) -> TracePlot<'a> {
+    let steps = p.steps_for(r.mode == "locked") as i128;
+    TracePlot {
+        run: r,
+        theme: t,
+        target: Some(p.deltas.0.iter().map(|d| *d as i128 * steps).sum()),
+        writes: Some(steps as usize * p.deltas.0.len()),
+    }
+}
+
 fn lock_view(
     run: &RunState,
     p: &crate::scenario::lock::Params,
@@ -69,46 +84,19 @@ fn lock_view(
     let lanes_h = (run.lock.lanes.len() as u16 + run.lock.waiting.len() as u16 + 3).clamp(4, 9);
     let [plots, lanes] =
         Layout::vertical([Constraint::Min(6), Constraint::Length(lanes_h)]).areas(area);
-    let steps = |mode: &str| p.steps.unwrap_or(if mode == "locked" { 5 } else { 10 });
-    let target = |mode: &str| {
-        Some(
-            p.deltas
-                .0
-                .iter()
-                .map(|d| *d as i128 * steps(mode) as i128)
-                .sum::<i128>(),
-        )
-    };
-    let writes = |mode: &str| Some(steps(mode) as usize * p.deltas.0.len());
+    let plot = |r| lock_plot(r, p, t);
+
     match run.trace.runs.as_slice() {
         [] => Paragraph::new("waiting for the first write…")
             .block(panel(" value ", t))
             .render(plots, buf),
-        [one] => TracePlot {
-            run: one,
-            theme: t,
-            target: target(&one.mode),
-            writes: writes(&one.mode),
-        }
-        .render(plots, buf),
+        [one] => plot(one).render(plots, buf),
         [.., a, b] => {
             let [l, r] =
                 Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
                     .areas(plots);
-            TracePlot {
-                run: a,
-                theme: t,
-                target: target(&a.mode),
-                writes: writes(&a.mode),
-            }
-            .render(l, buf);
-            TracePlot {
-                run: b,
-                theme: t,
-                target: target(&b.mode),
-                writes: writes(&b.mode),
-            }
-            .render(r, buf);
+            plot(a).render(l, buf);
+            plot(b).render(r, buf);
         }
     }
     LockLanes {
