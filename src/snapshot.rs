@@ -213,8 +213,7 @@ pub fn take(params: Params, shot: &Shot) -> Result<(), RunError> {
             },
             recv(monitor.samples) -> s => if let Ok(s) = s {
                 app.update(Msg::Sample(s));
-                let pids = app.run.as_ref().map(|r| r.workers.live_pids()).unwrap_or_default();
-                monitor.watch(pids);
+                                monitor.watch(app.live_pids());
             },
             default(Duration::from_millis(20)) => {},
         }

@@ -320,6 +320,14 @@ impl App {
         }
     }
 
+    /// Pids of the run's live workers (what the sampler should watch).
+    pub fn live_pids(&self) -> Vec<i32> {
+        self.run
+            .as_ref()
+            .map(|r| r.workers.live_pids())
+            .unwrap_or_default()
+    }
+
     /// Speed as a factor (2.0 = twice as fast as the tutorial).
     pub fn speed(&self) -> f64 {
         1000.0 / self.speed_permille as f64

@@ -221,8 +221,7 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
             },
             recv(s.monitor.samples) -> smp => if let Ok(smp) = smp {
                 s.update(Msg::Sample(smp));
-                let pids = s.app.run.as_ref().map(|r| r.workers.live_pids()).unwrap_or_default();
-                s.monitor.watch(pids);
+                                s.monitor.watch(s.app.live_pids());
                 dirty = true;
             },
                         recv(driver_rx.as_ref().unwrap_or(&none)) -> m => {
