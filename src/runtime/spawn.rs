@@ -129,14 +129,23 @@ pub enum Next {
     Timeout,
 }
 
-const CHANNEL_CAPACITY: usize = 1 << 13;
+/// Events travel from a reader thread to the parent in batches (one channel operation for up to
+/// `BATCH` events instead of one each); at most `CHANNEL_CAPACITY` batches wait at once.
+const BATCH: usize = 256;
+const CHANNEL_CAPACITY: usize = 32;
+const EVENT_PIPE_BYTES: i32 = 1 << 20;
+
+/// Events of one worker, in the order it sent them.
+pub type Batch = Vec<Envelope>;
 const MAX_WORKERS: u16 = 1024;
 
 pub struct Runtime {
     opts: RuntimeOptions,
     token: String,
-    tx: Sender<Envelope>,
-    rx: Receiver<Envelope>,
+    tx: Sender<Batch>,
+    rx: Receiver<Batch>,
+    /// Events of a batch taken from the channel and not yet handed out.
+    pending: std::collections::VecDeque<Envelope>,
     workers: Vec<Arc<WorkerHandle>>,
     /// Events of the parent's own (and `spawned`), delivered before the workers' channel.
     own: std::collections::VecDeque<Envelope>,
@@ -168,6 +177,7 @@ impl Runtime {
             .unwrap_or_else(|| Hub::new(opts.speed_permille, opts.gates));
         Ok(Runtime {
             own: std::collections::VecDeque::new(),
+            pending: std::collections::VecDeque::new(),
             hub,
             opts,
             token,
@@ -236,6 +246,9 @@ impl Runtime {
                 .map_err(|source| RuntimeError::Pipe { worker: id, source })
         };
         let (ev_r, ev_w) = pipe()?;
+        // A deeper event pipe lets a worker run on through a burst while its reader catches up
+        // (best effort: the default 64 KiB still works, only with more waiting).
+        let _ = nix::fcntl::fcntl(&ev_w, nix::fcntl::FcntlArg::F_SETPIPE_SZ(EVENT_PIPE_BYTES));
         let (ctl_r, ctl_w) = pipe()?;
         let (out_r, out_w) = pipe()?;
         let (err_r, err_w) = pipe()?;
@@ -319,23 +332,31 @@ impl Runtime {
         });
     }
 
-    /// The oldest event of the parent's own not yet taken (already noted).
-    pub fn take_own(&mut self) -> Option<Envelope> {
-        let e = self.own.pop_front()?;
+    /// The next event already at hand, without waiting (already noted): the parent's own
+    /// first, then the rest of a batch taken earlier.
+    pub fn take_ready(&mut self) -> Option<Envelope> {
+        let e = self.own.pop_front().or_else(|| self.pending.pop_front())?;
         self.note(&e);
         Some(e)
+    }
+
+    /// Keeps a batch taken from `receiver` for `take_ready` to hand out.
+    pub fn absorb(&mut self, batch: Batch) {
+        self.pending.extend(batch);
     }
 
     /// The next event, waiting at most `timeout`. Fails only when interrupted by a signal.
     pub fn next(&mut self, timeout: Duration) -> Result<Next, RuntimeError> {
         // An event already waiting is taken without reading the clock for a deadline.
         if !self.interrupted() {
-            if let Some(e) = self.take_own() {
+            if let Some(e) = self.take_ready() {
                 return Ok(Next::Event(e));
             }
-            if let Ok(e) = self.rx.try_recv() {
-                self.note(&e);
-                return Ok(Next::Event(e));
+            if let Ok(batch) = self.rx.try_recv() {
+                self.absorb(batch);
+                if let Some(e) = self.take_ready() {
+                    return Ok(Next::Event(e));
+                }
             }
         }
         let slice = Duration::from_millis(50).min(timeout);
@@ -344,14 +365,11 @@ impl Runtime {
             if self.interrupted() {
                 return Err(RuntimeError::Interrupted);
             }
-            if let Some(e) = self.take_own() {
+            if let Some(e) = self.take_ready() {
                 return Ok(Next::Event(e));
             }
             match self.rx.recv_timeout(slice) {
-                Ok(e) => {
-                    self.note(&e);
-                    return Ok(Next::Event(e));
-                }
+                Ok(batch) => self.absorb(batch),
                 Err(RecvTimeoutError::Timeout) => {
                     if std::time::Instant::now() >= deadline {
                         return Ok(Next::Timeout);
@@ -367,14 +385,14 @@ impl Runtime {
         interrupted() || self.hub.cancelled()
     }
 
-    /// The fan-in channel, for callers that wait on it together with other sources; events
-    /// taken from it directly must be passed to `note`.
-    pub fn receiver(&self) -> &Receiver<Envelope> {
+    /// The fan-in channel, for callers that wait on it together with other sources; a batch
+    /// taken from it directly must be passed to `absorb`.
+    pub fn receiver(&self) -> &Receiver<Batch> {
         &self.rx
     }
 
-    /// Book-keeping for an event taken from `receiver`.
-    pub fn note(&mut self, e: &Envelope) {
+    /// Book-keeping for an event handed out.
+    fn note(&mut self, e: &Envelope) {
         if e.worker != 0 && matches!(e.kind, EventKind::Exit { .. }) {
             self.exited += 1;
         }
@@ -464,7 +482,7 @@ fn spawn_reexec(
     Ok(Pid::from_raw(child.id() as i32))
 }
 
-fn send_or_quit(tx: &Sender<Envelope>, shutdown: &AtomicBool, e: Envelope) -> bool {
+fn send_or_quit<T>(tx: &Sender<T>, shutdown: &AtomicBool, e: T) -> bool {
     // The common case costs no clock reading: only a full channel needs a deadline.
     let mut e = match tx.try_send(e) {
         Ok(()) => return true,
@@ -490,7 +508,7 @@ fn start_readers(
     handle: Arc<WorkerHandle>,
     mut events: File,
     outputs: [File; 2],
-    tx: Sender<Envelope>,
+    tx: Sender<Batch>,
     shutdown: Arc<AtomicBool>,
 ) -> JoinHandle<()> {
     let pid = handle.pid;
@@ -514,29 +532,37 @@ fn start_readers(
                 Err(_) => break,
             };
             dec.feed(&buf[..n]);
+            let mut batch = Batch::with_capacity(BATCH);
             while let Some(d) = dec.next_event() {
-                match d {
-                    Decoded::Event(t_ns, kind) if delivering => {
-                        let e = Envelope {
-                            kind,
-                            worker,
-                            pid,
-                            t_ns,
-                        };
-                        delivering = send_or_quit(&tx, &shutdown, e);
-                    }
-                    Decoded::Event(..) | Decoded::Skipped(_) => {}
+                let e = match d {
+                    Decoded::Event(t_ns, kind) => Envelope {
+                        kind,
+                        worker,
+                        pid,
+                        t_ns,
+                    },
+                    Decoded::Skipped(_) => continue,
                     Decoded::Broken(err) => {
                         let message = format!("event stream of worker {worker} is corrupt: {err}");
-                        let e = Envelope {
+                        Envelope {
                             kind: EventKind::Error { message },
                             worker,
                             pid,
                             t_ns: now_ns(),
-                        };
-                        delivering = delivering && send_or_quit(&tx, &shutdown, e);
+                        }
                     }
+                };
+                if !delivering {
+                    continue;
                 }
+                batch.push(e);
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Batch::with_capacity(BATCH));
+                    delivering = send_or_quit(&tx, &shutdown, full);
+                }
+            }
+            if delivering && !batch.is_empty() {
+                delivering = send_or_quit(&tx, &shutdown, batch);
             }
         }
         // A frame cut short by the worker's death is an event that never arrived.
@@ -546,25 +572,22 @@ fn start_readers(
         }
         let exit = handle.proc.reap();
         if delivering {
+            let mut last = Batch::new();
             if dropped > 0 {
-                let e = Envelope {
+                last.push(Envelope {
                     kind: EventKind::Dropped { count: dropped },
                     worker,
                     pid,
                     t_ns: now_ns(),
-                };
-                send_or_quit(&tx, &shutdown, e);
+                });
             }
-            send_or_quit(
-                &tx,
-                &shutdown,
-                Envelope {
-                    kind: exit,
-                    worker,
-                    pid,
-                    t_ns: now_ns(),
-                },
-            );
+            last.push(Envelope {
+                kind: exit,
+                worker,
+                pid,
+                t_ns: now_ns(),
+            });
+            send_or_quit(&tx, &shutdown, last);
         }
     })
 }
@@ -574,7 +597,7 @@ fn read_output(
     pid: i32,
     stream: Stream,
     output: File,
-    tx: Sender<Envelope>,
+    tx: Sender<Batch>,
     shutdown: &AtomicBool,
 ) {
     use std::io::BufRead;
@@ -583,16 +606,13 @@ fn read_output(
         let Ok(line) = line else { break };
         let text = String::from_utf8_lossy(&line).into_owned();
         let kind = EventKind::Output { stream, text };
-        if !send_or_quit(
-            &tx,
-            shutdown,
-            Envelope {
-                kind,
-                worker,
-                pid,
-                t_ns: now_ns(),
-            },
-        ) {
+        let e = Envelope {
+            kind,
+            worker,
+            pid,
+            t_ns: now_ns(),
+        };
+        if !send_or_quit(&tx, shutdown, vec![e]) {
             break;
         }
     }

@@ -284,23 +284,24 @@ impl<'o> Session<'o> {
             if self.rt.interrupted() {
                 return Err(RuntimeError::Interrupted.into());
             }
-            if let Some(e) = self.rt.take_own() {
+            if let Some(e) = self.rt.take_ready() {
                 self.deliver(&e);
                 return Ok(Got::Event(e));
             }
             let slice = Duration::from_millis(50)
                 .min(deadline.saturating_duration_since(std::time::Instant::now()));
             let got = crossbeam_channel::select! {
-                recv(self.rt.receiver()) -> e => e.ok().map(Got::Event),
+                recv(self.rt.receiver()) -> b => match b {
+                    Ok(batch) => {
+                        self.rt.absorb(batch);
+                        continue;
+                    }
+                    Err(_) => None,
+                },
                 recv(other) -> x => Some(x.map_or(Got::Closed, Got::Other)),
                 default(slice) => None,
             };
             match got {
-                Some(Got::Event(e)) => {
-                    self.rt.note(&e);
-                    self.deliver(&e);
-                    return Ok(Got::Event(e));
-                }
                 Some(g) => return Ok(g),
                 None if std::time::Instant::now() >= deadline => return Ok(Got::Timeout),
                 None => {}
