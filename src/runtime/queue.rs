@@ -97,16 +97,46 @@ impl MessageReader {
 /// Size of one task record.
 pub const TASK_RECORD: usize = 64;
 
+/// The parent's end of a task pipe. Its writes never block: `try_put` says when the pipe is
+/// full, and `put` then waits for room, so one writer can hand over directly while the pipe has
+/// room and leave the waiting to a helper thread when it has not.
 pub struct TaskWriter(File);
 pub struct TaskReader(File);
 
 impl TaskWriter {
-    pub fn new(f: impl Into<File>) -> Self {
-        Self(f.into())
+    pub fn new(f: OwnedFd) -> std::io::Result<Self> {
+        use nix::fcntl::{FcntlArg, OFlag, fcntl};
+        let flags = OFlag::from_bits_truncate(fcntl(&f, FcntlArg::F_GETFL)?);
+        fcntl(&f, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+        Ok(Self(f.into()))
     }
 
-    pub fn put(&mut self, rec: &[u8; TASK_RECORD]) -> std::io::Result<()> {
-        self.0.write_all(rec)
+    /// Writes the record if the pipe has room for it (records are smaller than `PIPE_BUF`, so
+    /// the write is whole or nothing); false if it is full.
+    pub fn try_put(&self, rec: &[u8; TASK_RECORD]) -> std::io::Result<bool> {
+        loop {
+            match (&self.0).write(rec) {
+                Ok(n) if n == rec.len() => return Ok(true),
+                Ok(_) => return Err(std::io::Error::other("a task record was cut short")),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Writes the record, waiting for room as long as it takes.
+    pub fn put(&self, rec: &[u8; TASK_RECORD]) -> std::io::Result<()> {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use std::os::fd::AsFd;
+        while !self.try_put(rec)? {
+            let mut fds = [PollFd::new(self.0.as_fd(), PollFlags::POLLOUT)];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
     }
 }
 

@@ -7,6 +7,8 @@
 //! `map` is cut into chunks the way Python's `Pool.map` sizes them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -348,6 +350,10 @@ struct PoolClient {
     /// task-handler thread): submitting never blocks the loop that drains the workers' events,
     /// so a full task pipe cannot deadlock the parent against its own workers.
     tasks: Option<crossbeam_channel::Sender<[u8; TASK_RECORD]>>,
+    /// The task pipe, written directly while it has room and nothing waits in the feeder.
+    pipe: Arc<TaskWriter>,
+    /// Records handed to the feeder and not yet written.
+    queued: Arc<AtomicUsize>,
     feeder: Option<std::thread::JoinHandle<std::io::Result<()>>>,
     results: crossbeam_channel::Receiver<TaskOutput>,
     next_task: u32,
@@ -358,16 +364,17 @@ struct PoolClient {
     log: TaskLog,
 }
 
-fn start_feeder(
-    mut pipe: TaskWriter,
-) -> (
+type Feeder = (
     crossbeam_channel::Sender<[u8; TASK_RECORD]>,
     std::thread::JoinHandle<std::io::Result<()>>,
-) {
+);
+
+fn start_feeder(pipe: Arc<TaskWriter>, queued: Arc<AtomicUsize>) -> Feeder {
     let (tx, rx) = crossbeam_channel::unbounded::<[u8; TASK_RECORD]>();
     let feeder = std::thread::spawn(move || {
         for rec in rx {
             pipe.put(&rec)?;
+            queued.fetch_sub(1, Ordering::AcqRel);
         }
         Ok(())
     });
@@ -458,17 +465,28 @@ impl TaskLog {
 
 impl PoolClient {
     fn put(&mut self, task: &Task) -> Result<(), RunError> {
-        let sent = self
-            .tasks
-            .as_ref()
-            .is_some_and(|t| t.send(task.encode()).is_ok());
-        if sent {
-            return Ok(());
-        }
-        // The feeder stopped: its error says why (every worker gone, usually).
-        let why = match self.feeder.take().map(|f| f.join()) {
-            Some(Ok(Err(e))) => e.to_string(),
-            _ => "the task queue is closed".into(),
+        let rec = task.encode();
+        // Straight into the pipe when it has room and nothing is waiting in the feeder (which
+        // keeps the order): a hand-over to the feeder thread is one more wake-up per task.
+        let direct = if self.queued.load(Ordering::Acquire) == 0 {
+            self.pipe.try_put(&rec).map_err(|e| e.to_string())
+        } else {
+            Ok(false)
+        };
+        let why = match direct {
+            Ok(true) => return Ok(()),
+            Ok(false) => {
+                self.queued.fetch_add(1, Ordering::AcqRel);
+                if self.tasks.as_ref().is_some_and(|t| t.send(rec).is_ok()) {
+                    return Ok(());
+                }
+                // The feeder stopped: its error says why (every worker gone, usually).
+                match self.feeder.take().map(|f| f.join()) {
+                    Some(Ok(Err(e))) => e.to_string(),
+                    _ => "the task queue is closed".into(),
+                }
+            }
+            Err(e) => e,
         };
         Err(RunError::Failed(format!(
             "cannot hand the pool a task: {why}"
@@ -622,9 +640,15 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
             }
         }
     });
-    let (tasks, feeder) = start_feeder(TaskWriter::new(task_w));
+    let pipe = Arc::new(
+        TaskWriter::new(task_w).map_err(|e| RunError::Failed(format!("task queue: {e}")))?,
+    );
+    let queued = Arc::new(AtomicUsize::new(0));
+    let (tasks, feeder) = start_feeder(pipe.clone(), queued.clone());
     let mut pool = PoolClient {
         tasks: Some(tasks),
+        pipe,
+        queued,
         feeder: Some(feeder),
         results: rx,
         next_task: 0,
