@@ -103,6 +103,10 @@ pub struct RunArgs {
     /// Also write the run as Chrome trace events (opens in Perfetto or chrome://tracing).
     #[arg(long, value_name = "FILE.json", global = true)]
     pub trace_out: Option<std::path::PathBuf>,
+    /// Workers send only their start, phases, results, errors and exit, not every read, write,
+    /// queue item and lock step: the answer at full speed, without the picture.
+    #[arg(long, global = true)]
+    pub no_trace: bool,
     /// Play the scenario's intervals faster (2 = twice as fast) or slower (0.5); 0.01 to 100.
     #[arg(long, allow_negative_numbers = true, default_value_t = 1.0, value_parser = parse_speed, global = true)]
     pub speed: f64,

@@ -249,6 +249,7 @@ fn run(args: RunArgs) -> ExitCode {
         method: args.start_method.into(),
         speed_permille: (1000.0 / args.speed).round() as u32,
         gates: false,
+        trace: !args.no_trace,
         ..RuntimeOptions::default()
     };
     let params = args.scenario;

@@ -154,6 +154,29 @@ fn locked_counter_is_exact_and_each_worker_writes_in_one_run() {
     assert_clean(&out);
 }
 
+#[test]
+fn without_tracing_the_answer_is_the_same_and_no_step_is_sent() {
+    let out = run(&["run", "lock", "--json", "--no-trace", "--speed", "10"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let runs = out.summary()["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 2);
+    let locked = &runs[1];
+    assert_eq!(locked["traced"], false);
+    assert_eq!(locked["final"], locked["expected"]);
+    assert!(runs[0]["final"].as_i64() <= runs[0]["expected"].as_i64());
+    for kind in [
+        "read",
+        "write",
+        "lock_requested",
+        "lock_acquired",
+        "lock_released",
+    ] {
+        assert!(out.events(kind).is_empty(), "{kind} events were sent");
+    }
+    assert_eq!(out.events("exit").len(), 4);
+    assert_clean(&out);
+}
+
 /// The invariants of an unlocked run, whatever the interleaving.
 fn check_unlocked(r: &Value, writes_per_worker: i64, workers: i64) {
     let (fin, exp) = (

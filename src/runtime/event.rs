@@ -192,6 +192,21 @@ impl Envelope {
 }
 
 impl EventKind {
+    /// A step of the work, as opposed to the lifecycle, phases, results and errors: the events a
+    /// run without tracing leaves out.
+    pub fn is_trace(&self) -> bool {
+        matches!(
+            self,
+            EventKind::QueuePut { .. }
+                | EventKind::QueueGet { .. }
+                | EventKind::Read { .. }
+                | EventKind::Write { .. }
+                | EventKind::LockRequested
+                | EventKind::LockAcquired { .. }
+                | EventKind::LockReleased { .. }
+        )
+    }
+
     fn tag(&self) -> u8 {
         match self {
             EventKind::Spawned { .. } => 1,

@@ -16,18 +16,20 @@ use super::event::{Envelope, EventKind};
 use super::sys::LockOutcome;
 use super::worker::WorkerCtx;
 
-/// Proof that this worker holds the lock, and since when.
+/// Proof that this worker holds the lock, and since when (when traced).
 #[must_use = "release the lock with `release`"]
 pub struct Held {
-    since_ns: u64,
+    since_ns: Option<u64>,
 }
 
-/// Takes the run's lock, reporting request, wait, contention and recovery.
+/// Takes the run's lock, reporting request, wait, contention and recovery. Without tracing
+/// only a recovery is reported, and the clock is not read.
 pub fn acquire(ctx: &mut WorkerCtx) -> Result<Held, String> {
-    ctx.emit(EventKind::LockRequested);
-    let t0 = now_ns();
     let me = ctx.id as u32;
     let (seg, events) = ctx.parts()?;
+    let traced = events.tracing();
+    let t0 = if traced { now_ns() } else { 0 };
+    events.emit_at(t0, &EventKind::LockRequested);
     let mut contended = false;
     let outcome = match seg.try_lock() {
         Ok(LockOutcome::Busy) => {
@@ -39,27 +41,37 @@ pub fn acquire(ctx: &mut WorkerCtx) -> Result<Held, String> {
         other => other,
     }
     .map_err(|e| format!("lock failed: {e}"))?;
-    let t1 = now_ns();
     seg.set_last_lock_owner(me);
     if outcome == LockOutcome::Recovered {
-        ctx.emit(EventKind::LockRecovered);
+        events.emit(&EventKind::LockRecovered);
     }
-    ctx.emit(EventKind::LockAcquired {
-        wait_ns: t1.saturating_sub(t0),
-        contended,
-    });
-    Ok(Held { since_ns: t1 })
+    if !traced {
+        return Ok(Held { since_ns: None });
+    }
+    let t1 = now_ns();
+    events.emit_at(
+        t1,
+        &EventKind::LockAcquired {
+            wait_ns: t1.saturating_sub(t0),
+            contended,
+        },
+    );
+    Ok(Held { since_ns: Some(t1) })
 }
 
 /// Releases the lock taken by `acquire`.
 pub fn release(ctx: &mut WorkerCtx, held: Held) -> Result<(), String> {
-    let (seg, _) = ctx.parts()?;
+    let (seg, events) = ctx.parts()?;
     seg.unlock().map_err(|e| format!("unlock failed: {e}"))?;
-    let hold_ns = now_ns().saturating_sub(held.since_ns);
+    let Some(since_ns) = held.since_ns else {
+        return Ok(());
+    };
+    let t = now_ns();
+    let hold_ns = t.saturating_sub(since_ns);
     // No flush here: the release travels with the worker's next blocking point (a sleep, a gate,
     // a contended lock, its exit), which every scenario reaches at once; a flush per release
     // was a system call per increment.
-    ctx.emit(EventKind::LockReleased { hold_ns });
+    events.emit_at(t, &EventKind::LockReleased { hold_ns });
     Ok(())
 }
 

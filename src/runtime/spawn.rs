@@ -102,6 +102,10 @@ pub struct RuntimeOptions {
     /// Steering shared with a front end on another thread (default: a new one made from
     /// `speed_permille` and `gates`).
     pub hub: Option<Arc<Hub>>,
+    /// Workers report what they do step by step (shared-value reads and writes, queue items,
+    /// lock requests, waits and holds). Off, they send only their lifecycle, phases, results
+    /// and errors: what a headless run that wants only the answer, or a benchmark, needs.
+    pub trace: bool,
 }
 
 impl Default for RuntimeOptions {
@@ -112,6 +116,7 @@ impl Default for RuntimeOptions {
             gates: false,
             exe: None,
             hub: None,
+            trace: true,
         }
     }
 }
@@ -203,6 +208,11 @@ impl Runtime {
         self.hub.clone()
     }
 
+    /// Whether workers report step by step (`RuntimeOptions::trace`).
+    pub fn traced(&self) -> bool {
+        self.opts.trace
+    }
+
     pub fn method(&self) -> StartMethod {
         self.opts.method
     }
@@ -281,6 +291,7 @@ impl Runtime {
             speed_permille: self.hub.speed(),
             gates: self.hub.gates(),
             extra_fds: extra_count,
+            trace: self.opts.trace,
             job,
         };
         self.own.push_back(Envelope {

@@ -98,17 +98,19 @@ impl RawRegion {
     }
 
     /// Loads `size` (1, 2, 4 or 8) bytes at `offset` atomically; `None` when out of bounds,
-    /// misaligned or of another size.
+    /// misaligned or of another size. Loads acquire and stores release: a value written before
+    /// a store is visible to whoever loads what it stored, as a lock-free reader needs; a full
+    /// fence per access (SeqCst) bought nothing and cost a locked instruction per store.
     pub fn load(&self, offset: usize, size: usize) -> Option<u64> {
         let p = self.check(offset, size)?;
         // SAFETY: `p` is in bounds and aligned to `size` (checked); the segment is shared
         // memory written by other processes only through these same atomic accessors.
         let v = unsafe {
             match size {
-                1 => AtomicU8::from_ptr(p).load(Ordering::SeqCst) as u64,
-                2 => AtomicU16::from_ptr(p.cast()).load(Ordering::SeqCst) as u64,
-                4 => AtomicU32::from_ptr(p.cast()).load(Ordering::SeqCst) as u64,
-                8 => AtomicU64::from_ptr(p.cast()).load(Ordering::SeqCst),
+                1 => AtomicU8::from_ptr(p).load(Ordering::Acquire) as u64,
+                2 => AtomicU16::from_ptr(p.cast()).load(Ordering::Acquire) as u64,
+                4 => AtomicU32::from_ptr(p.cast()).load(Ordering::Acquire) as u64,
+                8 => AtomicU64::from_ptr(p.cast()).load(Ordering::Acquire),
                 _ => return None,
             }
         };
@@ -123,10 +125,10 @@ impl RawRegion {
         // SAFETY: as in `load`.
         unsafe {
             match size {
-                1 => AtomicU8::from_ptr(p).store(bits as u8, Ordering::SeqCst),
-                2 => AtomicU16::from_ptr(p.cast()).store(bits as u16, Ordering::SeqCst),
-                4 => AtomicU32::from_ptr(p.cast()).store(bits as u32, Ordering::SeqCst),
-                8 => AtomicU64::from_ptr(p.cast()).store(bits, Ordering::SeqCst),
+                1 => AtomicU8::from_ptr(p).store(bits as u8, Ordering::Release),
+                2 => AtomicU16::from_ptr(p.cast()).store(bits as u16, Ordering::Release),
+                4 => AtomicU32::from_ptr(p.cast()).store(bits as u32, Ordering::Release),
+                8 => AtomicU64::from_ptr(p.cast()).store(bits, Ordering::Release),
                 _ => return false,
             }
         }

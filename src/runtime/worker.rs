@@ -45,6 +45,7 @@ pub struct WorkerSpec {
     pub speed_permille: u32,
     pub gates: bool,
     pub extra_fds: u32,
+    pub trace: bool,
     pub job: serde_json::Value,
 }
 
@@ -54,19 +55,34 @@ pub struct WorkerSpec {
 pub struct Emitter {
     out: File,
     buf: Vec<u8>,
+    trace: bool,
 }
 
 const FLUSH_AT: usize = 16 * 1024;
 
 impl Emitter {
-    fn new(out: File) -> Self {
+    fn new(out: File, trace: bool) -> Self {
         let mut buf = Vec::with_capacity(FLUSH_AT * 2);
         buf.extend_from_slice(&STREAM_HEADER);
-        Self { out, buf }
+        Self { out, buf, trace }
+    }
+
+    /// Whether step-by-step events are wanted (see `RuntimeOptions::trace`); a job can skip
+    /// the work of preparing them when not.
+    pub fn tracing(&self) -> bool {
+        self.trace
     }
 
     pub fn emit(&mut self, kind: &EventKind) {
-        encode(&mut self.buf, now_ns(), kind);
+        self.emit_at(now_ns(), kind);
+    }
+
+    /// Emits an event stamped with a time the caller already read.
+    pub fn emit_at(&mut self, t_ns: u64, kind: &EventKind) {
+        if !self.trace && kind.is_trace() {
+            return;
+        }
+        encode(&mut self.buf, t_ns, kind);
         if self.buf.len() >= FLUSH_AT {
             self.flush();
         }
@@ -221,7 +237,7 @@ pub fn worker_main(dispatch: Dispatch) -> i32 {
     let state = Arc::new(ControlState::new(spec.speed_permille, spec.gates));
     let mut ctx = WorkerCtx {
         id: spec.worker,
-        events: Emitter::new(events),
+        events: Emitter::new(events, spec.trace),
         control: state.clone(),
         segment: None,
         extras: (0..spec.extra_fds)

@@ -308,6 +308,9 @@ pub struct RunReport {
     #[serde(rename = "final")]
     pub final_value: i128,
     pub expected: i128,
+    /// False for a run without tracing: no writes or lock steps were reported, so the lost
+    /// updates and the lock's accounting are unknown (the final value is still read).
+    pub traced: bool,
     pub lost_updates: usize,
     pub lost: Vec<LostUpdate>,
     pub values: Vec<i128>,
@@ -511,6 +514,7 @@ fn one_run(s: &mut Session<'_>, p: &Params, locked: bool) -> Result<RunReport, R
         workers: ids,
         final_value,
         expected,
+        traced: s.rt.traced(),
         lost_updates: lost.len(),
         lost,
         values: obs.writes.iter().map(|w| w.new).collect(),
@@ -550,15 +554,22 @@ fn describe(r: &RunReport, t0: u64) -> String {
         .iter()
         .map(|w| format!("{}[{}]", w.new, local(w.worker)))
         .collect();
-    t.push_str(&format!(
-        "  values (writer in brackets): {}\n",
-        vals.join(" ")
-    ));
     let verdict = if r.final_value == r.expected {
         "exact".to_string()
     } else {
         format!("{} short", r.expected - r.final_value)
     };
+    if !r.traced {
+        t.push_str(&format!(
+            "  final {}, expected {}: {verdict} (not traced: no values, lost updates or lock times)\n",
+            r.final_value, r.expected
+        ));
+        return t;
+    }
+    t.push_str(&format!(
+        "  values (writer in brackets): {}\n",
+        vals.join(" ")
+    ));
     t.push_str(&format!(
         "  final {}, expected {}: {verdict}; {} lost update{}\n",
         r.final_value,
