@@ -377,6 +377,133 @@ fn bench_trace_cost(count: u64) -> Result<Vec<Figure>, RunError> {
     ])
 }
 
+/// The compare scenario as the UI runs it: the run on its own thread (with tracing, as always in
+/// the UI), the CPU sampler at the default refresh, and the screen redrawn into an in-memory
+/// terminal at the UI's frame rate whenever something changed. Returns the run's details.
+fn compare_watched(
+    index: usize,
+    params: crate::scenario::Params,
+) -> Result<serde_json::Value, RunError> {
+    use crate::app::{App, Msg};
+    use crate::tui::driver::{Driver, DriverMsg};
+    let refresh = Duration::from_millis(250);
+    let mut app = App::new(refresh, 0);
+    app.update(Msg::Resize(120, 40));
+    app.open_run(index, params.clone());
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40))
+        .map_err(|e| RunError::Failed(format!("terminal: {e}")))?;
+    let monitor = crate::monitor::Monitor::start(refresh);
+    let driver = Driver::start(params, RuntimeOptions::default());
+    let frames = crossbeam_channel::tick(crate::tui::FRAME);
+    let mut dirty = true;
+    loop {
+        crossbeam_channel::select! {
+            recv(driver.rx) -> m => match m {
+                Ok(DriverMsg::Event(e)) => {
+                    app.update(Msg::Event(e));
+                    dirty = true;
+                }
+                Ok(DriverMsg::Ended(Ok(end))) => return Ok(end.details),
+                Ok(DriverMsg::Ended(Err(e))) => return Err(RunError::Failed(e)),
+                Err(_) => return Err(RunError::Failed("the watched run vanished".into())),
+            },
+            recv(monitor.samples) -> smp => if let Ok(smp) = smp {
+                app.update(Msg::Sample(smp));
+                monitor.watch(app.live_pids());
+                dirty = true;
+            },
+            recv(frames) -> _ => {
+                app.update(Msg::Tick(crate::runtime::clock::now_ns()));
+                if dirty {
+                    term.draw(|f| crate::ui::draw(f, &app))
+                        .map_err(|e| RunError::Failed(format!("draw: {e}")))?;
+                    dirty = false;
+                }
+            },
+        }
+    }
+}
+
+/// The observer effect: the compare scenario watched by the UI against the same run headless
+/// with tracing off, in alternating order; the medians of its processes/normal ratio and of
+/// its total time, as the percentage the watched run differs. The headless runs also give the
+/// scenario's own ratios (two processes, two threads, two threads under a GIL, over normal).
+fn bench_observer(seconds: f64, pairs: usize) -> Result<Vec<Figure>, RunError> {
+    use crate::scenario::{ALL, Params};
+    let Some(Params::Compare(mut p)) = crate::scenario::default_params("compare") else {
+        return Err(RunError::Failed("no compare scenario".into()));
+    };
+    p.seconds = Some(seconds);
+    p.gil = true;
+    let params = Params::Compare(p);
+    let index = ALL.iter().position(|i| i.name == "compare").unwrap_or(0);
+    let ratio = |d: &serde_json::Value, name: &str| -> f64 {
+        let secs = |n: &str| {
+            d["variants"]
+                .as_array()
+                .and_then(|v| v.iter().find(|x| x["name"] == n))
+                .and_then(|x| x["seconds"].as_f64())
+                .unwrap_or(f64::NAN)
+        };
+        secs(name) / secs("normal")
+    };
+    let total = |d: &serde_json::Value| -> f64 {
+        d["variants"].as_array().map_or(f64::NAN, |v| {
+            v.iter().filter_map(|x| x["seconds"].as_f64()).sum()
+        })
+    };
+    let (mut headless, mut watched) = (Vec::new(), Vec::new());
+    for k in 0..pairs * 2 {
+        // h w w h h w ...: neither side always runs first.
+        let watch = (k % 4 == 1) || (k % 4 == 2);
+        let d = if watch {
+            compare_watched(index, params.clone())?
+        } else {
+            let opts = RuntimeOptions {
+                trace: false,
+                ..Default::default()
+            };
+            let mut ignore = |_: &crate::runtime::Envelope| {};
+            crate::scenario::run(&params, opts, &mut ignore)?.details
+        };
+        if watch { &mut watched } else { &mut headless }.push(d);
+    }
+    let med = |runs: &[serde_json::Value], f: &dyn Fn(&serde_json::Value) -> f64| {
+        let mut v: Vec<f64> = runs.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        median(&v)
+    };
+    let procs = |d: &serde_json::Value| ratio(d, "processes");
+    let pct = |a: f64, b: f64| (a / b - 1.0).abs() * 100.0;
+    Ok(vec![
+        Figure {
+            name: "compare_processes_ratio".into(),
+            value: med(&headless, &procs),
+            unit: "x normal",
+        },
+        Figure {
+            name: "compare_threads_ratio".into(),
+            value: med(&headless, &|d| ratio(d, "threads")),
+            unit: "x normal",
+        },
+        Figure {
+            name: "compare_threads_gil_ratio".into(),
+            value: med(&headless, &|d| ratio(d, "threads_gil")),
+            unit: "x normal",
+        },
+        Figure {
+            name: "observer_compare_pct".into(),
+            value: pct(med(&watched, &procs), med(&headless, &procs)),
+            unit: "%",
+        },
+        Figure {
+            name: "observer_compare_time_pct".into(),
+            value: pct(med(&watched, &total), med(&headless, &total)),
+            unit: "%",
+        },
+    ])
+}
+
 pub fn run(args: &BenchArgs) -> Result<Vec<Figure>, RunError> {
     let mut figs = Vec::new();
     if matches!(args.what, BenchWhat::Spawn | BenchWhat::All) {
@@ -397,6 +524,9 @@ pub fn run(args: &BenchArgs) -> Result<Vec<Figure>, RunError> {
     }
     if matches!(args.what, BenchWhat::Ingest | BenchWhat::All) {
         figs.extend(bench_ingest(1_000_000)?);
+    }
+    if matches!(args.what, BenchWhat::Observer | BenchWhat::All) {
+        figs.extend(bench_observer(0.5, 3)?);
     }
     if matches!(args.what, BenchWhat::Trace | BenchWhat::All) {
         figs.extend(bench_trace_cost(5_000_000)?);

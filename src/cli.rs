@@ -211,6 +211,8 @@ pub enum BenchWhat {
     Ingest,
     /// What tracing costs a worker per shared-value write.
     Trace,
+    /// The compare scenario's ratios, and how far watching it in the UI changes them.
+    Observer,
     All,
 }
 

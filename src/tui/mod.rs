@@ -34,7 +34,7 @@ pub struct UiOptions {
 }
 
 /// Frames per second at most; a frame is drawn only when something changed.
-const FRAME: Duration = Duration::from_millis(33);
+pub const FRAME: Duration = Duration::from_millis(33);
 /// Runtime events applied per loop turn before drawing again, so a flood cannot starve input.
 const EVENT_BATCH: usize = 20_000;
 
