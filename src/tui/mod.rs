@@ -43,7 +43,7 @@ fn spawn_input(stop: Arc<AtomicBool>) -> Receiver<Msg> {
     std::thread::spawn(move || {
         while !stop.load(Ordering::Relaxed) {
             // Poll with a timeout so the thread notices the UI closing.
-            match event::poll(Duration::from_millis(100)) {
+            match event::poll(Duration::from_secs(1)) {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(_) => return,
@@ -206,11 +206,20 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
         }
         let driver_rx = s.driver.as_ref().map(|d| d.rx.clone());
         let none = never();
+        // The frame clock wakes the loop only while something moves between events (a live
+        // run's clocks, a playing replay) or a frame is owed; an idle screen sleeps until the
+        // next sample or key.
+        let moving = s.player.as_ref().is_some_and(|p| p.playing)
+            || (s.player.is_none()
+                && s.app.run.as_ref().is_some_and(|r| r.running())
+                && !s.app.paused);
+        let no_frames = never();
+        let frame_clock = if moving || dirty { &frames } else { &no_frames };
         select! {
                         recv(input) -> m => match m {
                 Ok(m) => {
                     if let Msg::Resize(w, h) = m {
-                        guard.record_resize(w, h);
+                        guard.resized(w, h);
                     }
                     s.update(m);
                     // Keys get an answer at once, not at the next frame.
@@ -250,7 +259,7 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
                 }
                 dirty = true;
             },
-                                    recv(frames) -> _ => {
+                                    recv(frame_clock) -> _ => {
                 let wall = last_turn.elapsed();
                 last_turn = Instant::now();
                 if let Some(p) = s.player.as_mut().filter(|p| p.playing) {

@@ -41,12 +41,21 @@ impl TerminalGuard {
         enable_raw_mode()?;
         execute!(stdout(), EnterAlternateScreen, EnableMouseCapture)?;
         let cast: SharedCast = Arc::new(Mutex::new(cast));
-        let terminal = Terminal::new(CrosstermBackend::new(Tee::new(stdout(), cast.clone())))?;
+        // A fixed viewport, resized when the terminal says it changed: the default one asks the
+        // terminal for its size before every frame (an open of /dev/tty and an ioctl each).
+        let (w, h) = crossterm::terminal::size()?;
+        let terminal = Terminal::with_options(
+            CrosstermBackend::new(Tee::new(stdout(), cast.clone())),
+            ratatui::TerminalOptions {
+                viewport: ratatui::Viewport::Fixed(ratatui::layout::Rect::new(0, 0, w, h)),
+            },
+        )?;
         Ok(TerminalGuard { terminal, cast })
     }
 
-    /// Notes a resize in the recording, if there is one.
-    pub fn record_resize(&mut self, w: u16, h: u16) {
+    /// Follows a resize of the terminal (and notes it in the recording, if there is one).
+    pub fn resized(&mut self, w: u16, h: u16) {
+        let _ = self.terminal.resize(ratatui::layout::Rect::new(0, 0, w, h));
         if let Ok(mut g) = self.cast.lock()
             && let Some(c) = g.as_mut()
         {
