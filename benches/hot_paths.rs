@@ -94,6 +94,7 @@ fn lock_acquire_release_with_accounting(b: divan::Bencher) {
         typecode: TypeCode::I32,
         array: false,
         init: vec![NumSer::Int(0)],
+        len: 0,
     }])
     .expect("segment");
     let mut stats = LockStats::default();

@@ -222,6 +222,37 @@ fn bench_pool(map_n: u64, batch: u64) -> Result<Vec<Figure>, RunError> {
     ])
 }
 
+/// The floor under any round trip between two processes on this machine: a 64-byte record
+/// written to a worker's pipe and read back from another, one at a time.
+fn bench_pipe_roundtrip(count: u64) -> Result<Vec<Figure>, RunError> {
+    use std::io::{Read, Write};
+    let mut ignore = |_: &crate::runtime::Envelope| {};
+    let mut s = quiet_session(&mut ignore)?;
+    let pipe =
+        || crate::runtime::queue::queue_pipe().map_err(|e| RunError::Failed(format!("pipe: {e}")));
+    let ((to_r, to_w), (from_r, from_w)) = (pipe()?, pipe()?);
+    s.rt.spawn(Job::Echo.to_json(), vec![to_r, from_w])?;
+    let (mut to, mut from) = (std::fs::File::from(to_w), std::fs::File::from(from_r));
+    let mut rec = [7u8; 64];
+    let io = |e: std::io::Error| RunError::Failed(format!("echo: {e}"));
+    // The first trip waits for the worker to start; the clock starts after it.
+    to.write_all(&rec).map_err(io)?;
+    from.read_exact(&mut rec).map_err(io)?;
+    let t0 = Instant::now();
+    for _ in 0..count {
+        to.write_all(&rec).map_err(io)?;
+        from.read_exact(&mut rec).map_err(io)?;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    drop(to);
+    s.until_all_exited(|_, _| Ok(()))?;
+    Ok(vec![Figure {
+        name: "pipe_roundtrip_per_s".into(),
+        value: count as f64 / secs,
+        unit: "round trips/s",
+    }])
+}
+
 /// Increments of the shared counter under the robust lock, by one worker alone and by two
 /// contending; without tracing (the lock and the increment, as CPython's `with lock: v.value
 /// += 1` does them) and with the three lock events and their times that the UI shows. Timed in
@@ -250,6 +281,7 @@ fn bench_locked(count: u64) -> Result<Vec<Figure>, RunError> {
             typecode: TypeCode::I64,
             array: false,
             init: vec![NumSer::Int(0)],
+            len: 0,
         }])?;
         for _ in 0..workers {
             s.rt.spawn(Job::LockedIncrements { count }.to_json(), Vec::new())?;
@@ -356,6 +388,7 @@ fn bench_trace_cost(count: u64) -> Result<Vec<Figure>, RunError> {
             typecode: TypeCode::I64,
             array: false,
             init: vec![NumSer::Int(0)],
+            len: 0,
         }])?;
         s.rt.spawn(Job::TracedWrites { count, traced }.to_json(), Vec::new())?;
         s.until_all_exited(|_, _| Ok(()))?;
@@ -518,6 +551,7 @@ pub fn run(args: &BenchArgs) -> Result<Vec<Figure>, RunError> {
     }
     if matches!(args.what, BenchWhat::Pool | BenchWhat::All) {
         figs.extend(bench_pool(1_000_000, 20_000)?);
+        figs.extend(bench_pipe_roundtrip(20_000)?);
     }
     if matches!(args.what, BenchWhat::Lock | BenchWhat::All) {
         figs.extend(bench_locked(2_000_000)?);

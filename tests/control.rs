@@ -35,6 +35,7 @@ fn counter_cell() -> Vec<CellSpec> {
         typecode: TypeCode::I32,
         array: false,
         init: vec![NumSer::Int(0)],
+        len: 0,
     }]
 }
 

@@ -39,7 +39,7 @@ const LOCK_OWNER_OFFSET: usize = 28;
 /// Prefix of every segment name (under `/dev/shm`).
 pub const NAME_PREFIX: &str = "mpviz-";
 /// Largest segment mpviz makes or accepts.
-pub const MAX_LEN: usize = 64 * 1024 * 1024;
+pub const MAX_LEN: usize = 128 * 1024 * 1024;
 
 #[derive(Debug, Error)]
 pub enum ShmError {
@@ -215,6 +215,26 @@ pub struct CellSpec {
     pub typecode: TypeCode,
     pub array: bool,
     pub init: Vec<NumSer>,
+    /// Elements in all: the initial values, then zeros (0: as many as there are initial
+    /// values, at least one).
+    #[serde(default)]
+    pub len: u32,
+}
+
+impl CellSpec {
+    /// An array of `len` zeros.
+    pub fn zeros(typecode: TypeCode, len: u32) -> CellSpec {
+        CellSpec {
+            typecode,
+            array: true,
+            init: Vec::new(),
+            len,
+        }
+    }
+
+    fn elements(&self) -> u32 {
+        (self.len as usize).max(self.init.len()).max(1) as u32
+    }
 }
 
 /// `Num` in a form the job spec (JSON) can carry both ways without losing integer precision.
@@ -270,7 +290,7 @@ impl Segment {
         let mut descs = Vec::with_capacity(cells.len());
         for c in cells {
             offset = offset.next_multiple_of(8);
-            let len = c.init.len().max(1) as u32;
+            let len = c.elements();
             descs.push(CellDesc {
                 typecode: c.typecode,
                 array: c.array,
@@ -369,6 +389,16 @@ impl Segment {
             return None;
         }
         Some((d, d.offset + index * d.typecode.size()))
+    }
+
+    /// The elements of a 64-bit integer cell as atomics, for bulk access (loads acquire and
+    /// stores release, like `load` and `store`); `None` for other cells.
+    pub fn words(&self, cell: usize) -> Option<&[std::sync::atomic::AtomicU64]> {
+        let d = self.cells.get(cell)?;
+        if !matches!(d.typecode, TypeCode::I64 | TypeCode::U64) {
+            return None;
+        }
+        self.region.words(d.offset, d.len as usize)
     }
 
     /// Reads element `index` of `cell`; `None` if there is no such element.
@@ -551,16 +581,19 @@ mod tests {
                 typecode: TypeCode::I32,
                 array: false,
                 init: vec![NumSer::Int(0)],
+                len: 0,
             },
             CellSpec {
                 typecode: TypeCode::F64,
                 array: false,
                 init: vec![NumSer::Float(2.5)],
+                len: 0,
             },
             CellSpec {
                 typecode: TypeCode::I32,
                 array: true,
                 init: [1, 2, 3, 4].map(NumSer::Int).to_vec(),
+                len: 0,
             },
         ];
         let seg = Segment::create(&cells).expect("create");

@@ -152,6 +152,21 @@ impl RawRegion {
         true
     }
 
+    /// `count` 8-byte words from `offset` on, as atomics: one bounds check for a whole run of
+    /// them (a bulk result area); `None` when out of bounds or misaligned.
+    pub fn words(&self, offset: usize, count: usize) -> Option<&[AtomicU64]> {
+        let end = count.checked_mul(8)?.checked_add(offset)?;
+        if end > self.len || !offset.is_multiple_of(8) {
+            return None;
+        }
+        // SAFETY: the range is inside the mapping and 8-aligned (checked above; the mapping is
+        // page-aligned); AtomicU64 has u64's layout, and the segment's memory is only ever
+        // accessed atomically. The slice borrows `self`, which the mapping outlives.
+        Some(unsafe {
+            std::slice::from_raw_parts(self.base.add(offset).cast::<AtomicU64>(), count)
+        })
+    }
+
     /// Writes raw bytes (header set-up, before any other process maps the segment).
     pub fn write_bytes(&self, offset: usize, data: &[u8]) -> bool {
         let Some(end) = offset.checked_add(data.len()) else {

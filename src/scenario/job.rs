@@ -33,6 +33,9 @@ pub enum Job {
     LockedIncrements { count: u64 },
     /// Benchmarks: `count` unlocked writes of the shared counter, with or without their events.
     TracedWrites { count: u64, traced: bool },
+    /// Benchmarks: send back each record read from pipe 0 on pipe 1 until end of file (the
+    /// machine's floor for a round trip between two processes).
+    Echo,
 }
 
 impl Job {
@@ -66,6 +69,7 @@ pub fn dispatch(ctx: &mut WorkerCtx, job: serde_json::Value) -> i32 {
         Job::QueueFlood { count } => queue_flood(ctx, count),
         Job::LockedIncrements { count } => locked_increments(ctx, count),
         Job::TracedWrites { count, traced } => traced_writes(ctx, count, traced),
+        Job::Echo => echo(ctx),
     };
     match result {
         Ok(_) => 0,
@@ -97,6 +101,19 @@ fn queue_flood(ctx: &mut WorkerCtx, count: u64) -> JobResult {
             .map_err(|e| format!("queue put failed: {e}"))?;
     }
     q.flush().map_err(|e| format!("queue put failed: {e}"))?;
+    Ok(Flow::Go)
+}
+
+fn echo(ctx: &mut WorkerCtx) -> JobResult {
+    use std::io::{Read, Write};
+    let (mut input, mut output) = (ctx.take_extra(0)?, ctx.take_extra(1)?);
+    ctx.flush();
+    let mut rec = [0u8; 64];
+    while input.read_exact(&mut rec).is_ok() {
+        output
+            .write_all(&rec)
+            .map_err(|e| format!("echo failed: {e}"))?;
+    }
     Ok(Flow::Go)
 }
 

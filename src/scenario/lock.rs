@@ -463,6 +463,7 @@ fn one_run(s: &mut Session<'_>, p: &Params, locked: bool) -> Result<RunReport, R
         typecode: TypeCode::I32,
         array: false,
         init: vec![NumSer::Int(0)],
+        len: 0,
     }])?;
     let gates = p.step_script.is_some();
     s.rt.set_gates(gates);

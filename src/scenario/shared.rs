@@ -252,6 +252,7 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
             typecode: c.typecode,
             array: c.array,
             init: c.init.iter().copied().map(to_ser).collect(),
+            len: 0,
         })
         .collect();
     let segment = s.rt.create_segment(&specs)?.name().to_string();
