@@ -54,6 +54,31 @@ fn queue_sum_for_ten_million_is_exact_in_128_bits() {
 }
 
 #[test]
+fn pool_map_gives_the_same_list_through_the_pipe_and_through_shared_memory() {
+    // --task-ms > 0 sends each value through the result pipe (the UI's way); 0 stores them in
+    // the shared result array.
+    for task_ms in ["0", "1"] {
+        let out = run(&[
+            "run",
+            "pool",
+            "--json",
+            "--processes",
+            "2",
+            "--map-n",
+            "40",
+            "--task-ms",
+            task_ms,
+            "--apply-list-n",
+            "0",
+        ]);
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        let want: Vec<i64> = (0..40).map(|x| x * x).collect();
+        assert_eq!(nums(&out.summary()["map"]), want, "--task-ms {task_ms}");
+        assert_clean(&out);
+    }
+}
+
+#[test]
 fn pool_map_apply_async_and_the_bad_call() {
     let out = run(&["run", "pool", "--json", "--processes", "3"]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
