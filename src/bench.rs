@@ -151,15 +151,23 @@ fn bench_queue(count: u64) -> Result<Vec<Figure>, RunError> {
     let mut q = MessageReader::new(r);
     let mut got = 0u64;
     let mut first = None;
-    while let Some(_m) = q.get()? {
+    let mut m = Vec::new();
+    // Each item is taken apart into its value, as q.get() unpickles one; their sum checks
+    // that every item arrived intact.
+    let mut sum = 0u128;
+    while q.get_into(&mut m)? {
         first.get_or_insert_with(Instant::now);
+        let (_, v) = crate::scenario::compare::parse_item(&m)
+            .ok_or_else(|| RunError::Failed("a queue item could not be read".into()))?;
+        sum += v;
         got += 1;
     }
     let secs = first.map_or(0.0, |t| t.elapsed().as_secs_f64());
     s.until_all_exited(|_, _| Ok(()))?;
-    if got != count {
+    let want = count as u128 * count.saturating_sub(1) as u128 / 2;
+    if got != count || sum != want {
         return Err(RunError::Failed(format!(
-            "{got} of {count} queue items arrived"
+            "{got} of {count} queue items arrived, summing to {sum} instead of {want}"
         )));
     }
     Ok(vec![Figure {

@@ -42,12 +42,31 @@ impl MessageWriter {
     /// next write (see the module's note).
     pub fn put(&mut self, msg: &[u8]) -> std::io::Result<()> {
         let msg = &msg[..msg.len().min(MAX_MESSAGE)];
-        if self.pending.len() + msg.len() + 2 > PIPE_BUF {
+        self.put_with(msg.len(), |buf| buf.extend_from_slice(msg))
+    }
+
+    /// Puts one message that `write` encodes straight into the pending buffer (no message of
+    /// its own to allocate); `most` bounds its length, which must not exceed `MAX_MESSAGE`.
+    pub fn put_with(
+        &mut self,
+        most: usize,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) -> std::io::Result<()> {
+        if self.pending.len() + most + 2 > PIPE_BUF {
             self.flush()?;
         }
-        self.pending
-            .extend_from_slice(&(msg.len() as u16).to_le_bytes());
-        self.pending.extend_from_slice(msg);
+        let at = self.pending.len();
+        self.pending.extend_from_slice(&[0, 0]);
+        write(&mut self.pending);
+        let n = self.pending.len() - at - 2;
+        if n > most.min(MAX_MESSAGE) {
+            self.pending.truncate(at);
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "a message was longer than announced",
+            ));
+        }
+        self.pending[at..at + 2].copy_from_slice(&(n as u16).to_le_bytes());
         Ok(())
     }
 
@@ -75,10 +94,17 @@ impl MessageReader {
 
     /// The next message; `None` once every writer has closed its end.
     pub fn get(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        let mut msg = Vec::new();
+        Ok(self.get_into(&mut msg)?.then_some(msg))
+    }
+
+    /// The next message into `msg` (its old contents replaced, its memory reused); false once
+    /// every writer has closed its end.
+    pub fn get_into(&mut self, msg: &mut Vec<u8>) -> std::io::Result<bool> {
         let mut len = [0u8; 2];
         match self.0.read_exact(&mut len) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(false),
             Err(e) => return Err(e),
         }
         let n = u16::from_le_bytes(len) as usize;
@@ -88,9 +114,9 @@ impl MessageReader {
                 "oversized message",
             ));
         }
-        let mut msg = vec![0u8; n];
-        self.0.read_exact(&mut msg)?;
-        Ok(Some(msg))
+        msg.resize(n, 0);
+        self.0.read_exact(msg)?;
+        Ok(true)
     }
 }
 

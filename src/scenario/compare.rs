@@ -175,10 +175,18 @@ fn compute_with_gil(
 
 /// A queue item: the worker that put it and its value.
 pub fn queue_message(worker: u16, v: u128) -> Vec<u8> {
-    let mut m = Vec::with_capacity(24);
-    put_uvarint(&mut m, worker as u128);
-    put_uvarint(&mut m, v);
+    let mut m = Vec::with_capacity(QUEUE_MESSAGE_MAX);
+    put_queue_message(&mut m, worker, v);
     m
+}
+
+/// Longest queue item: two varints, of a u16 and of a u128.
+pub const QUEUE_MESSAGE_MAX: usize = 3 + 19;
+
+/// Appends a queue item to `m`.
+pub fn put_queue_message(m: &mut Vec<u8>, worker: u16, v: u128) {
+    put_uvarint(m, worker as u128);
+    put_uvarint(m, v);
 }
 
 /// Parses a queue item: (worker that put it, value).

@@ -97,8 +97,11 @@ fn flood(ctx: &mut WorkerCtx, count: u64) -> JobResult {
 fn queue_flood(ctx: &mut WorkerCtx, count: u64) -> JobResult {
     let mut q = crate::runtime::queue::MessageWriter::new(ctx.take_extra(0)?);
     for i in 0..count {
-        q.put(&compare::queue_message(ctx.id, i as u128))
-            .map_err(|e| format!("queue put failed: {e}"))?;
+        let id = ctx.id;
+        q.put_with(compare::QUEUE_MESSAGE_MAX, |m| {
+            compare::put_queue_message(m, id, i as u128)
+        })
+        .map_err(|e| format!("queue put failed: {e}"))?;
     }
     q.flush().map_err(|e| format!("queue put failed: {e}"))?;
     Ok(Flow::Go)

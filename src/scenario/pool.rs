@@ -703,7 +703,8 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     let (tx, rx) = crossbeam_channel::unbounded();
     let reader = std::thread::spawn(move || {
         let mut q = MessageReader::new(res_r);
-        while let Ok(Some(m)) = q.get() {
+        let mut m = Vec::new();
+        while let Ok(true) = q.get_into(&mut m) {
             if let Some(out) = decode_output(&m)
                 && tx.send(out).is_err()
             {

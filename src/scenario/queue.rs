@@ -59,7 +59,8 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     s.emit(EventKind::Phase { name: "get".into() });
     let mut q = MessageReader::new(q_r);
     let mut items = Vec::new();
-    while let Some(m) = q.get()? {
+    let mut m = Vec::new();
+    while q.get_into(&mut m)? {
         if let Some((from, v)) = parse_item(&m) {
             s.emit(EventKind::QueueGet {
                 from,
