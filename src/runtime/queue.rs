@@ -188,6 +188,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn messages_encoded_in_place_arrive_as_written_and_overlong_ones_are_refused() {
+        let (r, w) = queue_pipe().expect("pipe");
+        let mut reader = MessageReader::new(r);
+        let mut w = MessageWriter::new(w);
+        for k in 0..3000u16 {
+            w.put_with(4, |m| m.extend_from_slice(&k.to_le_bytes()))
+                .expect("put");
+        }
+        let err = w
+            .put_with(2, |m| m.extend_from_slice(&[1, 2, 3]))
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        drop(w);
+        let mut m = Vec::new();
+        let mut k = 0u16;
+        while reader.get_into(&mut m).expect("get") {
+            assert_eq!(m, k.to_le_bytes());
+            k += 1;
+        }
+        assert_eq!(k, 3000, "every message, and not the refused one");
+    }
+
+    #[test]
     fn messages_from_many_writers_arrive_whole() {
         let (r, w) = queue_pipe().expect("pipe");
         let mut reader = MessageReader::new(r);
