@@ -1,5 +1,6 @@
 //! Hot paths, timed with divan (`cargo bench`): the event wire format, the fan-in channel, the
-//! robust lock with its accounting, the lost-update analysis, and one full frame of the UI.
+//! robust lock with its accounting, the lost-update analysis, one full frame of the UI, and the
+//! value trace's downsampling (a frame after a million writes).
 
 use std::hint::black_box;
 
@@ -56,7 +57,8 @@ fn decode_1000_writes(b: divan::Bencher) {
     });
 }
 
-/// 10 000 envelopes from two producer threads into one consumer through crossbeam.
+/// 10 000 envelopes from two producer threads into one consumer through crossbeam, one
+/// channel operation each (as the fan-in was before it went to batches).
 #[divan::bench]
 fn fan_in_10000_from_two_threads() {
     let (tx, rx) = crossbeam_channel::bounded::<Envelope>(8192);
@@ -80,6 +82,40 @@ fn fan_in_10000_from_two_threads() {
         .collect();
     drop(tx);
     let n = rx.iter().count();
+    for p in producers {
+        let _ = p.join();
+    }
+    assert_eq!(n, 10_000);
+}
+
+/// The same 10 000 envelopes in batches of 256, as the runtime's reader threads send them.
+#[divan::bench]
+fn fan_in_10000_from_two_threads_in_batches() {
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<Envelope>>(32);
+    let producers: Vec<_> = (1..=2u16)
+        .map(|w| {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let mut batch = Vec::with_capacity(256);
+                for i in 0..5000 {
+                    batch.push(Envelope {
+                        kind: write_event(i),
+                        worker: w,
+                        pid: w as i32,
+                        t_ns: i,
+                    });
+                    if batch.len() == 256 || i == 4999 {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(256));
+                        if tx.send(full).is_err() {
+                            return;
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let n: usize = rx.iter().map(|b| b.len()).sum();
     for p in producers {
         let _ = p.join();
     }
@@ -143,6 +179,10 @@ fn lost_updates_in_1000_writes(b: divan::Bencher) {
 }
 
 fn lock_app(w: u16, h: u16) -> App {
+    lock_app_with(w, h, 20)
+}
+
+fn lock_app_with(w: u16, h: u16, writes: u64) -> App {
     let mut app = App::new(std::time::Duration::from_millis(250), 0);
     app.update(Msg::Resize(w, h));
     let params = mpviz::scenario::default_params("lock").expect("lock");
@@ -172,8 +212,8 @@ fn lock_app(w: u16, h: u16) -> App {
         );
         ev(w, EventKind::Started);
     }
-    for i in 0..20 {
-        ev((i % 2) as u16 + 1, write_event(i as u64));
+    for i in 0..writes {
+        ev((i % 2) as u16 + 1, write_event(i));
     }
     app
 }
@@ -183,6 +223,19 @@ fn lock_app(w: u16, h: u16) -> App {
 fn full_frame(b: divan::Bencher, (w, h): (u16, u16)) {
     let app = lock_app(w, h);
     let area = Rect::new(0, 0, w, h);
+    b.bench_local(|| {
+        let mut buf = Buffer::empty(area);
+        mpviz::ui::render(&app, area, &mut buf);
+        black_box(buf)
+    });
+}
+
+/// The value trace downsampled to the plot's width: a full frame after 1 000 000 writes costs
+/// about what it costs after 20 (each column draws one write).
+#[divan::bench(args = [20, 1_000_000])]
+fn full_frame_160x48_after_writes(b: divan::Bencher, writes: u64) {
+    let app = lock_app_with(160, 48, writes);
+    let area = Rect::new(0, 0, 160, 48);
     b.bench_local(|| {
         let mut buf = Buffer::empty(area);
         mpviz::ui::render(&app, area, &mut buf);

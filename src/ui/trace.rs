@@ -80,7 +80,11 @@ impl Widget for TracePlot<'_> {
         }
         let n = run.writes.len().max(self.writes.unwrap_or(0)).max(1);
         let cols = plot.width.saturating_sub(1) as usize;
-        let lost: std::collections::HashSet<u64> = run.lost.iter().map(|l| l.lost.t_ns).collect();
+        // The lost writes in time order, looked up by binary search: the writes are in time
+        // order too, so whether a column holds a lost one is a search, not a scan of its writes.
+        let mut lost: Vec<&WriteRec> = run.lost.iter().map(|l| &l.lost).collect();
+        lost.sort_by_key(|w| w.t_ns);
+        let is_lost = |w: &WriteRec| lost.binary_search_by_key(&w.t_ns, |l| l.t_ns).is_ok();
         // With more writes than columns, each column shows its last write, or a lost one if it
         // holds any: the cost of a frame stays bounded by the plot's width, not the run's length.
         let mut draw = |x: usize, w: &WriteRec, is_lost: bool| {
@@ -95,7 +99,7 @@ impl Widget for TracePlot<'_> {
         };
         if n <= cols {
             for (i, w) in run.writes.iter().enumerate() {
-                draw(i * cols / n, w, lost.contains(&w.t_ns));
+                draw(i * cols / n, w, is_lost(w));
             }
         } else {
             for x in 0..cols {
@@ -104,7 +108,11 @@ impl Widget for TracePlot<'_> {
                     break;
                 }
                 let span = &run.writes[from..to];
-                let marked = span.iter().rev().find(|w| lost.contains(&w.t_ns));
+                let (t_from, t_to) = (span[0].t_ns, span[span.len() - 1].t_ns);
+                let marked = lost[..lost.partition_point(|l| l.t_ns <= t_to)]
+                    .last()
+                    .copied()
+                    .filter(|l| l.t_ns >= t_from);
                 if let Some(w) = marked.or(span.last()) {
                     draw(x, w, marked.is_some());
                 }
