@@ -196,6 +196,28 @@ fn the_hidden_worker_entry_point_refuses_a_person() {
 }
 
 #[test]
+fn the_hidden_worker_entry_point_refuses_a_socket_that_carries_no_pipes() {
+    use std::io::Write;
+    let (mut ours, theirs) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+    let child = std::process::Command::new(common::BIN)
+        .arg("__worker")
+        .stdin(std::process::Stdio::from(std::os::fd::OwnedFd::from(
+            theirs,
+        )))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run");
+    ours.write_all(b"hello").expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("internal entry point") && err.contains("did not carry"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_pool_worker_killed_mid_map_ends_the_run_with_a_report_not_a_hang() {
     let mut killed = false;
     let out = run_with(

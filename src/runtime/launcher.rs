@@ -11,15 +11,15 @@
 //! `waitpid` exactly as it reaps re-executed ones, and a worker's exit status never depends on
 //! the launcher staying alive.
 
-use std::io::{IoSlice, IoSliceMut, Read, Write};
+use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::process::{Child, Command, Stdio};
 
-use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, recvmsg, sendmsg};
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 
+use super::fdpass::{recv_fds, send_fds};
 use super::sys::{arrange_worker_fds, exit_now, fork_child};
 use super::worker::{Dispatch, TOKEN_ENV, worker_main};
 
@@ -64,17 +64,7 @@ impl Launcher {
             .chain(extras)
             .map(|f| f.as_raw_fd())
             .collect();
-        let count = (fds.len() as u32).to_le_bytes();
-        let iov = [IoSlice::new(&count)];
-        let cmsg = [ControlMessage::ScmRights(&fds)];
-        sendmsg::<()>(
-            self.socket.as_raw_fd(),
-            &iov,
-            &cmsg,
-            MsgFlags::empty(),
-            None,
-        )
-        .map_err(std::io::Error::from)?;
+        send_fds(&self.socket, &fds)?;
         let mut reply = [0u8; 4];
         self.socket.read_exact(&mut reply)?;
         let pid = i32::from_le_bytes(reply);
@@ -109,33 +99,9 @@ pub fn launcher_main(dispatch: Dispatch) -> i32 {
     };
     let socket = UnixStream::from(stdin);
     loop {
-        let mut count = [0u8; 4];
-        let mut cmsg_space = nix::cmsg_space!([RawFd; 16]);
-        let received: Vec<OwnedFd> = {
-            let mut iov = [IoSliceMut::new(&mut count)];
-            let msg = match recvmsg::<()>(
-                socket.as_raw_fd(),
-                &mut iov,
-                Some(&mut cmsg_space),
-                MsgFlags::MSG_CMSG_CLOEXEC,
-            ) {
-                Ok(m) => m,
-                Err(_) => return 0,
-            };
-            if msg.bytes == 0 {
-                return 0; // the parent closed the socket: nothing more to launch
-            }
-            let mut fds = Vec::new();
-            if let Ok(cmsgs) = msg.cmsgs() {
-                for c in cmsgs {
-                    if let ControlMessageOwned::ScmRights(raw) = c {
-                        for fd in raw {
-                            fds.push(adopt(fd));
-                        }
-                    }
-                }
-            }
-            fds.into_iter().flatten().collect()
+        // End of file: the parent closed the socket, nothing more to launch.
+        let Ok(Some(received)) = recv_fds(socket.as_raw_fd()) else {
+            return 0;
         };
         let reply = if received.len() < 4 {
             -libc::EINVAL
@@ -150,10 +116,6 @@ pub fn launcher_main(dispatch: Dispatch) -> i32 {
             return 0;
         }
     }
-}
-
-fn adopt(fd: RawFd) -> Option<OwnedFd> {
-    super::sys::adopt_fd(fd)
 }
 
 /// Forks the intermediate, which forks the worker, reports its pid through a pipe and leaves.

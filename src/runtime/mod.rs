@@ -7,6 +7,7 @@ pub mod clock;
 pub mod codec;
 pub mod control;
 pub mod event;
+pub mod fdpass;
 pub mod hub;
 pub mod launcher;
 pub mod lock;

@@ -210,8 +210,38 @@ fn adopt(fd: RawFd) -> Option<File> {
     super::sys::adopt_fd(fd).map(File::from)
 }
 
+/// How long a re-executed worker waits for its pipes from the parent.
+const PIPES_PATIENCE: Duration = Duration::from_secs(5);
+
+/// A re-executed worker's pipes arrive over stdin, a socket (see `spawn_reexec`); they are put
+/// where a forked worker finds them (3 events, 4 control, 5… extras) and stdin becomes
+/// /dev/null. Stdin that is not a socket (a forked worker, or a person at a terminal) is left
+/// alone.
+fn take_pipes_from_stdin() -> Result<(), String> {
+    use std::os::fd::{AsFd, IntoRawFd};
+    let stdin = std::io::stdin();
+    if nix::sys::socket::getsockopt(&stdin.as_fd(), nix::sys::socket::sockopt::SockType).is_err() {
+        return Ok(());
+    }
+    if !super::fdpass::readable_within(&stdin.as_fd(), PIPES_PATIENCE) {
+        return Err("no pipes arrived on stdin".into());
+    }
+    let fds = match super::fdpass::recv_fds(0) {
+        Ok(Some(fds)) if fds.len() >= 2 => fds,
+        _ => return Err("stdin did not carry mpviz's pipes".into()),
+    };
+    // Received at the lowest free numbers (3, 4, ...), exactly the range they are placed in:
+    // each is replaced there or closed by `arrange_worker_fds`, so ownership is let go here.
+    let raw: Vec<RawFd> = fds.into_iter().map(IntoRawFd::into_raw_fd).collect();
+    super::sys::arrange_worker_fds([1, 2, raw[0], raw[1]], &raw[2..])
+        .map_err(|e| format!("cannot place the pipes: {e}"))
+}
+
 /// The entry point of a worker process. Returns its exit code.
 pub fn worker_main(dispatch: Dispatch) -> i32 {
+    if let Err(why) = take_pipes_from_stdin() {
+        return refuse(&why);
+    }
     if !is_pipe(EVENT_FD) || !is_pipe(CONTROL_FD) {
         return refuse("descriptors 3 and 4 are not mpviz's pipes");
     }
