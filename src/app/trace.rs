@@ -18,8 +18,11 @@ pub struct TraceRun {
     /// The writes in time order (after `settle`; arrivals are appended).
     pub writes: Vec<WriteRec>,
     pub lost: Vec<LostUpdate>,
-    /// Workers in the order they first wrote (for glyphs and colours).
+    /// Workers in the order they first wrote (for glyphs and colours), by the writes' times:
+    /// events of different workers arrive in batches, not in time order.
     pub workers: Vec<u16>,
+    /// Each writer's earliest write seen so far.
+    first_write: Vec<(u16, u64)>,
     /// Sum of every write's increment, kept as writes arrive.
     delta_sum: i128,
     /// Writes arrived out of time order since the last `settle`.
@@ -98,8 +101,20 @@ impl ValueTrace {
                 run.unsorted |= run.writes.last().is_some_and(|l| l.t_ns > w.t_ns);
                 run.delta_sum += w.new - w.old;
                 run.writes.push(w);
-                if !run.workers.contains(&e.worker) {
-                    run.workers.push(e.worker);
+                let earlier = match run.first_write.iter_mut().find(|(w, _)| *w == e.worker) {
+                    Some((_, t)) if *t <= e.t_ns => false,
+                    Some((_, t)) => {
+                        *t = e.t_ns;
+                        true
+                    }
+                    None => {
+                        run.first_write.push((e.worker, e.t_ns));
+                        true
+                    }
+                };
+                if earlier {
+                    run.first_write.sort_by_key(|(_, t)| *t);
+                    run.workers = run.first_write.iter().map(|(w, _)| *w).collect();
                 }
                 if run.writes.len() <= LIVE_ANALYSIS_LIMIT {
                     run.settle();
@@ -267,6 +282,8 @@ mod tests {
         );
         assert!(run.is_lost(0) && !run.is_lost(1));
         assert_eq!((run.expected_so_far(), run.actual()), (4, 3));
+        // Worker 1 wrote first, though its write arrived second: it is the first writer.
+        assert_eq!(run.workers, vec![1, 2]);
     }
 
     #[test]

@@ -35,6 +35,10 @@ pub struct UiOptions {
 
 /// Frames per second at most; a frame is drawn only when something changed.
 pub const FRAME: Duration = Duration::from_millis(33);
+/// With this set in the environment, `!` makes the UI panic: a hidden trigger for the tests
+/// that check a crash still restores the terminal and leaves no worker or segment behind.
+pub const TEST_PANIC_ENV: &str = "MPVIZ_TEST_PANIC";
+
 /// Runtime events applied per loop turn before drawing again, so a flood cannot starve input.
 const EVENT_BATCH: usize = 20_000;
 
@@ -171,6 +175,7 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
         None => None,
     };
     let mut guard = TerminalGuard::enter(cast)?;
+    let test_panic = std::env::var_os(TEST_PANIC_ENV).is_some();
     let stop_input = Arc::new(AtomicBool::new(false));
     let input = spawn_input(stop_input.clone());
     let mut s = Session {
@@ -218,6 +223,9 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
         select! {
                         recv(input) -> m => match m {
                 Ok(m) => {
+                    if test_panic && matches!(&m, Msg::Key(k) if k.code == event::KeyCode::Char('!')) {
+                        panic!("test-only panic: {TEST_PANIC_ENV} is set and '!' was pressed");
+                    }
                     if let Msg::Resize(w, h) = m {
                         guard.resized(w, h);
                     }

@@ -11,6 +11,8 @@ use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::Pid;
 use serde_json::Value;
 
+pub mod pty;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_mpviz");
 
 /// Makes this test process the reaper of orphans, so a worker that outlives mpviz becomes our

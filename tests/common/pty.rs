@@ -1,0 +1,186 @@
+//! mpviz in a real pseudo-terminal, its output parsed by a terminal emulator (vt100): start it,
+//! press keys, resize, signal it, and check the screen and the terminal it leaves behind.
+
+use std::io::{Read, Write};
+use std::num::NonZeroU16;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+
+pub const LONG: Duration = Duration::from_secs(20);
+
+/// mpviz running in a pseudo-terminal, its output parsed by a terminal emulator.
+pub struct Session {
+    pub child: Box<dyn Child + Send + Sync>,
+    master: Option<Box<dyn MasterPty + Send>>,
+    keys: Box<dyn Write + Send>,
+    parser: Arc<Mutex<vt100::Parser>>,
+    raw: Arc<Mutex<Vec<u8>>>,
+    pump: Option<JoinHandle<()>>,
+    pub pid: i32,
+}
+
+fn size(rows: u16, cols: u16) -> PtySize {
+    PtySize {
+        rows,
+        cols,
+        pixel_width: 0,
+        pixel_height: 0,
+    }
+}
+
+fn nz(v: u16) -> NonZeroU16 {
+    NonZeroU16::new(v).expect("non-zero size")
+}
+
+impl Session {
+    pub fn start(args: &[&str]) -> Session {
+        super::adopt_orphans();
+        let pty = native_pty_system().openpty(size(24, 80)).expect("openpty");
+        let mut cmd = CommandBuilder::new(super::BIN);
+        cmd.args(args);
+        cmd.env("TERM", "xterm-256color");
+        let child = pty
+            .slave
+            .spawn_command(cmd)
+            .expect("spawn mpviz in the pty");
+        // Only the child keeps the slave side open, so reading the master ends when it exits.
+        drop(pty.slave);
+        let pid = child.process_id().expect("pid") as i32;
+        let mut reader = pty.master.try_clone_reader().expect("reader");
+        let keys = pty.master.take_writer().expect("writer");
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(nz(24), nz(80), 0)));
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let (p, r) = (parser.clone(), raw.clone());
+        let pump = std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                p.lock().expect("parser").process(&buf[..n]);
+                r.lock().expect("raw").extend_from_slice(&buf[..n]);
+            }
+        });
+        Session {
+            child,
+            master: Some(pty.master),
+            keys,
+            parser,
+            raw,
+            pump: Some(pump),
+            pid,
+        }
+    }
+
+    pub fn text(&self) -> String {
+        self.parser.lock().expect("parser").screen().contents()
+    }
+
+    /// Waits (with a deadline) until the screen satisfies `pred`.
+    pub fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + LONG;
+        loop {
+            let text = self.text();
+            if pred(&text) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{text}"
+            );
+            // A polling interval while the UI redraws, not a synchronisation.
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn press(&mut self, keys: &[u8]) {
+        self.keys.write_all(keys).expect("key");
+    }
+
+    pub fn resize(&self, rows: u16, cols: u16) {
+        self.master
+            .as_ref()
+            .expect("master")
+            .resize(size(rows, cols))
+            .expect("resize");
+        self.parser
+            .lock()
+            .expect("parser")
+            .screen_mut()
+            .set_size(nz(rows), nz(cols));
+    }
+
+    /// Waits for mpviz to exit; returns whether it exited successfully.
+    pub fn wait_exit(&mut self) -> bool {
+        let deadline = Instant::now() + LONG;
+        loop {
+            if let Some(st) = self.child.try_wait().expect("try_wait") {
+                return st.success();
+            }
+            assert!(Instant::now() < deadline, "mpviz did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// After exit: the terminal is back (primary screen, cursor shown, cooked mode).
+    pub fn assert_terminal_restored(&mut self) {
+        let master = self.master.take().expect("master");
+        if let Some(tty) = master.tty_name() {
+            let f = std::fs::File::open(tty).expect("open the pty's terminal side");
+            let lf = nix::sys::termios::tcgetattr(&f)
+                .expect("termios")
+                .local_flags;
+            use nix::sys::termios::LocalFlags;
+            assert!(
+                lf.contains(LocalFlags::ICANON) && lf.contains(LocalFlags::ECHO),
+                "not in cooked mode: {lf:?}"
+            );
+        }
+        drop(master);
+        if let Some(p) = self.pump.take() {
+            let _ = p.join();
+        }
+        let parser = self.parser.lock().expect("parser");
+        assert!(
+            !parser.screen().alternate_screen(),
+            "still on the alternate screen"
+        );
+        assert!(!parser.screen().hide_cursor(), "the cursor is still hidden");
+        let raw = self.raw.lock().expect("raw");
+        let tail = String::from_utf8_lossy(&raw[raw.len().saturating_sub(200)..]).to_string();
+        assert!(
+            tail.contains("\u{1b}[?1049l"),
+            "left the alternate screen: {tail:?}"
+        );
+    }
+}
+
+/// Pids whose parent is `ppid`.
+pub fn children_of(ppid: i32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let ppid_field = stat
+                .rsplit_once(')')
+                .and_then(|(_, r)| r.split_whitespace().nth(1));
+            ppid_field.and_then(|p| p.parse::<i32>().ok()) == Some(ppid)
+        })
+        .collect()
+}
+
+pub fn proc_state(pid: i32) -> Option<char> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    s.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
+}
