@@ -37,11 +37,19 @@ fn nz(v: u16) -> NonZeroU16 {
 
 impl Session {
     pub fn start(args: &[&str]) -> Session {
+        Session::start_with(args, &[])
+    }
+
+    /// Starts mpviz with extra environment variables.
+    pub fn start_with(args: &[&str], envs: &[(&str, &str)]) -> Session {
         super::adopt_orphans();
         let pty = native_pty_system().openpty(size(24, 80)).expect("openpty");
         let mut cmd = CommandBuilder::new(super::BIN);
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
         let child = pty
             .slave
             .spawn_command(cmd)
@@ -123,6 +131,38 @@ impl Session {
             assert!(Instant::now() < deadline, "mpviz did not exit");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Everything mpviz wrote to the terminal so far.
+    pub fn raw(&self) -> Vec<u8> {
+        self.raw.lock().expect("raw").clone()
+    }
+
+    /// Closes our side of the terminal and waits until all output has been read.
+    pub fn close(&mut self) {
+        drop(self.master.take());
+        if let Some(p) = self.pump.take() {
+            let _ = p.join();
+        }
+    }
+
+    /// Whether the pty's terminal side is in cooked mode (canonical input, echo), as a shell
+    /// needs it; `None` when it cannot be asked.
+    pub fn cooked(&self) -> Option<bool> {
+        let tty = self.master.as_ref()?.tty_name()?;
+        let f = std::fs::File::open(tty).ok()?;
+        let lf = nix::sys::termios::tcgetattr(&f).ok()?.local_flags;
+        use nix::sys::termios::LocalFlags;
+        Some(lf.contains(LocalFlags::ICANON) && lf.contains(LocalFlags::ECHO))
+    }
+
+    /// The emulated screen's state: (alternate screen on, cursor hidden).
+    pub fn screen_modes(&self) -> (bool, bool) {
+        let parser = self.parser.lock().expect("parser");
+        (
+            parser.screen().alternate_screen(),
+            parser.screen().hide_cursor(),
+        )
     }
 
     /// After exit: the terminal is back (primary screen, cursor shown, cooked mode).
