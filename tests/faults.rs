@@ -218,7 +218,58 @@ fn the_hidden_worker_entry_point_refuses_a_socket_that_carries_no_pipes() {
 }
 
 #[test]
-fn a_pool_worker_killed_mid_map_ends_the_run_with_a_report_not_a_hang() {
+fn a_pool_worker_killed_mid_task_is_replaced_and_its_task_reported_lost() {
+    // Slow tasks (--task-ms), so the worker is surely inside one when it is killed.
+    let mut killed = None;
+    let out = run_with(
+        &[
+            "run",
+            "pool",
+            "--json",
+            "--processes",
+            "2",
+            "--map-n",
+            "20",
+            "--chunksize",
+            "2",
+            "--task-ms",
+            "40",
+        ],
+        |e, _| {
+            if killed.is_none() && e["type"] == "task_start" {
+                kill(pid_of(e), Signal::SIGKILL).expect("kill a pool worker");
+                killed = e["task"].as_u64();
+            }
+        },
+    );
+    let task = killed.expect("a task started");
+    assert_eq!(out.code, Some(1), "the lost task makes the run fail");
+    let s = out.summary();
+    let problems = s["problems"].to_string();
+    assert!(
+        problems.contains("SIGKILL") && problems.contains(&format!("task {task}")),
+        "the report names the signal and the lost task: {problems}"
+    );
+    // A third worker took the dead one's place, and the pool went on to the end.
+    assert_eq!(out.events("spawned").len(), 3);
+    assert!(
+        out.events("phase")
+            .iter()
+            .any(|p| p["name"].as_str().is_some_and(|n| n.contains("replaces")))
+    );
+    assert_eq!(s["apply_async"], 4);
+    assert_eq!(s["apply_async_list"].as_array().map(Vec::len), Some(10));
+    assert_eq!(
+        s["map"].as_array().map(Vec::len),
+        Some(18),
+        "one chunk of 2 lost"
+    );
+    common::assert_no_processes(&out.worker_pids());
+    assert!(segments_of(out.mpviz_pid).is_empty());
+}
+
+#[test]
+fn a_pool_worker_killed_in_a_fast_map_never_hangs_the_run() {
     let mut killed = false;
     let out = run_with(
         &[
@@ -240,6 +291,7 @@ fn a_pool_worker_killed_mid_map_ends_the_run_with_a_report_not_a_hang() {
         },
     );
     assert!(killed);
+    // Whether the kill landed inside a chunk or between two, the run ends and says so.
     assert_eq!(out.code, Some(1));
     let said = format!("{}{}", out.stderr, out.raw);
     assert!(

@@ -412,6 +412,24 @@ struct PoolClient {
     /// Map tasks whose values are in the shared result array.
     stored: std::collections::BTreeSet<u32>,
     log: TaskLog,
+    /// What a replacement for a dead worker needs (until the pool closes).
+    respawn: Option<Respawn>,
+    /// Workers started in all, replacements included.
+    started: u16,
+    /// Tasks lost with a worker that died running them.
+    lost: std::collections::BTreeSet<u32>,
+    /// Workers that died between tasks, each perhaps with a task taken off the queue.
+    unaccounted: u32,
+    /// What went wrong, in words, for the summary.
+    problems: Vec<String>,
+}
+
+/// The job of a pool worker and its ends of the task and result queues, kept to start a
+/// replacement when a worker dies (as Python's pool does).
+struct Respawn {
+    job: serde_json::Value,
+    task_r: std::os::fd::OwnedFd,
+    res_w: std::os::fd::OwnedFd,
 }
 
 type Feeder = (
@@ -553,9 +571,11 @@ impl PoolClient {
         Ok(id)
     }
 
-    /// Stops the pool: one stop record per worker, then the feeder ends.
-    fn close(&mut self, workers: u16) -> Result<(), RunError> {
-        for _ in 0..workers {
+    /// Stops the pool: one stop record per worker ever started (replacements too), then the
+    /// feeder ends. No worker is replaced from here on.
+    fn close(&mut self) -> Result<(), RunError> {
+        self.respawn = None;
+        for _ in 0..self.started {
             self.put(&Task::Stop)?;
         }
         self.tasks = None;
@@ -563,6 +583,42 @@ impl PoolClient {
             Some(Ok(Err(e))) => Err(RunError::Failed(format!("the task queue failed: {e}"))),
             _ => Ok(()),
         }
+    }
+
+    /// A worker died: its task (if it was running one) is lost, the death is reported, and a
+    /// new worker takes its place while the pool is open.
+    fn on_death(
+        &mut self,
+        s: &mut Session<'_>,
+        e: &crate::runtime::Envelope,
+        death: String,
+    ) -> Result<(), RunError> {
+        let running = self
+            .log
+            .tasks
+            .iter()
+            .find(|(id, t)| t.worker == e.worker && !t.ended && !self.lost.contains(id))
+            .map(|(id, _)| *id);
+        match running {
+            Some(id) => self.lose(id, format!("lost: {death}")),
+            None => self.unaccounted += 1,
+        }
+        self.problems.push(death);
+        if let Some(r) = &self.respawn {
+            let fds = vec![r.task_r.try_clone()?, r.res_w.try_clone()?];
+            let id = s.rt.spawn(r.job.clone(), fds)?;
+            self.started += 1;
+            s.emit(EventKind::Phase {
+                name: format!("worker {id} replaces worker {}", e.worker),
+            });
+        }
+        Ok(())
+    }
+
+    /// Gives task `id` an error result: it will never have values.
+    fn lose(&mut self, id: u32, why: String) {
+        self.lost.insert(id);
+        self.got.insert(id, Err(why));
     }
 
     fn complete(&self, id: u32) -> bool {
@@ -634,8 +690,9 @@ impl PoolClient {
                     }
                 }
                 Got::Event(e) => {
-                    if let Some(lost) = self.log.observe(&e) {
-                        return Err(RunError::Failed(lost));
+                    if let Some(death) = self.log.observe(&e) {
+                        self.on_death(s, &e, death)?;
+                        pending.retain(|id| !self.complete(*id));
                     }
                 }
                 Got::Closed => {
@@ -647,6 +704,23 @@ impl PoolClient {
                 Got::Timeout => {
                     if s.rt.live() == 0 {
                         return Err(RunError::Failed("every pool worker has exited".into()));
+                    }
+                    // A worker that died between tasks may have taken one off the queue. Once
+                    // nothing runs and nothing arrives, the tasks never started are the ones
+                    // it took (live workers would have taken any still queued).
+                    let running = self
+                        .log
+                        .tasks
+                        .iter()
+                        .any(|(id, t)| !t.ended && !self.lost.contains(id));
+                    if self.unaccounted > 0 && !running {
+                        for id in pending.clone() {
+                            if !self.log.tasks.contains_key(&id) {
+                                self.lose(id, "taken off the queue by a worker that died".into());
+                            }
+                        }
+                        self.unaccounted = 0;
+                        pending.retain(|id| !self.complete(*id));
                     }
                 }
             }
@@ -693,13 +767,10 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     if p.task_ms == 0 && p.map_n > 0 {
         s.rt.create_segment(&[CellSpec::zeros(TypeCode::I64, p.map_n as u32)])?;
     }
+    let job = Job::PoolWorker { task_ms: p.task_ms }.to_json();
     for _ in 0..processes {
-        s.rt.spawn(
-            Job::PoolWorker { task_ms: p.task_ms }.to_json(),
-            vec![task_r.try_clone()?, res_w.try_clone()?],
-        )?;
+        s.rt.spawn(job.clone(), vec![task_r.try_clone()?, res_w.try_clone()?])?;
     }
-    drop((task_r, res_w));
     let (tx, rx) = crossbeam_channel::unbounded();
     let reader = std::thread::spawn(move || {
         let mut q = MessageReader::new(res_r);
@@ -729,6 +800,11 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
         stored: Default::default(),
         sizes: BTreeMap::new(),
         log: TaskLog::default(),
+        respawn: Some(Respawn { job, task_r, res_w }),
+        started: processes,
+        lost: Default::default(),
+        unaccounted: 0,
+        problems: Vec::new(),
     };
     let mut text = String::new();
 
@@ -758,6 +834,7 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     // x*x for x < --map-n (at most 10^7) fits 64 bits: half the memory of 128-bit values.
     let mut map: Vec<i64> = Vec::with_capacity(p.map_n as usize);
     let mut first = 0usize;
+    let mut map_whole = true;
     for id in &chunks {
         let size = pool.sizes.get(id).copied().unwrap_or(0) as usize;
         if pool.stored.contains(id) {
@@ -768,8 +845,11 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
                     .ok_or_else(|| RunError::Failed("the result array is gone".into()))?;
             map.extend(slots.iter().map(|v| v.load(Ordering::Acquire) as i64));
         } else {
-            let values = pool.values(*id).map_err(RunError::Failed)?;
-            map.extend(values.into_iter().map(|v| v as i64));
+            match pool.values(*id) {
+                Ok(values) => map.extend(values.into_iter().map(|v| v as i64)),
+                // A chunk lost with its worker: the list is cut short there (and reported).
+                Err(_) => map_whole = false,
+            }
         }
         first += size;
     }
@@ -870,8 +950,9 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     s.emit(EventKind::Phase {
         name: "close and join".into(),
     });
-    pool.close(processes)?;
+    pool.close()?;
     let mut log = std::mem::take(&mut pool.log);
+    let deaths = std::mem::take(&mut pool.problems);
     let mut lost = None;
     s.until_all_exited(|_, e| {
         lost = lost.take().or(log.observe(e));
@@ -882,8 +963,10 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     // Every worker has exited: none is still to open the result array.
     s.rt.remove_segment();
 
-    let mut problems = Vec::new();
-    if !map.iter().zip(0i64..).all(|(v, x)| *v == x * x) || map.len() as u64 != p.map_n {
+    let mut problems = deaths;
+    if !map_whole {
+        problems.push("map's result is incomplete: a chunk was lost with its worker".into());
+    } else if !map.iter().zip(0i64..).all(|(v, x)| *v == x * x) || map.len() as u64 != p.map_n {
         problems.push("map results are not job(x) for x in order".into());
     }
     if apply_async != Some(a as i128 * a as i128) {
