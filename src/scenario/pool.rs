@@ -533,32 +533,27 @@ impl TaskLog {
 
 impl PoolClient {
     fn put(&mut self, task: &Task) -> Result<(), RunError> {
+        self.hand(task)
+            .map_err(|e| RunError::Failed(format!("cannot hand the pool a task: {e}")))
+    }
+
+    /// Hands a task record to the queue: straight into the pipe when it has room and nothing
+    /// is waiting in the feeder (which keeps the order), else to the feeder thread (a hand-over
+    /// is one more wake-up per task).
+    fn hand(&mut self, task: &Task) -> std::io::Result<()> {
         let rec = task.encode();
-        // Straight into the pipe when it has room and nothing is waiting in the feeder (which
-        // keeps the order): a hand-over to the feeder thread is one more wake-up per task.
-        let direct = if self.queued.load(Ordering::Acquire) == 0 {
-            self.pipe.try_put(&rec).map_err(|e| e.to_string())
-        } else {
-            Ok(false)
-        };
-        let why = match direct {
-            Ok(true) => return Ok(()),
-            Ok(false) => {
-                self.queued.fetch_add(1, Ordering::AcqRel);
-                if self.tasks.as_ref().is_some_and(|t| t.send(rec).is_ok()) {
-                    return Ok(());
-                }
-                // The feeder stopped: its error says why (every worker gone, usually).
-                match self.feeder.take().map(|f| f.join()) {
-                    Some(Ok(Err(e))) => e.to_string(),
-                    _ => "the task queue is closed".into(),
-                }
-            }
-            Err(e) => e,
-        };
-        Err(RunError::Failed(format!(
-            "cannot hand the pool a task: {why}"
-        )))
+        if self.queued.load(Ordering::Acquire) == 0 && self.pipe.try_put(&rec)? {
+            return Ok(());
+        }
+        self.queued.fetch_add(1, Ordering::AcqRel);
+        if self.tasks.as_ref().is_some_and(|t| t.send(rec).is_ok()) {
+            return Ok(());
+        }
+        // The feeder stopped: its error says why (every worker gone, usually).
+        match self.feeder.take().map(|f| f.join()) {
+            Some(Ok(Err(e))) => Err(e),
+            _ => Err(std::io::Error::other("the task queue is closed")),
+        }
     }
 
     fn submit(&mut self, make: impl FnOnce(u32) -> Task, expected: u32) -> Result<u32, RunError> {
@@ -575,12 +570,22 @@ impl PoolClient {
     /// feeder ends. No worker is replaced from here on.
     fn close(&mut self) -> Result<(), RunError> {
         self.respawn = None;
+        // One stop per worker ever started, the dead included: the live ones may all have taken
+        // theirs and gone before the last is written, and a queue nobody reads any more is the
+        // end of the pool, not an error.
+        let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::BrokenPipe;
         for _ in 0..self.started {
-            self.put(&Task::Stop)?;
+            match self.hand(&Task::Stop) {
+                Ok(()) => {}
+                Err(e) if gone(&e) => break,
+                Err(e) => return Err(RunError::Failed(format!("the task queue failed: {e}"))),
+            }
         }
         self.tasks = None;
         match self.feeder.take().map(|f| f.join()) {
-            Some(Ok(Err(e))) => Err(RunError::Failed(format!("the task queue failed: {e}"))),
+            Some(Ok(Err(e))) if !gone(&e) => {
+                Err(RunError::Failed(format!("the task queue failed: {e}")))
+            }
             _ => Ok(()),
         }
     }
