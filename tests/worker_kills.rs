@@ -235,10 +235,10 @@ fn a_queue_writer_killed_mid_stream_never_delivers_a_torn_item() {
     assert!(got >= 100_000 && got < count, "{got} items before the end");
     let mut exit = None;
     while s.rt.live() > 0 {
-        if let Some(e) = s.next(Duration::from_secs(5)).expect("next") {
-            if let EventKind::Exit { signal, .. } = e.kind {
-                exit = signal;
-            }
+        if let Some(e) = s.next(Duration::from_secs(5)).expect("next")
+            && let EventKind::Exit { signal, .. } = e.kind
+        {
+            exit = signal;
         }
     }
     assert_eq!(exit, Some(Signal::SIGKILL as i32));
