@@ -647,6 +647,32 @@ mod tests {
     }
 
     #[test]
+    fn only_segments_whose_owner_is_gone_are_swept() {
+        // A pid that existed and is gone: a child that has been waited for.
+        let mut child = std::process::Command::new("true")
+            .spawn()
+            .expect("spawn true");
+        let dead = child.id();
+        child.wait().expect("wait");
+        let mine = format!("{NAME_PREFIX}{}-{}", std::process::id(), random_hex());
+        let stale = format!("{NAME_PREFIX}{dead}-{}", random_hex());
+        for n in [&mine, &stale] {
+            std::fs::write(format!("/dev/shm/{n}"), b"x").expect("make a segment file");
+        }
+        let swept = sweep_stale();
+        let here = list_segments();
+        let _ = std::fs::remove_file(format!("/dev/shm/{mine}"));
+        assert!(
+            swept.contains(&stale) && !here.contains(&stale),
+            "{swept:?}"
+        );
+        assert!(
+            !swept.contains(&mine) && here.contains(&mine),
+            "a live owner's is kept"
+        );
+    }
+
+    #[test]
     fn names_carry_the_owner_pid() {
         assert_eq!(owner_pid_of("mpviz-1234-abcd"), Some(1234));
         assert_eq!(owner_pid_of("mpviz-x-abcd"), None);
