@@ -67,7 +67,7 @@ pub struct UiArgs {
     #[arg(long, allow_negative_numbers = true, default_value_t = 250, value_parser = |s: &str| int_in::<u64>(s, 125, 4000))]
     pub refresh_ms: u64,
     /// How workers are started.
-    #[arg(long, value_enum, default_value_t = MethodArg::Reexec)]
+    #[arg(long, value_enum, default_value_t = MethodArg::Reexec, allow_hyphen_values = true)]
     pub start_method: MethodArg,
     /// Record the session as an asciicast v2 file (plays in the asciinema player).
     #[arg(long, value_name = "FILE.cast")]
@@ -98,10 +98,15 @@ pub struct RunArgs {
     #[arg(long, global = true)]
     pub json: bool,
     /// How workers are started.
-    #[arg(long, value_enum, default_value_t = MethodArg::Reexec, global = true)]
+    #[arg(long, value_enum, default_value_t = MethodArg::Reexec, global = true, allow_hyphen_values = true)]
     pub start_method: MethodArg,
     /// Also write the run as Chrome trace events (opens in Perfetto or chrome://tracing).
-    #[arg(long, value_name = "FILE.json", global = true)]
+    #[arg(
+        long,
+        value_name = "FILE.json",
+        global = true,
+        allow_hyphen_values = true
+    )]
     pub trace_out: Option<std::path::PathBuf>,
     /// Workers send only their start, phases, results, errors and exit, not every read, write,
     /// queue item and lock step: the answer at full speed, without the picture.
@@ -118,7 +123,7 @@ fn parse_speed(s: &str) -> Result<f64, String> {
     let v: f64 = s
         .trim()
         .parse()
-        .map_err(|_| format!("{s:?} is not a number"))?;
+        .map_err(|_| format!("{s:?} is not a number in 0.01..=100"))?;
     if !(0.01..=100.0).contains(&v) {
         return Err(format!("{v} is not in 0.01..=100"));
     }
@@ -149,7 +154,7 @@ pub struct SnapshotArgs {
     #[arg(long, value_parser = ["default", "light", "high-contrast", "monochrome"], global = true)]
     pub theme: Option<String>,
     /// How workers are started.
-    #[arg(long, value_enum, default_value_t = MethodArg::Reexec, global = true)]
+    #[arg(long, value_enum, default_value_t = MethodArg::Reexec, global = true, allow_hyphen_values = true)]
     pub start_method: MethodArg,
     /// Play the scenario's intervals faster (2) or slower (0.5); 0.01 to 100.
     #[arg(long, default_value_t = 1.0, value_parser = parse_speed, global = true)]
@@ -178,7 +183,7 @@ pub struct DemoArgs {
 pub fn parse_size(s: &str) -> Result<(u16, u16), String> {
     let (w, h) = s
         .split_once(['x', 'X'])
-        .ok_or_else(|| format!("{s:?} is not WIDTHxHEIGHT, like 120x40"))?;
+        .ok_or_else(|| format!("{s:?} is not WIDTHxHEIGHT within 80x24..=500x200"))?;
     let w: u16 = int_in(w, 80, 500)?;
     let h: u16 = int_in(h, 24, 200)?;
     Ok((w, h))
@@ -188,7 +193,7 @@ fn parse_at(s: &str) -> Result<f64, String> {
     let v: f64 = s
         .trim()
         .parse()
-        .map_err(|_| format!("{s:?} is not a number"))?;
+        .map_err(|_| format!("{s:?} is not a number in 0..=600"))?;
     if !(0.0..=600.0).contains(&v) {
         return Err(format!("{v} is not in 0..=600"));
     }

@@ -22,6 +22,29 @@ const EXIT_PROBLEMS: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 const EXIT_INTERRUPTED: u8 = 130;
 
+/// Bad command-line input: one line naming the parameter and what it accepts (clap's message
+/// up to its blank line, with any "possible values" folded in), exit code 2. Help and version
+/// requests print as clap prints them.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let line: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    eprintln!("{}", line.join(" "));
+    ExitCode::from(2)
+}
+
 fn main() -> ExitCode {
     // Hidden entry points first, before any thread or signal handler exists.
     match std::env::args_os()
@@ -43,7 +66,10 @@ fn main() -> ExitCode {
         let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, interrupt_flag());
         let _ = signal_hook::flag::register(sig, interrupt_flag());
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     match cli.command {
         None => ui(UiArgs::default().with_defaults()),
         Some(Command::Ui(args)) => ui(args),

@@ -54,3 +54,112 @@ fn the_ui_refuses_a_pipe_and_points_at_run() {
         "{err}"
     );
 }
+
+/// clap's message as `mpviz` prints it: the lines up to the first blank one, joined.
+fn one_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let lines: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    lines.join(" ")
+}
+
+/// `lo` and `hi` of a message saying "... in LO..=HI".
+fn range_in(msg: &str) -> Option<(String, String)> {
+    let (_, tail) = msg.rsplit_once(" in ")?;
+    let (lo, hi) = tail.split_once("..=")?;
+    let hi: String = hi
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '-')
+        .collect();
+    Some((lo.to_string(), hi))
+}
+
+#[test]
+fn every_scenario_parameter_at_and_beyond_its_range() {
+    use clap::{CommandFactory, Parser};
+    let cmd = mpviz::cli::Cli::command();
+    let run = cmd.find_subcommand("run").expect("run");
+    let parse = |sc: &str, flag: &str, v: &str| {
+        mpviz::cli::Cli::try_parse_from(["mpviz", "run", sc, flag, v]).map_err(|e| one_line(&e))
+    };
+    let mut tried = 0;
+    // Each scenario's own flags, and run's flags (given with a scenario).
+    let mut sets: Vec<(&str, Vec<&clap::Arg>)> = run
+        .get_subcommands()
+        .map(|sc| (sc.get_name(), sc.get_arguments().collect()))
+        .collect();
+    sets.push(("process", run.get_arguments().collect()));
+    for (name, args) in sets {
+        for arg in args {
+            let Some(long) = arg.get_long() else { continue };
+            if !arg.get_action().takes_values() {
+                continue;
+            }
+            let flag = format!("--{long}");
+            for bad in [
+                "-1",
+                "0",
+                "1000000000000",
+                "99999999999999999999999",
+                "abc",
+                "",
+            ] {
+                tried += 1;
+                let Err(msg) = parse(name, &flag, bad) else {
+                    continue; // a value in range
+                };
+                assert!(msg.contains(&flag), "{name} {flag} {bad:?}: {msg}");
+                assert!(
+                    [
+                        "..=",
+                        "possible values",
+                        "like ",
+                        "at most",
+                        "one of",
+                        "a value is required"
+                    ]
+                    .iter()
+                    .any(|w| msg.contains(w)),
+                    "{name} {flag} {bad:?} should say what is allowed: {msg}"
+                );
+                // A numeric range: its ends are accepted, one step beyond them is not.
+                if let Some((lo, hi)) = range_in(&msg)
+                    && let (Ok(lo), Ok(hi)) = (lo.parse::<i128>(), hi.parse::<i128>())
+                    && !["--deltas"].contains(&flag.as_str())
+                {
+                    for (v, ok) in [(lo, true), (hi, true), (lo - 1, false), (hi + 1, false)] {
+                        tried += 1;
+                        let got = parse(name, &flag, &v.to_string());
+                        assert_eq!(got.is_ok(), ok, "{name} {flag} {v}: {got:?}");
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{tried} parameter values tried");
+    assert!(tried > 150, "{tried} inputs tried");
+}
+
+#[test]
+fn a_refusal_is_one_line_on_stderr_and_nothing_on_stdout() {
+    for args in [
+        &["run", "queue", "--workers", "0"][..],
+        &["run", "lock", "--mode", "sideways"],
+        &["bench", "nosuch"],
+        &["run", "shared", "--array", "q:1,x"],
+        &["snapshot", "lock", "--size", "10x10", "--out", "/tmp/x.svg"],
+        &["run", "process", "--trace-out", "/nonexistent/dir/t.json"],
+    ] {
+        let out = std::process::Command::new(common::BIN)
+            .args(args)
+            .output()
+            .expect("run mpviz");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?} started something");
+    }
+}

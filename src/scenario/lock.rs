@@ -47,7 +47,7 @@ pub struct Params {
     #[arg(long, allow_negative_numbers = true, default_value_t = 100, value_parser = |s: &str| int_in::<u64>(s, 0, 10_000))]
     pub interval_ms: u64,
     /// Which runs to make (default: both; with --step-script: unlocked).
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, allow_hyphen_values = true)]
     pub mode: Option<Mode>,
     /// Increments per worker (default: 10 unlocked, 5 locked, as in the tutorial; 1 to 100000).
     #[arg(long, allow_negative_numbers = true, value_parser = |s: &str| int_in::<u32>(s, 1, 100_000))]
@@ -57,7 +57,7 @@ pub struct Params {
     #[arg(long, allow_negative_numbers = true, default_value_t = 0, value_parser = |s: &str| int_in::<u64>(s, 0, 10_000))]
     pub race_window_ms: u64,
     /// Where the lock is held (with the lock on).
-    #[arg(long, value_enum, default_value_t = Granularity::Loop)]
+    #[arg(long, value_enum, default_value_t = Granularity::Loop, allow_hyphen_values = true)]
     pub granularity: Granularity,
     /// Be the scheduler: workers wait before each read and write, released in this order, e.g.
     /// 1r,2r,1w,2w (worker 1 reads, worker 2 reads, worker 1 writes, worker 2 writes).
@@ -80,7 +80,9 @@ fn parse_deltas(s: &str) -> Result<Deltas, String> {
         .split(',')
         .map(|x| {
             let x = x.trim();
-            let d: i64 = x.parse().map_err(|_| format!("{x:?} is not an integer"))?;
+            let d: i64 = x
+                .parse()
+                .map_err(|_| format!("{x:?} is not an integer in 1..=1000"))?;
             if (1..=1000).contains(&d) {
                 Ok(d)
             } else {

@@ -375,7 +375,7 @@ pub fn int_in<T: TryFrom<i128>>(s: &str, lo: i128, hi: i128) -> Result<T, String
         .trim()
         .replace('_', "")
         .parse()
-        .map_err(|_| format!("{s:?} is not an integer"))?;
+        .map_err(|_| format!("{s:?} is not an integer in {lo}..={hi}"))?;
     if !(lo..=hi).contains(&v) {
         return Err(format!("{v} is not in {lo}..={hi}"));
     }

@@ -38,7 +38,8 @@ pub struct Params {
     #[arg(long, allow_negative_numbers = true, value_parser = |s: &str| int_in::<u64>(s, 1, 10_000_000))]
     pub chunksize: Option<u64>,
     /// The argument of the single apply_async(job, (X,)).
-    #[arg(long, default_value_t = 2, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 2, allow_negative_numbers = true,
+          value_parser = |s: &str| int_in::<i64>(s, i64::MIN as i128, i64::MAX as i128))]
     pub apply_arg: i64,
     /// How many apply_async(job, (i,)) calls in the list.
     #[arg(long, allow_negative_numbers = true, default_value_t = 10, value_parser = |s: &str| int_in::<u64>(s, 0, 100_000))]
@@ -73,7 +74,7 @@ fn parse_bad_args(s: &str) -> Result<BadArgs, String> {
         .map(|x| {
             x.trim()
                 .parse::<i64>()
-                .map_err(|_| format!("{x:?} is not an integer"))
+                .map_err(|_| format!("{x:?} is not an integer (a comma-separated list of at most {MAX_ARGS}, or none)"))
         })
         .collect::<Result<_, _>>()?;
     if v.len() > MAX_ARGS {
