@@ -246,4 +246,72 @@ mod tests {
         assert!(parse("not json").is_err_and(|e| e.contains("line 1")));
         assert!(parse("").is_err());
     }
+
+    /// Plays a parsed recording through the screens to its end and back (what `mpviz replay`
+    /// does with it).
+    fn play(rec: Recording) {
+        let mut app = App::new(std::time::Duration::from_millis(250), 0);
+        app.update(Msg::Resize(100, 30));
+        let mut p = Player::new(rec);
+        p.open(&mut app);
+        p.to_end(&mut app);
+        let area = ratatui::layout::Rect::new(0, 0, 100, 30);
+        crate::ui::render(&app, area, &mut ratatui::buffer::Buffer::empty(area));
+        p.seek(&mut app, 0);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1500))]
+        /// Any text: an error or a recording, never a panic.
+        #[test]
+        fn the_reader_survives_any_text(text in "\\PC{0,400}") {
+            if let Ok(rec) = parse(&text) {
+                play(rec);
+            }
+        }
+
+        /// A real recording cut, spliced and bent: lines dropped or repeated, a character
+        /// replaced, numbers made huge or negative. Whatever parses plays without a panic.
+        #[test]
+        fn a_damaged_recording_is_refused_or_played(
+            cut in 0usize..1000,
+            drop_line in 0usize..8,
+            repeat_line in 0usize..8,
+            at in 0usize..1000,
+            ch in proptest::char::any(),
+            number in proptest::sample::select(vec![
+                "0", "-1", "18446744073709551615", "1e308", "340282366920938463463374607431768211456",
+                "-170141183460469231731687303715884105728", "65535", "65536", "\"x\"", "null",
+            ]),
+        ) {
+            let lines: Vec<&str> = REC.lines().collect();
+            let mut text: String = lines
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != drop_line)
+                .flat_map(|(i, l)| std::iter::repeat_n(*l, if i == repeat_line { 2 } else { 1 }))
+                .collect::<Vec<_>>()
+                .join("\n");
+            // A number somewhere swapped for an extreme or a non-number.
+            let digits: Vec<usize> = text.match_indices(|c: char| c.is_ascii_digit()).map(|(i, _)| i).collect();
+            if !digits.is_empty() {
+                let i = digits[at % digits.len()];
+                let end = text[i..].find(|c: char| !c.is_ascii_digit()).map_or(text.len(), |e| i + e);
+                text.replace_range(i..end, number);
+            }
+            // One character replaced, then the text cut short.
+            let chars: Vec<char> = text.chars().collect();
+            let k = at % chars.len().max(1);
+            let mut bent: String = chars.iter().enumerate().map(|(j, c)| if j == k { ch } else { *c }).collect();
+            let keep = cut.max(bent.len() * 3 / 4).min(bent.len());
+            let keep = (0..=keep).rev().find(|c| bent.is_char_boundary(*c)).unwrap_or(0);
+            bent.truncate(keep);
+            if let Ok(rec) = parse(&bent) {
+                play(rec);
+            }
+            if let Ok(rec) = parse(&text) {
+                play(rec);
+            }
+        }
+    }
 }

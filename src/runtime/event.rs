@@ -695,6 +695,7 @@ mod tests {
     }
 
     proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5000))]
         #[test]
         fn decoder_never_panics_on_arbitrary_bytes(
             data in proptest::collection::vec(proptest::num::u8::ANY, 0..2048),

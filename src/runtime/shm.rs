@@ -678,4 +678,70 @@ mod tests {
         assert_eq!(owner_pid_of("mpviz-x-abcd"), None);
         assert_eq!(owner_pid_of("other-1-2"), None);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        /// A forged or torn segment: any bytes behind a header that is partly right (magic,
+        /// version, size each kept or not). The check never panics and never trusts an offset
+        /// that would reach outside the region: every element of every cell it accepts can be
+        /// read and written.
+        #[test]
+        fn the_header_check_survives_any_bytes(
+            words in proptest::collection::vec(proptest::num::u64::ANY, 1..512),
+            keep_magic in proptest::bool::weighted(0.9),
+            keep_version in proptest::bool::weighted(0.9),
+            keep_total in proptest::bool::weighted(0.9),
+            count in 0u32..8,
+            descs in proptest::collection::vec(
+                (0usize..12, proptest::bool::ANY, 0u32..64, 0.0f64..1.1, proptest::bool::weighted(0.95)),
+                8,
+            ),
+        ) {
+            let mut buf = words;
+            buf.resize(buf.len().max(64), 0);
+            let len = buf.len() * 8;
+            // Cell descriptors: mostly plausible (a known typecode, a length, an offset past
+            // the descriptors that may or may not leave room), else whatever the words say.
+            let descs_end = HEADER_LEN + DESC_LEN * count as usize;
+            for (i, (tc, array, n, frac, plausible)) in descs.iter().enumerate().take(count as usize) {
+                if *plausible {
+                    let code = b"bBhHiIlLqQfd"[*tc] as u64;
+                    let off = (descs_end as f64 + frac * (len - descs_end) as f64) as u64 / 8 * 8;
+                    buf[16 + 2 * i] = code | (u64::from(*array) << 8) | (u64::from(*n) << 32);
+                    buf[17 + 2 * i] = off;
+                }
+            }
+            let mut h = [0u8; 32];
+            for (i, b) in h.iter_mut().enumerate() {
+                *b = (buf.get(i / 8).copied().unwrap_or(0) >> ((i % 8) * 8)) as u8;
+            }
+            if keep_magic {
+                h[0..8].copy_from_slice(&MAGIC);
+            }
+            if keep_version {
+                h[8..12].copy_from_slice(&VERSION.to_le_bytes());
+            }
+            h[12..16].copy_from_slice(&count.to_le_bytes());
+            if keep_total {
+                h[16..24].copy_from_slice(&(len as u64).to_le_bytes());
+            }
+            for (i, w) in buf.iter_mut().take(4).enumerate() {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&h[i * 8..i * 8 + 8]);
+                *w = u64::from_le_bytes(b);
+            }
+            let region = crate::runtime::sys::region_over(&mut buf);
+            if let Ok(cells) = parse_header(&region) {
+                proptest::prop_assert_eq!(cells.len(), count as usize);
+                for d in cells {
+                    let size = d.typecode.size();
+                    proptest::prop_assert!(d.offset + size * d.len as usize <= len);
+                    for i in [0, d.len as usize - 1] {
+                        let off = d.offset + i * size;
+                        proptest::prop_assert!(region.load(off, size).is_some());
+                    }
+                }
+            }
+        }
+    }
 }

@@ -200,6 +200,16 @@ pub fn region_of(shmem: &shared_memory::Shmem) -> RawRegion {
     }
 }
 
+/// A region over ordinary memory, for tests of code that reads regions (the header check).
+/// The caller keeps `buf` alive and unmoved while the region is used.
+#[cfg(test)]
+pub fn region_over(buf: &mut [u64]) -> RawRegion {
+    RawRegion {
+        base: buf.as_mut_ptr().cast(),
+        len: std::mem::size_of_val(buf),
+    }
+}
+
 /// What a lock attempt found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockOutcome {
