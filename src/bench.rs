@@ -418,15 +418,26 @@ fn bench_trace_cost(count: u64) -> Result<Vec<Figure>, RunError> {
     ])
 }
 
-/// The compare scenario as the UI runs it: the run on its own thread (with tracing, as always in
-/// the UI), the CPU sampler at the default refresh, and the screen redrawn into an in-memory
-/// terminal at the UI's frame rate whenever something changed. Returns the run's details.
-fn compare_watched(
+/// What a watched run gave: its details, every frame's drawing time, and how long each key
+/// waited for the frame that answered it (ms).
+struct Watched {
+    details: serde_json::Value,
+    frames_ms: Vec<f64>,
+    keys_ms: Vec<f64>,
+}
+
+/// A scenario as the UI runs it: the run on its own thread (with tracing, as always in the UI),
+/// the CPU sampler at the default refresh, and the screen redrawn into an in-memory terminal at
+/// the UI's frame rate whenever something changed. With `keys`, a key (help on, help off)
+/// arrives every 100 ms, as from a person, and is answered by the next frame.
+fn watch_run(
     index: usize,
     params: crate::scenario::Params,
-) -> Result<serde_json::Value, RunError> {
+    keys: bool,
+) -> Result<Watched, RunError> {
     use crate::app::{App, Msg};
     use crate::tui::driver::{Driver, DriverMsg};
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
     let refresh = Duration::from_millis(250);
     let mut app = App::new(refresh, 0);
     app.update(Msg::Resize(120, 40));
@@ -436,6 +447,13 @@ fn compare_watched(
     let monitor = crate::monitor::Monitor::start(refresh);
     let driver = Driver::start(params, RuntimeOptions::default());
     let frames = crossbeam_channel::tick(crate::tui::FRAME);
+    let key_clock = if keys {
+        crossbeam_channel::tick(Duration::from_millis(100))
+    } else {
+        crossbeam_channel::never()
+    };
+    let (mut frames_ms, mut keys_ms) = (Vec::new(), Vec::new());
+    let mut key_at: Option<Instant> = None;
     let mut dirty = true;
     loop {
         crossbeam_channel::select! {
@@ -444,7 +462,9 @@ fn compare_watched(
                     app.update(Msg::Event(e));
                     dirty = true;
                 }
-                Ok(DriverMsg::Ended(Ok(end))) => return Ok(end.details),
+                Ok(DriverMsg::Ended(Ok(end))) => {
+                    return Ok(Watched { details: end.details, frames_ms, keys_ms });
+                }
                 Ok(DriverMsg::Ended(Err(e))) => return Err(RunError::Failed(e)),
                 Err(_) => return Err(RunError::Failed("the watched run vanished".into())),
             },
@@ -453,16 +473,57 @@ fn compare_watched(
                 monitor.watch(app.live_pids());
                 dirty = true;
             },
+            recv(key_clock) -> _ => {
+                app.update(Msg::Key(KeyEvent::from(KeyCode::Char('?'))));
+                key_at.get_or_insert_with(Instant::now);
+                dirty = true;
+            },
             recv(frames) -> _ => {
                 app.update(Msg::Tick(crate::runtime::clock::now_ns()));
-                if dirty {
-                    term.draw(|f| crate::ui::draw(f, &app))
-                        .map_err(|e| RunError::Failed(format!("draw: {e}")))?;
-                    dirty = false;
-                }
             },
         }
+        // As the UI does: a key is answered at once, anything else within a frame.
+        if dirty {
+            let f0 = Instant::now();
+            term.draw(|f| crate::ui::draw(f, &app))
+                .map_err(|e| RunError::Failed(format!("draw: {e}")))?;
+            frames_ms.push(f0.elapsed().as_secs_f64() * 1e3);
+            if let Some(k) = key_at.take() {
+                keys_ms.push(k.elapsed().as_secs_f64() * 1e3);
+            }
+            dirty = false;
+        }
     }
+}
+
+/// A 64-process pool on this machine's cores, watched: the frames' p99 and how long a key
+/// waits for its answer while 64 workers report.
+fn bench_pool64() -> Result<Vec<Figure>, RunError> {
+    use crate::scenario::{ALL, Params};
+    let Some(Params::Pool(mut p)) = crate::scenario::default_params("pool") else {
+        return Err(RunError::Failed("no pool scenario".into()));
+    };
+    p.processes = Some(64);
+    // 3200 tasks of 4 items at 5 ms each, handed to 64 workers.
+    p.task_ms = 5;
+    p.map_n = 12_800;
+    p.chunksize = Some(4);
+    let index = ALL.iter().position(|i| i.name == "pool").unwrap_or(0);
+    let mut w = watch_run(index, Params::Pool(p), true)?;
+    w.frames_ms.sort_by(f64::total_cmp);
+    w.keys_ms.sort_by(f64::total_cmp);
+    Ok(vec![
+        Figure {
+            name: "pool64_frame_p99_ms".into(),
+            value: percentile(&w.frames_ms, 0.99),
+            unit: "ms",
+        },
+        Figure {
+            name: "pool64_key_p99_ms".into(),
+            value: percentile(&w.keys_ms, 0.99),
+            unit: "ms",
+        },
+    ])
 }
 
 /// The observer effect: the compare scenario watched by the UI against the same run headless
@@ -498,7 +559,7 @@ fn bench_observer(seconds: f64, pairs: usize) -> Result<Vec<Figure>, RunError> {
         // h w w h h w ...: neither side always runs first.
         let watch = (k % 4 == 1) || (k % 4 == 2);
         let d = if watch {
-            compare_watched(index, params.clone())?
+            watch_run(index, params.clone(), false)?.details
         } else {
             let opts = RuntimeOptions {
                 trace: false,
@@ -569,6 +630,9 @@ pub fn run(args: &BenchArgs) -> Result<Vec<Figure>, RunError> {
     }
     if matches!(args.what, BenchWhat::Observer | BenchWhat::All) {
         figs.extend(bench_observer(0.5, 3)?);
+    }
+    if matches!(args.what, BenchWhat::Pool64 | BenchWhat::All) {
+        figs.extend(bench_pool64()?);
     }
     if matches!(args.what, BenchWhat::Trace | BenchWhat::All) {
         figs.extend(bench_trace_cost(5_000_000)?);

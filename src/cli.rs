@@ -72,6 +72,10 @@ pub struct UiArgs {
     /// Record the session as an asciicast v2 file (plays in the asciinema player).
     #[arg(long, value_name = "FILE.cast")]
     pub record: Option<std::path::PathBuf>,
+    /// Open a scenario with these parameters, written as for `mpviz run` (e.g. `mpviz ui pool
+    /// --processes 8 --task-ms 100`).
+    #[command(subcommand)]
+    pub params: Option<crate::scenario::Params>,
 }
 
 impl UiArgs {
@@ -218,6 +222,8 @@ pub enum BenchWhat {
     Trace,
     /// The compare scenario's ratios, and how far watching it in the UI changes them.
     Observer,
+    /// A 64-process pool watched in the UI: frame times and key answers.
+    Pool64,
     All,
 }
 

@@ -107,8 +107,12 @@ fn ui(args: UiArgs) -> ExitCode {
     }
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = mpviz::ui::theme::pick(args.theme.as_deref(), no_color).unwrap_or(0);
+    let scenario = args.params.as_ref().map_or(args.scenario, |p| {
+        mpviz::scenario::ALL.iter().position(|i| i.name == p.name())
+    });
     let opts = UiOptions {
-        scenario: args.scenario,
+        scenario,
+        params: args.params,
         theme,
         refresh: Duration::from_millis(args.refresh_ms),
         method: args.start_method.into(),
@@ -139,6 +143,7 @@ fn replay(args: ReplayArgs) -> ExitCode {
         method: Default::default(),
         replay: Some(rec),
         record: None,
+        params: None,
     })
 }
 

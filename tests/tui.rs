@@ -109,3 +109,64 @@ fn sigterm_while_a_run_is_live_restores_the_terminal_and_cleans_up() {
         "the frames are in the recording"
     );
 }
+
+#[test]
+fn a_64_process_pool_keeps_the_ui_answering_keys_and_quits_cleanly() {
+    let mut s = Session::start(&[
+        "ui",
+        "pool",
+        "--processes",
+        "64",
+        "--task-ms",
+        "5",
+        "--map-n",
+        "12800",
+        "--chunksize",
+        "4",
+    ]);
+    s.wait_for("64 live workers", |t| t.contains("64 live"));
+    let workers = children_of(s.pid);
+    assert!(workers.len() >= 60, "{} workers", workers.len());
+    // Keys are answered while 64 workers report (the time it takes is `mpviz bench pool64`).
+    for _ in 0..3 {
+        s.press(b"?");
+        s.wait_for("the help", |t| t.contains("Help — keys and symbols"));
+        s.press(b"?");
+        s.wait_for("the help gone", |t| !t.contains("Help — keys and symbols"));
+    }
+    s.press(b"q");
+    assert!(s.wait_exit(), "q exits with status 0");
+    s.assert_terminal_restored();
+    common::assert_no_processes(&workers);
+    assert!(common::segments_of(s.pid).is_empty());
+}
+
+#[test]
+fn sizes_from_1x1_to_500x200_and_a_resize_storm_never_break_the_ui() {
+    let mut s = Session::start(&["ui", "--scenario", "lock"]);
+    s.wait_for("a live run", |t| t.contains("without the lock"));
+    // The extremes, then 200 sizes in a row as fast as they can be sent (seeded).
+    let mut sizes = vec![(1, 1), (200, 500), (1, 500), (200, 1), (24, 80)];
+    let mut x: u64 = 0x5EED_2026;
+    for _ in 0..200 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        sizes.push(((x % 200) as u16 + 1, ((x >> 16) % 500) as u16 + 1));
+    }
+    for (rows, cols) in sizes {
+        s.resize(rows, cols);
+    }
+    s.resize(40, 120);
+    s.wait_for("the screen drawn again at 120x40", |t| {
+        t.contains("CPU per core") && !t.contains("too small")
+    });
+    assert!(
+        s.child.try_wait().expect("try_wait").is_none(),
+        "still running"
+    );
+    s.press(b"q");
+    assert!(s.wait_exit(), "q exits with status 0");
+    s.assert_terminal_restored();
+    assert!(common::segments_of(s.pid).is_empty());
+}

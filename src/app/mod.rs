@@ -333,6 +333,13 @@ impl App {
         1000.0 / self.speed_permille as f64
     }
 
+    /// Parameters for scenario `i`'s later starts (as the form sets them).
+    pub fn choose(&mut self, i: usize, params: Params) {
+        if let Some(slot) = self.chosen.get_mut(i) {
+            *slot = Some(params);
+        }
+    }
+
     /// Shows scenario `i` with `params` as a run (the caller starts the run itself).
     pub fn open_run(&mut self, i: usize, params: Params) {
         self.selected = i;

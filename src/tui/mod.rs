@@ -31,6 +31,8 @@ pub struct UiOptions {
     pub replay: Option<crate::replay::Recording>,
     /// Record the session as an asciicast to this file.
     pub record: Option<std::path::PathBuf>,
+    /// Parameters to open `scenario` with (instead of its defaults for watching).
+    pub params: Option<crate::scenario::Params>,
 }
 
 /// Frames per second at most; a frame is drawn only when something changed.
@@ -192,6 +194,9 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
         p.catch_up(&mut s.app);
         s.replay_status();
     } else if let Some(i) = opts.scenario {
+        if let Some(p) = opts.params {
+            s.app.choose(i, p);
+        }
         s.app.selected = i;
         s.update(Msg::Key(event::KeyEvent::from(event::KeyCode::Enter)));
     }
