@@ -1,4 +1,4 @@
-//! Many runs in one process: descriptors, memory and /dev/shm must stay flat (a leak of one fd
+//! A thousand runs in one process (lock and pool, both start methods): descriptors, memory and /dev/shm must stay flat (a leak of one fd
 //! or one segment per run would show here long before a classroom notices).
 
 use mpviz::runtime::{Envelope, RuntimeOptions, StartMethod};
@@ -51,23 +51,30 @@ fn repeated_runs_leave_descriptors_memory_and_segments_flat() {
         run_quietly(&pool, method);
     }
     let (fd0, rss0) = (fds(), rss_kib());
-    for i in 0..40 {
-        let method = if i % 2 == 0 {
+    // 1000 runs: lock and pool in turn, each start method in turn; the figures every 100.
+    let mut marks = Vec::new();
+    for i in 0..1000 {
+        let method = if (i / 2) % 2 == 0 {
             StartMethod::Reexec
         } else {
             StartMethod::Fork
         };
-        run_quietly(&lock, method);
-        run_quietly(&pool, method);
+        run_quietly(if i % 2 == 0 { &lock } else { &pool }, method);
+        if (i + 1) % 100 == 0 {
+            marks.push((i + 1, fds(), rss_kib(), segments()));
+        }
     }
+    eprintln!("soak: start {fd0} fds, {rss0} KiB; (runs, fds, RSS KiB, segments): {marks:?}");
     let (fd1, rss1) = (fds(), rss_kib());
     assert!(
-        fd1 <= fd0,
-        "descriptors grew from {fd0} to {fd1} over 80 runs"
+        marks.iter().all(|m| m.1 <= fd0),
+        "descriptors grew from {fd0}: {marks:?}"
     );
     assert!(
         rss1 <= rss0 + 4 * 1024,
-        "RSS grew from {rss0} KiB to {rss1} KiB over 80 runs"
+        "RSS grew from {rss0} KiB to {rss1} KiB over 1000 runs: {marks:?}"
     );
+    assert!(marks.iter().all(|m| m.3 == 0), "segments left: {marks:?}");
+    assert!(fd1 <= fd0);
     assert_eq!(segments(), 0, "segments left in /dev/shm");
 }
