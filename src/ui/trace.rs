@@ -204,7 +204,11 @@ impl Widget for LockLanes<'_> {
                 break;
             }
             let lane: String = (0..lane_w)
-                .map(|x| lane_char(self.lock.lane_at(*w, start + span * x / lane_w.max(1))))
+                .map(|x| {
+                    // In 128 bits: a recording's times can be anything (span × x overflows u64).
+                    let at = span as u128 * x as u128 / lane_w.max(1) as u128;
+                    lane_char(self.lock.lane_at(*w, start.saturating_add(at as u64)))
+                })
                 .collect();
             let ws = s.workers.iter().find(|x| x.worker == *w);
             let ms = |ns: u64| ns as f64 / 1e6;
