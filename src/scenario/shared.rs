@@ -198,16 +198,21 @@ pub fn work(ctx: &mut WorkerCtx, job: &WriterJob) -> JobResult {
             if ctx.gate(Access::Write) == Flow::Stop {
                 return Ok(Flow::Stop);
             }
+            // Stamped before the store (see the lock scenario's write).
+            let at = crate::runtime::clock::now_ns();
             let new = ctx
                 .segment()?
                 .store(cell, index as usize, add(*t, old, job.delta))
                 .ok_or("cell vanished")?;
-            ctx.emit(EventKind::Write {
-                cell: cell as u16,
-                index,
-                old,
-                new,
-            });
+            ctx.events.emit_at(
+                at,
+                &EventKind::Write {
+                    cell: cell as u16,
+                    index,
+                    old,
+                    new,
+                },
+            );
         }
         release(ctx, held)?;
     }
