@@ -739,4 +739,39 @@ mod tests {
         assert!(parse_deltas("0").is_err_and(|e| e.contains("1..=1000")));
         assert_eq!(parse_deltas("1,3"), Ok(Deltas(vec![1, 3])));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// Any interleaving of unlocked `v.value += delta` by up to four workers, as a run
+        /// records it (each write stamped before its store): the analysis finds a chain from
+        /// the initial value to the final one, and the shortfall is exactly the lost updates.
+        #[test]
+        fn the_shortfall_is_always_the_lost_updates(
+            deltas in proptest::collection::vec(1i128..5, 1..5),
+            schedule in proptest::collection::vec(0usize..4, 0..80),
+        ) {
+            let n = deltas.len();
+            let mut value = 0i128;
+            // Per worker: the value it read and has not written back yet.
+            let mut pending: Vec<Option<i128>> = vec![None; n];
+            let mut writes = Vec::new();
+            let mut t = 0u64;
+            for w in schedule.into_iter().map(|w| w % n) {
+                t += 1;
+                match pending[w].take() {
+                    None => pending[w] = Some(value),
+                    Some(old) => {
+                        let new = old + deltas[w];
+                        writes.push(WriteRec { worker: w as u16 + 1, t_ns: t, old, new });
+                        value = new;
+                    }
+                }
+            }
+            let expected: i128 = writes.iter().map(|w| w.new - w.old).sum();
+            let lost = find_lost_updates(&writes, 0);
+            let lost_sum: i128 = lost.iter().map(|l| l.lost.new - l.lost.old).sum();
+            proptest::prop_assert!(value <= expected);
+            proptest::prop_assert_eq!(expected - value, lost_sum);
+        }
+    }
 }
