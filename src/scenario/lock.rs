@@ -755,9 +755,8 @@ mod tests {
             // Per worker: the value it read and has not written back yet.
             let mut pending: Vec<Option<i128>> = vec![None; n];
             let mut writes = Vec::new();
-            let mut t = 0u64;
-            for w in schedule.into_iter().map(|w| w % n) {
-                t += 1;
+            for (t, w) in schedule.into_iter().map(|w| w % n).enumerate() {
+                let t = t as u64 + 1;
                 match pending[w].take() {
                     None => pending[w] = Some(value),
                     Some(old) => {
