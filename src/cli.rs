@@ -241,3 +241,15 @@ pub struct BenchArgs {
     #[arg(long, allow_negative_numbers = true, default_value_t = 5_000_000, value_parser = |s: &str| int_in::<u64>(s, 1000, 1_000_000_000))]
     pub events: u64,
 }
+
+/// A command-line error as mpviz prints it: clap's message up to its first blank line, on one
+/// line (so the allowed values it lists below the first line stay with it).
+pub fn one_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let lines: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    lines.join(" ")
+}

@@ -35,13 +35,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
     ) {
         e.exit();
     }
-    let text = e.render().to_string();
-    let line: Vec<&str> = text
-        .lines()
-        .take_while(|l| !l.trim().is_empty())
-        .map(str::trim)
-        .collect();
-    eprintln!("{}", line.join(" "));
+    eprintln!("{}", mpviz::cli::one_line(&e));
     ExitCode::from(2)
 }
 

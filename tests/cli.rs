@@ -55,17 +55,6 @@ fn the_ui_refuses_a_pipe_and_points_at_run() {
     );
 }
 
-/// clap's message as `mpviz` prints it: the lines up to the first blank one, joined.
-fn one_line(e: &clap::Error) -> String {
-    let text = e.render().to_string();
-    let lines: Vec<&str> = text
-        .lines()
-        .take_while(|l| !l.trim().is_empty())
-        .map(str::trim)
-        .collect();
-    lines.join(" ")
-}
-
 /// `lo` and `hi` of a message saying "... in LO..=HI".
 fn range_in(msg: &str) -> Option<(String, String)> {
     let (_, tail) = msg.rsplit_once(" in ")?;
@@ -83,7 +72,8 @@ fn every_scenario_parameter_at_and_beyond_its_range() {
     let cmd = mpviz::cli::Cli::command();
     let run = cmd.find_subcommand("run").expect("run");
     let parse = |sc: &str, flag: &str, v: &str| {
-        mpviz::cli::Cli::try_parse_from(["mpviz", "run", sc, flag, v]).map_err(|e| one_line(&e))
+        mpviz::cli::Cli::try_parse_from(["mpviz", "run", sc, flag, v])
+            .map_err(|e| mpviz::cli::one_line(&e))
     };
     let mut tried = 0;
     // Each scenario's own flags, and run's flags (given with a scenario).
