@@ -455,6 +455,7 @@ fn watch_run(
     let (mut frames_ms, mut keys_ms) = (Vec::new(), Vec::new());
     let mut key_at: Option<Instant> = None;
     let mut dirty = true;
+    let mut last_draw = Instant::now();
     loop {
         crossbeam_channel::select! {
             recv(driver.rx) -> m => match m {
@@ -479,12 +480,18 @@ fn watch_run(
                 dirty = true;
             },
             recv(frames) -> _ => {
-                app.update(Msg::Tick(crate::runtime::clock::now_ns()));
+                // As the UI does: a live run is redrawn each tenth of a second for its clocks.
+                let live = app.run.as_ref().is_some_and(|r| r.running()) && !app.paused;
+                if live && last_draw.elapsed() >= crate::tui::CLOCK_STEP {
+                    app.update(Msg::Tick(crate::runtime::clock::now_ns()));
+                    dirty = true;
+                }
             },
         }
-        // As the UI does: a key is answered at once, anything else within a frame.
-        if dirty {
+        // As the UI does: a key is answered at once, anything else at most once a frame.
+        if dirty && (key_at.is_some() || last_draw.elapsed() >= crate::tui::FRAME) {
             let f0 = Instant::now();
+            last_draw = f0;
             term.draw(|f| crate::ui::draw(f, &app))
                 .map_err(|e| RunError::Failed(format!("draw: {e}")))?;
             frames_ms.push(f0.elapsed().as_secs_f64() * 1e3);
@@ -535,8 +542,23 @@ fn bench_observer(seconds: f64, pairs: usize) -> Result<Vec<Figure>, RunError> {
     let Some(Params::Compare(mut p)) = crate::scenario::default_params("compare") else {
         return Err(RunError::Failed("no compare scenario".into()));
     };
-    p.seconds = Some(seconds);
     p.gil = true;
+    // Sized once (so "normal" takes about `seconds`), then the same n for every run: the
+    // runs' times are then comparable, not only their ratios.
+    let quiet = || RuntimeOptions {
+        trace: false,
+        ..Default::default()
+    };
+    let mut ignore = |_: &crate::runtime::Envelope| {};
+    let sizing = Params::Compare(crate::scenario::compare::Params {
+        seconds: Some(seconds),
+        ..p.clone()
+    });
+    let sized = crate::scenario::run(&sizing, quiet(), &mut ignore)?.details;
+    p.n = sized["n"]
+        .as_u64()
+        .ok_or_else(|| RunError::Failed("compare did not say its n".into()))?;
+    p.seconds = None;
     let params = Params::Compare(p);
     let index = ALL.iter().position(|i| i.name == "compare").unwrap_or(0);
     let ratio = |d: &serde_json::Value, name: &str| -> f64 {
@@ -561,12 +583,7 @@ fn bench_observer(seconds: f64, pairs: usize) -> Result<Vec<Figure>, RunError> {
         let d = if watch {
             watch_run(index, params.clone(), false)?.details
         } else {
-            let opts = RuntimeOptions {
-                trace: false,
-                ..Default::default()
-            };
-            let mut ignore = |_: &crate::runtime::Envelope| {};
-            crate::scenario::run(&params, opts, &mut ignore)?.details
+            crate::scenario::run(&params, quiet(), &mut ignore)?.details
         };
         if watch { &mut watched } else { &mut headless }.push(d);
     }
@@ -629,7 +646,7 @@ pub fn run(args: &BenchArgs) -> Result<Vec<Figure>, RunError> {
         figs.extend(bench_ingest(1_000_000)?);
     }
     if matches!(args.what, BenchWhat::Observer | BenchWhat::All) {
-        figs.extend(bench_observer(0.5, 3)?);
+        figs.extend(bench_observer(0.5, 5)?);
     }
     if matches!(args.what, BenchWhat::Pool64 | BenchWhat::All) {
         figs.extend(bench_pool64()?);

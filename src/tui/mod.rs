@@ -37,6 +37,9 @@ pub struct UiOptions {
 
 /// Frames per second at most; a frame is drawn only when something changed.
 pub const FRAME: Duration = Duration::from_millis(33);
+/// How often a live run's screen is redrawn when no event or sample changed it: its clocks
+/// show tenths of a second.
+pub const CLOCK_STEP: Duration = Duration::from_millis(100);
 /// With this set in the environment, `!` makes the UI panic: a hidden trigger for the tests
 /// that check a crash still restores the terminal and leaves no worker or segment behind.
 pub const TEST_PANIC_ENV: &str = "MPVIZ_TEST_PANIC";
@@ -282,8 +285,10 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
                 } else if s.player.is_none()
                     && s.app.run.as_ref().is_some_and(|r| r.running())
                     && !s.app.paused
+                    && last_draw.elapsed() >= CLOCK_STEP
                 {
-                    // Only a live run needs redrawing between events (its clocks move on).
+                    // Only a live run needs redrawing between events (its clocks move on, in
+                    // tenths of a second: a frame per tenth is enough for them).
                     s.update(Msg::Tick(crate::runtime::clock::now_ns()));
                     dirty = true;
                 }
