@@ -101,6 +101,18 @@ impl MessageReader {
     /// The next message into `msg` (its old contents replaced, its memory reused); false once
     /// every writer has closed its end.
     pub fn get_into(&mut self, msg: &mut Vec<u8>) -> std::io::Result<bool> {
+        use std::io::BufRead;
+        // The common case: the whole message is already in the buffer.
+        let buf = self.0.buffer();
+        if let [a, b, rest @ ..] = buf {
+            let n = u16::from_le_bytes([*a, *b]) as usize;
+            if n <= MAX_MESSAGE && rest.len() >= n {
+                msg.clear();
+                msg.extend_from_slice(&rest[..n]);
+                self.0.consume(2 + n);
+                return Ok(true);
+            }
+        }
         let mut len = [0u8; 2];
         match self.0.read_exact(&mut len) {
             Ok(()) => {}
