@@ -77,13 +77,14 @@ fn main() -> ExitCode {
         Some(Command::Replay(args)) => replay(args),
         Some(Command::Bench(args)) => match bench::run(&args) {
             Ok(figs) => {
-                for f in figs {
+                let lines = figs.iter().map(|f| {
                     if args.json {
-                        println!("{}", serde_json::to_string(&f).unwrap_or_default());
+                        serde_json::to_string(f).unwrap_or_default()
                     } else {
-                        println!("{:<24} {:>14.3} {}", f.name, f.value, f.unit);
+                        format!("{:<24} {:>14.3} {}", f.name, f.value, f.unit)
                     }
-                }
+                });
+                print_lines(lines);
                 ExitCode::SUCCESS
             }
             Err(e) => fail(&e),
@@ -252,9 +253,24 @@ fn demo(tape: &std::path::Path) -> ExitCode {
 }
 
 fn print_list() {
-    for s in scenario::ALL {
-        println!("{:<8} §{}  {:<40} {}", s.name, s.section, s.title, s.watch);
+    print_lines(
+        scenario::ALL
+            .iter()
+            .map(|s| format!("{:<8} §{}  {:<40} {}", s.name, s.section, s.title, s.watch)),
+    );
+}
+
+/// Prints lines to stdout; stops quietly when the reader has gone (`mpviz list | head -1`), where
+/// `println!` would panic on the broken pipe.
+fn print_lines(lines: impl Iterator<Item = String>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        if writeln!(out, "{line}").is_err() {
+            return;
+        }
     }
+    let _ = out.flush();
 }
 
 fn fail(e: &RunError) -> ExitCode {

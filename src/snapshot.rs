@@ -171,7 +171,11 @@ pub fn take(params: Params, shot: &Shot) -> Result<(), RunError> {
                 save(&app, shot.size, path, shot.format).map_err(|e| {
                     RunError::Failed(format!("cannot write {}: {e}", path.display()))
                 })?;
-                println!("wrote {}", path.display());
+                // A reader that has gone (a closed pipe) is no reason to stop taking pictures.
+                let _ = std::io::Write::write_fmt(
+                    &mut std::io::stdout(),
+                    format_args!("wrote {}\n", path.display()),
+                );
                 next = pending.next();
                 if frozen {
                     frozen = false;

@@ -153,3 +153,19 @@ fn a_refusal_is_one_line_on_stderr_and_nothing_on_stdout() {
         assert!(out.stdout.is_empty(), "{args:?} started something");
     }
 }
+
+#[test]
+fn a_reader_that_goes_away_is_no_reason_to_panic() {
+    // `mpviz list | head -0`: stdout is a pipe nobody reads any more.
+    let (r, w) = std::io::pipe().expect("pipe");
+    drop(r);
+    let out = std::process::Command::new(common::BIN)
+        .arg("list")
+        .stdout(w)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run mpviz");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}
