@@ -477,9 +477,17 @@ impl TaskEntry {
     }
 }
 
+/// A pool worker's death, in words, and the task it took with it (if it was running one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Death {
+    pub message: String,
+    pub task: Option<u32>,
+}
+
 impl TaskLog {
-    /// Records a task event; returns a description of the task lost if a worker died in it.
-    pub fn observe(&mut self, e: &crate::runtime::Envelope) -> Option<String> {
+    /// Records a task event. A worker's death ends the task it was running as lost (an
+    /// error), and is returned.
+    pub fn observe(&mut self, e: &crate::runtime::Envelope) -> Option<Death> {
         match &e.kind {
             EventKind::TaskStart {
                 task,
@@ -512,19 +520,27 @@ impl TaskLog {
                 };
                 let running = self
                     .tasks
-                    .iter()
+                    .iter_mut()
                     .find(|(_, t)| t.worker == e.worker && !t.ended);
-                let what = match running {
+                let (task, what) = match running {
                     Some((task, t)) => {
-                        format!("while running task {task} ({}); its result is lost", t.call)
+                        (t.ended, t.ok) = (true, false);
+                        t.error = Some(format!("lost: worker {} {how}", e.worker));
+                        (
+                            Some(*task),
+                            format!("while running task {task} ({}); its result is lost", t.call),
+                        )
                     }
                     // It may have taken a task off the queue an instant before it died.
-                    None => "between tasks; a task it had just taken may be lost".into(),
+                    None => (
+                        None,
+                        "between tasks; a task it had just taken may be lost".into(),
+                    ),
                 };
-                return Some(format!(
-                    "pool worker {} (pid {}) {how} {what}",
-                    e.worker, e.pid
-                ));
+                return Some(Death {
+                    message: format!("pool worker {} (pid {}) {how} {what}", e.worker, e.pid),
+                    task,
+                });
             }
             _ => {}
         }
@@ -597,19 +613,13 @@ impl PoolClient {
         &mut self,
         s: &mut Session<'_>,
         e: &crate::runtime::Envelope,
-        death: String,
+        death: Death,
     ) -> Result<(), RunError> {
-        let running = self
-            .log
-            .tasks
-            .iter()
-            .find(|(id, t)| t.worker == e.worker && !t.ended && !self.lost.contains(id))
-            .map(|(id, _)| *id);
-        match running {
-            Some(id) => self.lose(id, format!("lost: {death}")),
+        match death.task {
+            Some(id) => self.lose(id, format!("lost: {}", death.message)),
             None => self.unaccounted += 1,
         }
-        self.problems.push(death);
+        self.problems.push(death.message);
         if let Some(r) = &self.respawn {
             let fds = vec![r.task_r.try_clone()?, r.res_w.try_clone()?];
             let id = s.rt.spawn(r.job.clone(), fds)?;
@@ -961,7 +971,7 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     let deaths = std::mem::take(&mut pool.problems);
     let mut lost = None;
     s.until_all_exited(|_, e| {
-        lost = lost.take().or(log.observe(e));
+        lost = lost.take().or(log.observe(e).map(|d| d.message));
         Ok(())
     })?;
     drop(pool);
