@@ -264,6 +264,15 @@ fn a_pool_worker_killed_mid_task_is_replaced_and_its_task_reported_lost() {
         Some(18),
         "one chunk of 2 lost"
     );
+    let record = s["tasks"]
+        .as_array()
+        .and_then(|t| t.iter().find(|r| r["task"].as_u64() == Some(task)))
+        .expect("the lost task's record");
+    assert_eq!(record["ok"], false);
+    assert!(
+        record["error"].as_str().is_some_and(|e| e.contains("lost")),
+        "{record}"
+    );
     common::assert_no_processes(&out.worker_pids());
     assert!(segments_of(out.mpviz_pid).is_empty());
 }
