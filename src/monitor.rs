@@ -117,18 +117,83 @@ impl Drop for Monitor {
     }
 }
 
+/// One round of sampling at a time: per-core load through sysinfo, and each watched process's
+/// CPU share, state and core from /proc. The sampler thread runs one; the UI's loop runs one
+/// itself (a thread's wake-up per refresh costs more than the sampling).
+pub struct Sampler {
+    sys: Option<sysinfo::System>,
+    hz: f64,
+    last: std::collections::HashMap<i32, (u64, Instant)>,
+}
+
+impl Default for Sampler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sampler {
+    /// A sampler with its baseline taken (sysinfo needs two readings for a load).
+    pub fn new() -> Sampler {
+        let mut sys = sysinfo::System::new().ok();
+        if let Some(s) = sys.as_mut() {
+            s.refresh_cpu_usage();
+        }
+        Sampler {
+            sys,
+            hz: ticks_per_second(),
+            last: Default::default(),
+        }
+    }
+
+    /// The load since the previous call, and the state of `pids` now.
+    pub fn sample(&mut self, pids: &[i32]) -> Sample {
+        let cores = match self.sys.as_mut() {
+            Some(s) => {
+                s.refresh_cpu_usage();
+                s.cpus().iter().map(|c| c.usage()).collect()
+            }
+            None => Vec::new(),
+        };
+        let now = Instant::now();
+        let mut procs = Vec::with_capacity(pids.len());
+        for &pid in pids {
+            let Some(st) = read_stat(pid) else { continue };
+            let cpu_pct = match self.last.get(&pid) {
+                Some((ticks, at)) => {
+                    let secs = now.duration_since(*at).as_secs_f64();
+                    let used = st.cpu_ticks.saturating_sub(*ticks) as f64 / self.hz;
+                    if secs > 0.0 {
+                        (100.0 * used / secs) as f32
+                    } else {
+                        0.0
+                    }
+                }
+                None => 0.0,
+            };
+            self.last.insert(pid, (st.cpu_ticks, now));
+            procs.push(ProcSample {
+                pid,
+                cpu_pct,
+                core: Some(st.core),
+                state: st.state,
+            });
+        }
+        // Forget processes no longer watched (a long session sees many runs).
+        if self.last.len() > pids.len() * 2 + 64 {
+            self.last.retain(|p, _| pids.contains(p));
+        }
+        Sample { cores, procs }
+    }
+}
+
 fn sample_loop(
     tx: Sender<Sample>,
     stop: Receiver<()>,
     watched: Arc<Mutex<Vec<i32>>>,
     interval_ms: Arc<AtomicU64>,
 ) {
-    let mut sys = sysinfo::System::new().ok();
-    let hz = ticks_per_second();
-    let mut last: std::collections::HashMap<i32, (u64, Instant)> = Default::default();
-    if let Some(s) = sys.as_mut() {
-        s.refresh_cpu_usage(); // the first reading only sets the baseline
-    }
+    let mut sampler = Sampler::new();
     loop {
         let wait = Duration::from_millis(interval_ms.load(Ordering::Relaxed))
             .max(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
@@ -138,39 +203,8 @@ fn sample_loop(
         ) {
             return;
         }
-        let cores = match sys.as_mut() {
-            Some(s) => {
-                s.refresh_cpu_usage();
-                s.cpus().iter().map(|c| c.usage()).collect()
-            }
-            None => Vec::new(),
-        };
         let pids = watched.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let now = Instant::now();
-        let mut procs = Vec::with_capacity(pids.len());
-        for pid in pids {
-            let Some(st) = read_stat(pid) else { continue };
-            let cpu_pct = match last.get(&pid) {
-                Some((ticks, at)) => {
-                    let secs = now.duration_since(*at).as_secs_f64();
-                    let used = st.cpu_ticks.saturating_sub(*ticks) as f64 / hz;
-                    if secs > 0.0 {
-                        (100.0 * used / secs) as f32
-                    } else {
-                        0.0
-                    }
-                }
-                None => 0.0,
-            };
-            last.insert(pid, (st.cpu_ticks, now));
-            procs.push(ProcSample {
-                pid,
-                cpu_pct,
-                core: Some(st.core),
-                state: st.state,
-            });
-        }
-        if tx.send(Sample { cores, procs }).is_err() {
+        if tx.send(sampler.sample(&pids)).is_err() {
             return;
         }
     }

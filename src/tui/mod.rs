@@ -13,7 +13,7 @@ use crossbeam_channel::{Receiver, never, select, tick};
 use ratatui::crossterm::event::{self, Event};
 
 use crate::app::{App, Command, Msg, ReplayStatus};
-use crate::monitor::Monitor;
+use crate::monitor::Sampler;
 use crate::replay::Player;
 use crate::runtime::{RuntimeOptions, StartMethod};
 use driver::{Driver, DriverMsg};
@@ -72,11 +72,19 @@ fn spawn_input(stop: Arc<AtomicBool>) -> Receiver<Msg> {
     rx
 }
 
+/// Ticks every `interval` (no faster than sysinfo can measure a load).
+fn sample_clock(interval: Duration) -> Receiver<Instant> {
+    tick(interval.max(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL))
+}
+
 struct Session {
     app: App,
     driver: Option<Driver>,
     player: Option<Player>,
-    monitor: Monitor,
+    /// The CPU sampler, run by this loop on its own clock (no thread of its own: a wake-up
+    /// per refresh is most of what sampling costs).
+    sampler: Sampler,
+    sample_clock: Receiver<Instant>,
     method: StartMethod,
 }
 
@@ -143,7 +151,7 @@ impl Session {
             Command::Release(id) => self.with_hub(|h| {
                 h.release(id);
             }),
-            Command::Refresh(d) => self.monitor.set_interval(d),
+            Command::Refresh(d) => self.sample_clock = sample_clock(d),
             Command::Screenshot => {
                 let path = crate::snapshot::screenshot_name(&self.app);
                 let msg = match crate::snapshot::save(&self.app, self.app.size, &path, None) {
@@ -187,7 +195,8 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
         app: App::new(opts.refresh, opts.theme),
         driver: None,
         player: opts.replay.map(Player::new),
-        monitor: Monitor::start(opts.refresh),
+        sampler: Sampler::new(),
+        sample_clock: sample_clock(opts.refresh),
         method: opts.method,
     };
     let size = guard.terminal.size()?;
@@ -244,9 +253,9 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
                 }
                 Err(_) => break,
             },
-            recv(s.monitor.samples) -> smp => if let Ok(smp) = smp {
+            recv(s.sample_clock) -> _ => {
+                let smp = s.sampler.sample(&s.app.live_pids());
                 s.update(Msg::Sample(smp));
-                                s.monitor.watch(s.app.live_pids());
                 dirty = true;
             },
                         recv(driver_rx.as_ref().unwrap_or(&none)) -> m => {
