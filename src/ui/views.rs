@@ -215,7 +215,10 @@ fn pool_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
     }
     if let Some(Ok(e)) = &run.ended {
         lines.push(Line::raw(""));
-        lines.push(Line::styled(format!("map → {}", e.details["map"]), t.good));
+        lines.push(Line::styled(
+            format!("map → {}", short_list(&e.details["map"])),
+            t.good,
+        ));
         lines.push(Line::styled(
             format!(
                 "apply_async(job, (2,)).get() → {}",
@@ -226,7 +229,7 @@ fn pool_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
         lines.push(Line::styled(
             format!(
                 "[r.get() for r in multi_res] → {}",
-                e.details["apply_async_list"]
+                short_list(&e.details["apply_async_list"])
             ),
             t.good,
         ));
@@ -355,5 +358,21 @@ impl Widget for LogPanel<'_> {
             .map(|l| Line::styled(l, t.text))
             .collect();
         Paragraph::new(lines).render(inner, buf);
+    }
+}
+
+/// A JSON list as Python would print it, cut after ten items when long (a map over millions of
+/// values must not be formatted whole in every frame).
+fn short_list(v: &serde_json::Value) -> String {
+    match v.as_array() {
+        Some(items) if items.len() > 20 => {
+            let head: Vec<String> = items[..10].iter().map(|x| x.to_string()).collect();
+            format!("[{}, ... {} more]", head.join(", "), items.len() - 10)
+        }
+        Some(items) => {
+            let all: Vec<String> = items.iter().map(|x| x.to_string()).collect();
+            format!("[{}]", all.join(", "))
+        }
+        None => v.to_string(),
     }
 }
