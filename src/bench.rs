@@ -430,14 +430,12 @@ struct Watched {
 /// the CPU sampler at the default refresh, and the screen redrawn into an in-memory terminal at
 /// the UI's frame rate whenever something changed. With `keys`, a key (help on, help off)
 /// arrives every 100 ms, as from a person, and is answered by the next frame.
-fn watch_run(
-    index: usize,
-    params: crate::scenario::Params,
-    keys: bool,
-) -> Result<Watched, RunError> {
+fn watch_run(params: crate::scenario::Params, keys: bool) -> Result<Watched, RunError> {
     use crate::app::{App, Msg};
     use crate::tui::driver::{Driver, DriverMsg};
     use ratatui::crossterm::event::{KeyCode, KeyEvent};
+    let index = crate::scenario::index_of(params.name())
+        .ok_or_else(|| RunError::Failed("no such scenario".into()))?;
     let refresh = Duration::from_millis(250);
     let mut app = App::new(refresh, 0);
     app.update(Msg::Resize(120, 40));
@@ -506,7 +504,7 @@ fn watch_run(
 /// A 64-process pool on this machine's cores, watched: the frames' p99 and how long a key
 /// waits for its answer while 64 workers report.
 fn bench_pool64() -> Result<Vec<Figure>, RunError> {
-    use crate::scenario::{ALL, Params};
+    use crate::scenario::Params;
     let Some(Params::Pool(mut p)) = crate::scenario::default_params("pool") else {
         return Err(RunError::Failed("no pool scenario".into()));
     };
@@ -515,8 +513,7 @@ fn bench_pool64() -> Result<Vec<Figure>, RunError> {
     p.task_ms = 5;
     p.map_n = 12_800;
     p.chunksize = Some(4);
-    let index = ALL.iter().position(|i| i.name == "pool").unwrap_or(0);
-    let mut w = watch_run(index, Params::Pool(p), true)?;
+    let mut w = watch_run(Params::Pool(p), true)?;
     w.frames_ms.sort_by(f64::total_cmp);
     w.keys_ms.sort_by(f64::total_cmp);
     Ok(vec![
@@ -538,7 +535,7 @@ fn bench_pool64() -> Result<Vec<Figure>, RunError> {
 /// its total time, as the percentage the watched run differs. The headless runs also give the
 /// scenario's own ratios (two processes, two threads, two threads under a GIL, over normal).
 fn bench_observer(seconds: f64, pairs: usize) -> Result<Vec<Figure>, RunError> {
-    use crate::scenario::{ALL, Params};
+    use crate::scenario::Params;
     let Some(Params::Compare(mut p)) = crate::scenario::default_params("compare") else {
         return Err(RunError::Failed("no compare scenario".into()));
     };
@@ -560,7 +557,6 @@ fn bench_observer(seconds: f64, pairs: usize) -> Result<Vec<Figure>, RunError> {
         .ok_or_else(|| RunError::Failed("compare did not say its n".into()))?;
     p.seconds = None;
     let params = Params::Compare(p);
-    let index = ALL.iter().position(|i| i.name == "compare").unwrap_or(0);
     let ratio = |d: &serde_json::Value, name: &str| -> f64 {
         let secs = |n: &str| {
             d["variants"]
@@ -581,7 +577,7 @@ fn bench_observer(seconds: f64, pairs: usize) -> Result<Vec<Figure>, RunError> {
         // h w w h h w ...: neither side always runs first.
         let watch = (k % 4 == 1) || (k % 4 == 2);
         let d = if watch {
-            watch_run(index, params.clone(), false)?.details
+            watch_run(params.clone(), false)?.details
         } else {
             crate::scenario::run(&params, quiet(), &mut ignore)?.details
         };

@@ -87,13 +87,10 @@ impl UiArgs {
 }
 
 fn parse_scenario(s: &str) -> Result<usize, String> {
-    crate::scenario::ALL
-        .iter()
-        .position(|i| i.name == s)
-        .ok_or_else(|| {
-            let names: Vec<&str> = crate::scenario::ALL.iter().map(|i| i.name).collect();
-            format!("unknown scenario {s:?}; choose one of {}", names.join(", "))
-        })
+    crate::scenario::index_of(s).ok_or_else(|| {
+        let names: Vec<&str> = crate::scenario::ALL.iter().map(|i| i.name).collect();
+        format!("unknown scenario {s:?}; choose one of {}", names.join(", "))
+    })
 }
 
 #[derive(Debug, clap::Args)]

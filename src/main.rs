@@ -102,9 +102,10 @@ fn ui(args: UiArgs) -> ExitCode {
     }
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = mpviz::ui::theme::pick(args.theme.as_deref(), no_color).unwrap_or(0);
-    let scenario = args.params.as_ref().map_or(args.scenario, |p| {
-        mpviz::scenario::ALL.iter().position(|i| i.name == p.name())
-    });
+    let scenario = args
+        .params
+        .as_ref()
+        .map_or(args.scenario, |p| mpviz::scenario::index_of(p.name()));
     let opts = UiOptions {
         scenario,
         params: args.params,

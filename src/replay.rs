@@ -47,9 +47,7 @@ pub fn parse(text: &str) -> Result<Recording, String> {
         .and_then(|s| s["scenario"].as_str().map(str::to_string))
         .or_else(|| guess_scenario(&events))
         .ok_or("cannot tell which scenario was recorded (no summary line)")?;
-    let scenario = scenario::ALL
-        .iter()
-        .position(|i| i.name == name)
+    let scenario = scenario::index_of(&name)
         .ok_or_else(|| format!("unknown scenario {name:?} in the recording"))?;
     let params = recorded_params(&name, summary.as_ref())?;
     Ok(Recording {

@@ -140,9 +140,7 @@ const PATIENCE: Duration = Duration::from_secs(300);
 
 /// Runs `params` headless and writes each picture at the moment `shot` asks for.
 pub fn take(params: Params, shot: &Shot) -> Result<(), RunError> {
-    let index = scenario::ALL
-        .iter()
-        .position(|i| i.name == params.name())
+    let index = scenario::index_of(params.name())
         .ok_or_else(|| RunError::Usage("unknown scenario".into()))?;
     let refresh = Duration::from_millis(250);
     let mut app = App::new(refresh, shot.theme);

@@ -31,6 +31,11 @@ pub struct Info {
     pub watch: &'static str,
 }
 
+/// Where the scenario called `name` stands in `ALL` (the picker's order).
+pub fn index_of(name: &str) -> Option<usize> {
+    ALL.iter().position(|i| i.name == name)
+}
+
 pub const ALL: [Info; 6] = [
     Info {
         name: "process",
