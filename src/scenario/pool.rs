@@ -417,8 +417,6 @@ struct PoolClient {
     respawn: Option<Respawn>,
     /// Workers started in all, replacements included.
     started: u16,
-    /// Tasks lost with a worker that died running them.
-    lost: std::collections::BTreeSet<u32>,
     /// Workers that died between tasks, each perhaps with a task taken off the queue.
     unaccounted: u32,
     /// What went wrong, in words, for the summary.
@@ -633,7 +631,6 @@ impl PoolClient {
 
     /// Gives task `id` an error result: it will never have values.
     fn lose(&mut self, id: u32, why: String) {
-        self.lost.insert(id);
         self.got.insert(id, Err(why));
     }
 
@@ -656,7 +653,7 @@ impl PoolClient {
                     // Slots are made when the first values arrive (a task whose values went
                     // to the shared array never needs them).
                     if slots.is_empty() {
-                        let size = self.missing.get(&task).copied().unwrap_or(0);
+                        let size = self.sizes.get(&task).copied().unwrap_or(0);
                         slots.resize(size as usize, None);
                     }
                     let mut filled = 0;
@@ -724,11 +721,8 @@ impl PoolClient {
                     // A worker that died between tasks may have taken one off the queue. Once
                     // nothing runs and nothing arrives, the tasks never started are the ones
                     // it took (live workers would have taken any still queued).
-                    let running = self
-                        .log
-                        .tasks
-                        .iter()
-                        .any(|(id, t)| !t.ended && !self.lost.contains(id));
+                    // (A task lost with its worker is ended in the log.)
+                    let running = self.log.tasks.values().any(|t| !t.ended);
                     if self.unaccounted > 0 && !running {
                         for id in pending.clone() {
                             if !self.log.tasks.contains_key(&id) {
@@ -818,7 +812,6 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
         log: TaskLog::default(),
         respawn: Some(Respawn { job, task_r, res_w }),
         started: processes,
-        lost: Default::default(),
         unaccounted: 0,
         problems: Vec::new(),
     };
