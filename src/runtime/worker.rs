@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::clock::now_ns;
 use super::control::{Control, ControlState, Flow, MSG_LEN};
-use super::event::{Access, EventKind, STREAM_HEADER, encode};
+use super::event::{Access, EventKind, Num, STREAM_HEADER, encode};
 use super::shm::Segment;
 use super::sys::exit_now;
 
@@ -150,6 +150,34 @@ impl WorkerCtx {
             .as_ref()
             .ok_or_else(|| "this job needs a shared segment".to_string())?;
         Ok((seg, &mut self.events))
+    }
+
+    /// Stores `value` in element `index` of shared cell `cell` and reports the write, with
+    /// `old`, the value read before it; returns the value as stored. The event is stamped
+    /// before the store: whoever reads the stored value does so later, so sorting writes by time
+    /// never puts a write before the one it read from.
+    pub fn write_shared(
+        &mut self,
+        cell: u16,
+        index: u32,
+        old: Num,
+        value: Num,
+    ) -> Result<Num, String> {
+        let t = now_ns();
+        let (seg, events) = self.parts()?;
+        let new = seg
+            .store(cell as usize, index as usize, value)
+            .ok_or_else(|| format!("shared cell {cell}[{index}] is missing"))?;
+        events.emit_at(
+            t,
+            &EventKind::Write {
+                cell,
+                index,
+                old,
+                new,
+            },
+        );
+        Ok(new)
     }
 
     /// Takes the `i`th extra pipe (queue) the parent handed over.

@@ -169,22 +169,7 @@ fn increment(ctx: &mut WorkerCtx, job: &CounterJob) -> JobResult {
         Num::Int(v) => Num::Int(v + job.delta as i128),
         Num::Float(v) => Num::Float(v + job.delta as f64),
     };
-    // Stamped before the store: whoever reads the stored value does so later than this time,
-    // so sorting writes by time never puts a write before the one it read from.
-    let t = crate::runtime::clock::now_ns();
-    let new = ctx
-        .segment()?
-        .store(0, 0, sum)
-        .ok_or("the counter is missing")?;
-    ctx.events.emit_at(
-        t,
-        &EventKind::Write {
-            cell: 0,
-            index: 0,
-            old,
-            new,
-        },
-    );
+    ctx.write_shared(0, 0, old, sum)?;
     ctx.flush();
     Ok(Flow::Go)
 }

@@ -198,21 +198,7 @@ pub fn work(ctx: &mut WorkerCtx, job: &WriterJob) -> JobResult {
             if ctx.gate(Access::Write) == Flow::Stop {
                 return Ok(Flow::Stop);
             }
-            // Stamped before the store (see the lock scenario's write).
-            let at = crate::runtime::clock::now_ns();
-            let new = ctx
-                .segment()?
-                .store(cell, index as usize, add(*t, old, job.delta))
-                .ok_or("cell vanished")?;
-            ctx.events.emit_at(
-                at,
-                &EventKind::Write {
-                    cell: cell as u16,
-                    index,
-                    old,
-                    new,
-                },
-            );
+            ctx.write_shared(cell as u16, index, old, add(*t, old, job.delta))?;
         }
         release(ctx, held)?;
     }
