@@ -1029,7 +1029,8 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     Ok(Outcome::new(&details, text, problems))
 }
 
-fn show_list<T: ToString>(v: &[T]) -> String {
+/// A list as Python prints one, cut after ten items when it has more than twenty.
+pub fn show_list<T: ToString>(v: &[T]) -> String {
     if v.len() <= 20 {
         format!(
             "[{}]",

@@ -361,18 +361,11 @@ impl Widget for LogPanel<'_> {
     }
 }
 
-/// A JSON list as Python would print it, cut after ten items when long (a map over millions of
-/// values must not be formatted whole in every frame).
+/// A JSON list as the pool's text report shows one (cut after ten items when long: a map over
+/// millions of values must not be formatted whole in every frame).
 fn short_list(v: &serde_json::Value) -> String {
-    match v.as_array() {
-        Some(items) if items.len() > 20 => {
-            let head: Vec<String> = items[..10].iter().map(|x| x.to_string()).collect();
-            format!("[{}, ... {} more]", head.join(", "), items.len() - 10)
-        }
-        Some(items) => {
-            let all: Vec<String> = items.iter().map(|x| x.to_string()).collect();
-            format!("[{}]", all.join(", "))
-        }
-        None => v.to_string(),
-    }
+    v.as_array().map_or_else(
+        || v.to_string(),
+        |items| crate::scenario::pool::show_list(items),
+    )
 }
