@@ -442,7 +442,9 @@ fn watch_run(params: crate::scenario::Params, keys: bool) -> Result<Watched, Run
     app.open_run(index, params.clone());
     let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40))
         .map_err(|e| RunError::Failed(format!("terminal: {e}")))?;
-    let monitor = crate::monitor::Monitor::start(refresh);
+    // Sampled in this loop on the UI's clock, as the UI does.
+    let mut sampler = crate::monitor::Sampler::new();
+    let sample_clock = crate::tui::sample_clock(refresh);
     let driver = Driver::start(params, RuntimeOptions::default());
     let frames = crossbeam_channel::tick(crate::tui::FRAME);
     let key_clock = if keys {
@@ -467,9 +469,8 @@ fn watch_run(params: crate::scenario::Params, keys: bool) -> Result<Watched, Run
                 Ok(DriverMsg::Ended(Err(e))) => return Err(RunError::Failed(e)),
                 Err(_) => return Err(RunError::Failed("the watched run vanished".into())),
             },
-            recv(monitor.samples) -> smp => if let Ok(smp) = smp {
-                app.update(Msg::Sample(smp));
-                monitor.watch(app.live_pids());
+            recv(sample_clock) -> _ => {
+                app.update(Msg::Sample(sampler.sample(&app.live_pids())));
                 dirty = true;
             },
             recv(key_clock) -> _ => {
@@ -479,8 +480,7 @@ fn watch_run(params: crate::scenario::Params, keys: bool) -> Result<Watched, Run
             },
             recv(frames) -> _ => {
                 // As the UI does: a live run is redrawn each tenth of a second for its clocks.
-                let live = app.run.as_ref().is_some_and(|r| r.running()) && !app.paused;
-                if live && last_draw.elapsed() >= crate::tui::CLOCK_STEP {
+                if app.live() && last_draw.elapsed() >= crate::tui::CLOCK_STEP {
                     app.update(Msg::Tick(crate::runtime::clock::now_ns()));
                     dirty = true;
                 }

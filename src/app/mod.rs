@@ -333,6 +333,11 @@ impl App {
         1000.0 / self.speed_permille as f64
     }
 
+    /// A run is going on and not paused: its clocks move between events.
+    pub fn live(&self) -> bool {
+        self.run.as_ref().is_some_and(|r| r.running()) && !self.paused
+    }
+
     /// Parameters for scenario `i`'s later starts (as the form sets them).
     pub fn choose(&mut self, i: usize, params: Params) {
         if let Some(slot) = self.chosen.get_mut(i) {

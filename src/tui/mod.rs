@@ -73,7 +73,7 @@ fn spawn_input(stop: Arc<AtomicBool>) -> Receiver<Msg> {
 }
 
 /// Ticks every `interval` (no faster than sysinfo can measure a load).
-fn sample_clock(interval: Duration) -> Receiver<Instant> {
+pub fn sample_clock(interval: Duration) -> Receiver<Instant> {
     tick(interval.max(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL))
 }
 
@@ -231,10 +231,8 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
         // The frame clock wakes the loop only while something moves between events (a live
         // run's clocks, a playing replay) or a frame is owed; an idle screen sleeps until the
         // next sample or key.
-        let moving = s.player.as_ref().is_some_and(|p| p.playing)
-            || (s.player.is_none()
-                && s.app.run.as_ref().is_some_and(|r| r.running())
-                && !s.app.paused);
+        let live = s.player.is_none() && s.app.live();
+        let moving = live || s.player.as_ref().is_some_and(|p| p.playing);
         let no_frames = never();
         let frame_clock = if moving || dirty { &frames } else { &no_frames };
         select! {
@@ -291,11 +289,7 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
                     p.advance(&mut s.app, wall.as_nanos() as u64);
                     s.replay_status();
                     dirty = true;
-                } else if s.player.is_none()
-                    && s.app.run.as_ref().is_some_and(|r| r.running())
-                    && !s.app.paused
-                    && last_draw.elapsed() >= CLOCK_STEP
-                {
+                } else if live && last_draw.elapsed() >= CLOCK_STEP {
                     // Only a live run needs redrawing between events (its clocks move on, in
                     // tenths of a second: a frame per tenth is enough for them).
                     s.update(Msg::Tick(crate::runtime::clock::now_ns()));
