@@ -5,14 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{assert_clean, run_with, segments_of, spawn, wait_gone};
+use common::{assert_clean, kill_on, pid_of, run_with, segments_of, spawn, wait_gone};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
-
-fn pid_of(e: &Value) -> Pid {
-    Pid::from_raw(e["pid"].as_i64().expect("pid") as i32)
-}
 
 #[test]
 fn a_worker_killed_mid_run_is_reported_and_the_run_ends() {
@@ -63,8 +59,7 @@ fn a_worker_killed_mid_run_is_reported_and_the_run_ends() {
 
 #[test]
 fn a_lock_whose_holder_is_killed_is_recovered_and_the_run_completes() {
-    let mut victim = None;
-    let out = run_with(
+    let (out, killed) = kill_on(
         &[
             "run",
             "lock",
@@ -76,14 +71,11 @@ fn a_lock_whose_holder_is_killed_is_recovered_and_the_run_completes() {
             "20",
             "--json",
         ],
-        |e, _| {
-            if victim.is_none() && e["type"] == "lock_acquired" {
-                kill(pid_of(e), Signal::SIGKILL).expect("kill the holder");
-                victim = e["worker"].as_u64();
-            }
-        },
+        "lock_acquired",
     );
-    let victim = victim.expect("somebody took the lock");
+    let victim = killed
+        .and_then(|e| e["worker"].as_u64())
+        .expect("somebody took the lock");
     let recovered = out.events("lock_recovered");
     assert_eq!(
         recovered.len(),
@@ -220,8 +212,7 @@ fn the_hidden_worker_entry_point_refuses_a_socket_that_carries_no_pipes() {
 #[test]
 fn a_pool_worker_killed_mid_task_is_replaced_and_its_task_reported_lost() {
     // Slow tasks (--task-ms), so the worker is surely inside one when it is killed.
-    let mut killed = None;
-    let out = run_with(
+    let (out, killed) = kill_on(
         &[
             "run",
             "pool",
@@ -235,14 +226,11 @@ fn a_pool_worker_killed_mid_task_is_replaced_and_its_task_reported_lost() {
             "--task-ms",
             "40",
         ],
-        |e, _| {
-            if killed.is_none() && e["type"] == "task_start" {
-                kill(pid_of(e), Signal::SIGKILL).expect("kill a pool worker");
-                killed = e["task"].as_u64();
-            }
-        },
+        "task_start",
     );
-    let task = killed.expect("a task started");
+    let task = killed
+        .and_then(|e| e["task"].as_u64())
+        .expect("a task started");
     assert_eq!(out.code, Some(1), "the lost task makes the run fail");
     let s = out.summary();
     let problems = s["problems"].to_string();
@@ -279,8 +267,7 @@ fn a_pool_worker_killed_mid_task_is_replaced_and_its_task_reported_lost() {
 
 #[test]
 fn a_pool_worker_killed_in_a_fast_map_never_hangs_the_run() {
-    let mut killed = false;
-    let out = run_with(
+    let (out, killed) = kill_on(
         &[
             "run",
             "pool",
@@ -292,14 +279,9 @@ fn a_pool_worker_killed_in_a_fast_map_never_hangs_the_run() {
             "--chunksize",
             "200000",
         ],
-        |e, _| {
-            if !killed && e["type"] == "task_start" {
-                kill(pid_of(e), Signal::SIGKILL).expect("kill a pool worker");
-                killed = true;
-            }
-        },
+        "task_start",
     );
-    assert!(killed);
+    assert!(killed.is_some());
     // Whether the kill landed inside a chunk or between two, the run ends and says so.
     assert_eq!(out.code, Some(1));
     let said = format!("{}{}", out.stderr, out.raw);

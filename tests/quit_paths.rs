@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use common::pty::Session;
+use common::{Rng, fault_seed, segments_of};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::Pid;
@@ -37,22 +38,6 @@ const QUITS: [Quit; 7] = [
     Quit::Signal(Signal::SIGKILL),
     Quit::Panic,
 ];
-
-/// xorshift64*: small, seedable, the same sequence everywhere.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 #[derive(Debug, Clone)]
 struct Trial {
@@ -80,18 +65,6 @@ fn tagged(tag: &str) -> BTreeSet<i32> {
 
 fn exists(pid: i32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
-}
-
-fn segments_of(pid: i32) -> Vec<String> {
-    let prefix = format!("mpviz-{pid}-");
-    std::fs::read_dir("/dev/shm")
-        .map(|d| {
-            d.flatten()
-                .filter_map(|e| e.file_name().to_str().map(String::from))
-                .filter(|n| n.starts_with(&prefix))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Runs one trial; returns how many processes of the run it saw besides the UI.
@@ -203,15 +176,12 @@ fn run_trial(seed: u64, t: &Trial) -> Result<usize, String> {
 #[test]
 fn every_quit_path_at_random_moments_leaves_nothing_behind() {
     common::adopt_orphans();
-    let seed: u64 = std::env::var("MPVIZ_FAULT_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5EED_2026);
+    let seed = fault_seed();
     let trials: usize = std::env::var("MPVIZ_FAULT_TRIALS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(SCENARIOS.len() * QUITS.len() * 5);
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     // Every (scenario, quit path) pair in turn; the moment and the start method at random.
     let plan: Vec<Trial> = (0..trials)
         .map(|index| Trial {

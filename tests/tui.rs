@@ -147,12 +147,9 @@ fn sizes_from_1x1_to_500x200_and_a_resize_storm_never_break_the_ui() {
     s.wait_for("a live run", |t| t.contains("without the lock"));
     // The extremes, then 200 sizes in a row as fast as they can be sent (seeded).
     let mut sizes = vec![(1, 1), (200, 500), (1, 500), (200, 1), (24, 80)];
-    let mut x: u64 = 0x5EED_2026;
+    let mut rng = common::Rng::new(common::fault_seed());
     for _ in 0..200 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        sizes.push(((x % 200) as u16 + 1, ((x >> 16) % 500) as u16 + 1));
+        sizes.push((rng.below(200) as u16 + 1, rng.below(500) as u16 + 1));
     }
     for (rows, cols) in sizes {
         s.resize(rows, cols);

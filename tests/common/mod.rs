@@ -191,3 +191,54 @@ pub fn assert_accounted(out: &Output) {
     }
     assert_eq!(out.summary()["dropped_events"], 0);
 }
+
+/// The pid an event came from.
+pub fn pid_of(e: &Value) -> Pid {
+    Pid::from_raw(e["pid"].as_i64().expect("pid") as i32)
+}
+
+/// Runs mpviz and SIGKILLs the worker that sends the first event of `kind` (a worker's, not
+/// the parent's); returns the run and that event (`None`: no such event, or the kill failed).
+pub fn kill_on(args: &[&str], kind: &str) -> (Output, Option<Value>) {
+    let mut killed = None;
+    let out = run_with(args, |e, _| {
+        if killed.is_none()
+            && e["type"] == kind
+            && e["worker"].as_u64().unwrap_or(0) > 0
+            && kill(pid_of(e), nix::sys::signal::Signal::SIGKILL).is_ok()
+        {
+            killed = Some(e.clone());
+        }
+    });
+    (out, killed)
+}
+
+/// The seed of the fault trials: `MPVIZ_FAULT_SEED`, or a fixed one (so a failure can be
+/// replayed by setting it).
+pub fn fault_seed() -> u64 {
+    std::env::var("MPVIZ_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5EED_2026)
+}
+
+/// xorshift64*: small, seedable, the same sequence everywhere.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed | 1)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in 0..n.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
