@@ -133,11 +133,6 @@ impl Session {
         }
     }
 
-    /// Everything mpviz wrote to the terminal so far.
-    pub fn raw(&self) -> Vec<u8> {
-        self.raw.lock().expect("raw").clone()
-    }
-
     /// Closes our side of the terminal and waits until all output has been read.
     pub fn close(&mut self) {
         drop(self.master.take());
@@ -167,28 +162,13 @@ impl Session {
 
     /// After exit: the terminal is back (primary screen, cursor shown, cooked mode).
     pub fn assert_terminal_restored(&mut self) {
-        let master = self.master.take().expect("master");
-        if let Some(tty) = master.tty_name() {
-            let f = std::fs::File::open(tty).expect("open the pty's terminal side");
-            let lf = nix::sys::termios::tcgetattr(&f)
-                .expect("termios")
-                .local_flags;
-            use nix::sys::termios::LocalFlags;
-            assert!(
-                lf.contains(LocalFlags::ICANON) && lf.contains(LocalFlags::ECHO),
-                "not in cooked mode: {lf:?}"
-            );
+        if self.master.as_ref().and_then(|m| m.tty_name()).is_some() {
+            assert_eq!(self.cooked(), Some(true), "not in cooked mode");
         }
-        drop(master);
-        if let Some(p) = self.pump.take() {
-            let _ = p.join();
-        }
-        let parser = self.parser.lock().expect("parser");
-        assert!(
-            !parser.screen().alternate_screen(),
-            "still on the alternate screen"
-        );
-        assert!(!parser.screen().hide_cursor(), "the cursor is still hidden");
+        self.close();
+        let (alternate, hidden) = self.screen_modes();
+        assert!(!alternate, "still on the alternate screen");
+        assert!(!hidden, "the cursor is still hidden");
         let raw = self.raw.lock().expect("raw");
         let tail = String::from_utf8_lossy(&raw[raw.len().saturating_sub(200)..]).to_string();
         assert!(
