@@ -3,7 +3,8 @@
 
 mod common;
 
-fn run(args: &[&str]) -> (Option<i32>, String) {
+/// mpviz's exit code, what it said on stderr, and whether it wrote anything on stdout.
+fn run(args: &[&str]) -> (Option<i32>, String, bool) {
     let out = std::process::Command::new(common::BIN)
         .args(args)
         .output()
@@ -11,6 +12,7 @@ fn run(args: &[&str]) -> (Option<i32>, String) {
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
+        !out.stdout.is_empty(),
     )
 }
 
@@ -33,21 +35,38 @@ fn bad_parameters_are_refused_with_a_message_naming_them() {
         (&["run", "lock", "--step-script", "3r"], "names worker 3"),
         (&["run", "lock", "--speed", "0"], "--speed"),
         (&["run", "nosuch"], "nosuch"),
+        (&["run", "lock", "--mode", "sideways"], "possible values"),
+        (&["bench", "nosuch"], "possible values"),
+        (&["run", "shared", "--array", "q:1,x"], "--array"),
+        (
+            &["snapshot", "lock", "--size", "10x10", "--out", "/tmp/x.svg"],
+            "--size",
+        ),
+        (
+            &["run", "process", "--trace-out", "/nonexistent/dir/t.json"],
+            "--trace-out",
+        ),
     ];
     for (args, needle) in cases {
-        let (code, err) = run(args);
+        let (code, err, printed) = run(args);
         assert_eq!(code, Some(2), "{args:?} should exit 2, said: {err}");
         assert!(
             err.contains(needle),
             "{args:?}: the message should mention {needle:?}: {err}"
         );
         assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "one line: {args:?}: {err}"
+        );
+        assert!(!printed, "{args:?} started something");
     }
 }
 
 #[test]
 fn the_ui_refuses_a_pipe_and_points_at_run() {
-    let (code, err) = run(&[]);
+    let (code, err, _) = run(&[]);
     assert_eq!(code, Some(2));
     assert!(
         err.contains("not one") && err.contains("mpviz run"),
@@ -131,27 +150,6 @@ fn every_scenario_parameter_at_and_beyond_its_range() {
     }
     eprintln!("{tried} parameter values tried");
     assert!(tried > 150, "{tried} inputs tried");
-}
-
-#[test]
-fn a_refusal_is_one_line_on_stderr_and_nothing_on_stdout() {
-    for args in [
-        &["run", "queue", "--workers", "0"][..],
-        &["run", "lock", "--mode", "sideways"],
-        &["bench", "nosuch"],
-        &["run", "shared", "--array", "q:1,x"],
-        &["snapshot", "lock", "--size", "10x10", "--out", "/tmp/x.svg"],
-        &["run", "process", "--trace-out", "/nonexistent/dir/t.json"],
-    ] {
-        let out = std::process::Command::new(common::BIN)
-            .args(args)
-            .output()
-            .expect("run mpviz");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
-        assert!(out.stdout.is_empty(), "{args:?} started something");
-    }
 }
 
 #[test]
