@@ -2,7 +2,6 @@
 //! current core from `/proc/PID/stat`. The thread owns the `sysinfo::System` and sends owned
 //! snapshots, so drawing never waits on a system call.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -69,7 +68,6 @@ fn ticks_per_second() -> f64 {
 pub struct Monitor {
     pub samples: Receiver<Sample>,
     watched: Arc<Mutex<Vec<i32>>>,
-    interval_ms: Arc<AtomicU64>,
     stop: Option<Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -81,13 +79,11 @@ impl Monitor {
         let (tx, rx) = bounded(8);
         let (stop_tx, stop_rx) = bounded::<()>(0);
         let watched = Arc::new(Mutex::new(Vec::new()));
-        let interval_ms = Arc::new(AtomicU64::new(interval.as_millis() as u64));
-        let (w, i) = (watched.clone(), interval_ms.clone());
-        let thread = std::thread::spawn(move || sample_loop(tx, stop_rx, w, i));
+        let w = watched.clone();
+        let thread = std::thread::spawn(move || sample_loop(tx, stop_rx, w, interval));
         Monitor {
             samples: rx,
             watched,
-            interval_ms,
             stop: Some(stop_tx),
             thread: Some(thread),
         }
@@ -96,15 +92,6 @@ impl Monitor {
     /// The processes to report on from the next round on.
     pub fn watch(&self, pids: Vec<i32>) {
         *self.watched.lock().unwrap_or_else(|e| e.into_inner()) = pids;
-    }
-
-    pub fn set_interval(&self, interval: Duration) {
-        let ms = interval.as_millis().clamp(100, 10_000) as u64;
-        self.interval_ms.store(ms, Ordering::Relaxed);
-    }
-
-    pub fn interval(&self) -> Duration {
-        Duration::from_millis(self.interval_ms.load(Ordering::Relaxed))
     }
 }
 
@@ -191,12 +178,11 @@ fn sample_loop(
     tx: Sender<Sample>,
     stop: Receiver<()>,
     watched: Arc<Mutex<Vec<i32>>>,
-    interval_ms: Arc<AtomicU64>,
+    interval: Duration,
 ) {
     let mut sampler = Sampler::new();
+    let wait = interval.max(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
     loop {
-        let wait = Duration::from_millis(interval_ms.load(Ordering::Relaxed))
-            .max(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
         if !matches!(
             stop.recv_timeout(wait),
             Err(crossbeam_channel::RecvTimeoutError::Timeout)
