@@ -1,6 +1,7 @@
-//! CPU sampling on its own thread: per-core load from `sysinfo`, and per-worker CPU, state and
-//! current core from `/proc/PID/stat`. The thread owns the `sysinfo::System` and sends owned
-//! snapshots, so drawing never waits on a system call.
+//! CPU sampling: per-core load from `sysinfo`, and per-worker CPU, state and current core from
+//! `/proc/PID/stat`. A `Sampler` takes one reading at a time (the UI's loop runs one on its
+//! refresh clock); a `Monitor` runs one on a thread of its own and sends owned snapshots (for
+//! snapshots, whose loop waits on other things).
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
