@@ -5,11 +5,11 @@
 use std::hint::black_box;
 
 use mpviz::app::{App, Msg};
+use mpviz::model::lost::{WriteRec, find_lost_updates};
 use mpviz::runtime::event::{Decoded, Decoder, STREAM_HEADER, encode};
 use mpviz::runtime::lock::LockStats;
 use mpviz::runtime::shm::{CellSpec, NumSer, Segment, TypeCode};
-use mpviz::runtime::{Envelope, EventKind, Num};
-use mpviz::scenario::lock::{WriteRec, find_lost_updates};
+use mpviz::runtime::{Envelope, EventKind, Num, StoreId};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
@@ -23,6 +23,15 @@ fn write_event(i: u64) -> EventKind {
         index: 0,
         old: Num::Int(i as i128),
         new: Num::Int(i as i128 + 3),
+        seq: i as u32 + 1,
+        from: StoreId {
+            worker: 1,
+            seq: i as u32,
+        },
+        replaced: StoreId {
+            worker: 2,
+            seq: i as u32,
+        },
     }
 }
 
@@ -131,6 +140,7 @@ fn lock_acquire_release_with_accounting(b: divan::Bencher) {
         array: false,
         init: vec![NumSer::Int(0)],
         len: 0,
+        tagged: true,
     }])
     .expect("segment");
     let mut stats = LockStats::default();
@@ -161,21 +171,32 @@ fn lock_acquire_release_with_accounting(b: divan::Bencher) {
 /// The lost-update analysis over 1000 interleaved writes (one lost in every four).
 #[divan::bench]
 fn lost_updates_in_1000_writes(b: divan::Bencher) {
-    let mut writes = Vec::new();
+    let mut writes: Vec<WriteRec> = Vec::new();
     let mut v = 0i128;
-    for i in 0..1000u64 {
+    for i in 0..1000usize {
         let worker = (i % 2) as u16 + 1;
-        let old = if i % 4 == 3 { v - 1 } else { v };
-        let new = old + 1;
-        writes.push(WriteRec {
+        // Every fourth write read the value before its predecessor's store.
+        let stale = i % 4 == 3;
+        let from = if stale {
+            i.checked_sub(2)
+        } else {
+            i.checked_sub(1)
+        };
+        let id = |j: Option<usize>| j.map_or(StoreId::INITIAL, |j: usize| writes[j].id());
+        let old = if stale { v - 1 } else { v };
+        let w = WriteRec {
             worker,
-            t_ns: i,
+            t_ns: i as u64,
             old,
-            new,
-        });
-        v = new;
+            from: id(from),
+            new: old + 1,
+            seq: i as u32 / 2 + 1,
+            replaced: id(i.checked_sub(1)),
+        };
+        v = w.new;
+        writes.push(w);
     }
-    b.bench_local(|| black_box(find_lost_updates(&writes, 0).len()));
+    b.bench_local(|| black_box(find_lost_updates(&writes).len()));
 }
 
 fn lock_app(w: u16, h: u16) -> App {

@@ -290,6 +290,7 @@ fn bench_locked(count: u64) -> Result<Vec<Figure>, RunError> {
             array: false,
             init: vec![NumSer::Int(0)],
             len: 0,
+            tagged: true,
         }])?;
         for _ in 0..workers {
             s.rt.spawn(Job::LockedIncrements { count }.to_json(), Vec::new())?;
@@ -397,6 +398,7 @@ fn bench_trace_cost(count: u64) -> Result<Vec<Figure>, RunError> {
             array: false,
             init: vec![NumSer::Int(0)],
             len: 0,
+            tagged: true,
         }])?;
         s.rt.spawn(Job::TracedWrites { count, traced }.to_json(), Vec::new())?;
         s.until_all_exited(|_, _| Ok(()))?;

@@ -8,6 +8,7 @@ pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod export;
+pub mod model;
 pub mod monitor;
 pub mod replay;
 pub mod report;

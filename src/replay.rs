@@ -192,9 +192,9 @@ mod tests {
 
     const REC: &str = r#"{"type":"phase","name":"unlocked","worker":0,"pid":1,"t_ns":100}
 {"type":"spawned","method":"reexec","worker":1,"pid":7,"t_ns":110}
-{"type":"write","cell":0,"index":0,"old":0,"new":1,"worker":1,"pid":7,"t_ns":300}
+{"type":"write","cell":0,"index":0,"old":0,"new":1,"seq":1,"from":{"worker":0,"seq":0},"replaced":{"worker":0,"seq":0},"worker":1,"pid":7,"t_ns":300}
 {"type":"spawned","method":"reexec","worker":2,"pid":8,"t_ns":120}
-{"type":"write","cell":0,"index":0,"old":0,"new":3,"worker":2,"pid":8,"t_ns":400}
+{"type":"write","cell":0,"index":0,"old":0,"new":3,"seq":1,"from":{"worker":0,"seq":0},"replaced":{"worker":1,"seq":1},"worker":2,"pid":8,"t_ns":400}
 {"type":"summary","scenario":"lock","ok":true,"problems":[],"dropped_events":0}
 "#;
 

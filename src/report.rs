@@ -71,12 +71,15 @@ pub fn text_line(e: &Envelope, t0: u64) -> Option<String> {
             )
         }
         EventKind::TaskEnd { .. } => return None,
-        EventKind::Read { cell, index, value } => format!("reads  cell {cell}[{index}] = {value}"),
+        EventKind::Read {
+            cell, index, value, ..
+        } => format!("reads  cell {cell}[{index}] = {value}"),
         EventKind::Write {
             cell,
             index,
             old,
             new,
+            ..
         } => {
             format!("writes cell {cell}[{index}] {old} -> {new}")
         }

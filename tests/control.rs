@@ -36,6 +36,7 @@ fn counter_cell() -> Vec<CellSpec> {
         array: false,
         init: vec![NumSer::Int(0)],
         len: 0,
+        tagged: true,
     }]
 }
 

@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::model::lost::{LostUpdate, WriteRec, find_lost_updates};
 use crate::runtime::lock::LockStats;
-use crate::runtime::{Envelope, EventKind, Num};
-use crate::scenario::lock::{LostUpdate, WriteRec, find_lost_updates};
+use crate::runtime::{Envelope, EventKind};
 
 /// Writes beyond which lost updates are no longer recomputed live (the analysis is quadratic
 /// in the worst case); the run's summary still has them.
@@ -80,23 +80,15 @@ impl ValueTrace {
                     ..Default::default()
                 });
             }
-            EventKind::Write {
-                cell: 0,
-                index: 0,
-                old: Num::Int(old),
-                new: Num::Int(new),
-            } => {
+            EventKind::Write { .. } => {
+                let Some(w) = WriteRec::of_counter(e) else {
+                    return;
+                };
                 if self.runs.is_empty() {
                     self.runs.push(TraceRun::default());
                 }
                 let Some(run) = self.runs.last_mut() else {
                     return;
-                };
-                let w = WriteRec {
-                    worker: e.worker,
-                    t_ns: e.t_ns,
-                    old: *old,
-                    new: *new,
                 };
                 run.unsorted |= run.writes.last().is_some_and(|l| l.t_ns > w.t_ns);
                 run.delta_sum += w.new - w.old;
@@ -118,7 +110,7 @@ impl ValueTrace {
                 }
                 if run.writes.len() <= LIVE_ANALYSIS_LIMIT {
                     run.settle();
-                    run.lost = find_lost_updates(&run.writes, 0);
+                    run.lost = find_lost_updates(&run.writes);
                 }
             }
             _ => {}
@@ -245,12 +237,15 @@ impl LockTimeline {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::{Num, StoreId};
 
     fn ev(worker: u16, t_ns: u64, kind: EventKind) -> Envelope {
         Envelope::of(worker, t_ns, kind)
     }
 
-    fn write(worker: u16, t: u64, old: i128, new: i128) -> Envelope {
+    /// Worker `worker`'s first write of the counter, read from the initial value, replacing
+    /// store `replaced`.
+    fn write(worker: u16, t: u64, old: i128, new: i128, replaced: StoreId) -> Envelope {
         ev(
             worker,
             t,
@@ -259,6 +254,9 @@ mod tests {
                 index: 0,
                 old: Num::Int(old),
                 new: Num::Int(new),
+                seq: 1,
+                from: StoreId::INITIAL,
+                replaced,
             },
         )
     }
@@ -273,8 +271,9 @@ mod tests {
                 name: "unlocked".into(),
             },
         ));
-        t.on_event(&write(2, 20, 0, 3));
-        t.on_event(&write(1, 10, 0, 1));
+        // Worker 1 stored first; worker 2's store, from the same read, replaced it.
+        t.on_event(&write(2, 20, 0, 3, StoreId { worker: 1, seq: 1 }));
+        t.on_event(&write(1, 10, 0, 1, StoreId::INITIAL));
         let run = &t.runs[0];
         assert_eq!(
             run.writes.iter().map(|w| w.new).collect::<Vec<_>>(),

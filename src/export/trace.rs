@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
+use crate::model::lost::{WriteRec, find_lost_updates};
 use crate::runtime::{Envelope, EventKind, Num};
-use crate::scenario::lock::{WriteRec, find_lost_updates};
 
 #[derive(Debug, Default)]
 pub struct ChromeTrace {
@@ -98,10 +98,7 @@ impl ChromeTrace {
                 self.events.push(json!({"name": name, "ph": "i", "s": "g", "pid": e.pid, "tid": e.pid, "ts": ts}));
             }
             EventKind::Write {
-                cell,
-                index,
-                old,
-                new,
+                cell, index, new, ..
             } => {
                 let value = match new {
                     Num::Int(v) => json!(*v as f64),
@@ -111,13 +108,7 @@ impl ChromeTrace {
                     "name": format!("cell {cell}[{index}]"), "ph": "C", "pid": 0, "ts": ts,
                     "args": {"value": value}
                 }));
-                if let (0, 0, Num::Int(old), Num::Int(new)) = (*cell, *index, old, new) {
-                    let w = WriteRec {
-                        worker: e.worker,
-                        t_ns: e.t_ns,
-                        old: *old,
-                        new: *new,
-                    };
+                if let Some(w) = WriteRec::of_counter(e) {
                     if self.writes.is_empty() {
                         self.writes.push(Vec::new());
                     }
@@ -135,7 +126,7 @@ impl ChromeTrace {
         for mut part in std::mem::take(&mut self.writes) {
             part.sort_by_key(|(_, w)| w.t_ns);
             let recs: Vec<WriteRec> = part.iter().map(|(_, w)| *w).collect();
-            for l in find_lost_updates(&recs, 0) {
+            for l in find_lost_updates(&recs) {
                 let pid = part
                     .iter()
                     .find(|(_, w)| *w == l.lost)
@@ -181,6 +172,9 @@ mod tests {
             index: 0,
             old: Num::Int(0),
             new: Num::Int(1),
+            seq: 1,
+            from: crate::runtime::StoreId::INITIAL,
+            replaced: crate::runtime::StoreId::INITIAL,
         };
         t.observe(&ev(1, 6_000, write));
         t.observe(&ev(1, 9_000, EventKind::LockReleased { hold_ns: 4_000 }));

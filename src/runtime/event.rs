@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::codec::{DecodeError, Reader, put_ivarint, put_str, put_uvarint};
 
 /// Magic and version at the start of every event stream.
-pub const STREAM_HEADER: [u8; 4] = *b"MPV\x01";
+pub const STREAM_HEADER: [u8; 4] = *b"MPV\x02";
 /// Longest frame a decoder accepts; longer ones mean a corrupt stream.
 pub const MAX_FRAME: usize = 16 * 1024;
 
@@ -69,6 +69,40 @@ pub enum Access {
     Write,
 }
 
+/// One store into a shared cell: which worker made it and its number among that worker's
+/// stores (from 1). Seq 0 of worker 0 is the cell's initial value. Shared cells keep the id of
+/// the store that put their current value beside it, swapped with the value in one atomic step,
+/// so each read knows which store it saw and each write which store it replaced: the store
+/// order is known exactly, not guessed from timestamps.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+pub struct StoreId {
+    pub worker: u16,
+    pub seq: u32,
+}
+
+impl StoreId {
+    /// The value a cell was created with.
+    pub const INITIAL: StoreId = StoreId { worker: 0, seq: 0 };
+
+    pub fn is_initial(self) -> bool {
+        self == StoreId::INITIAL
+    }
+
+    /// The id as it sits in shared memory beside the value.
+    pub fn to_bits(self) -> u64 {
+        (self.worker as u64) << 32 | self.seq as u64
+    }
+
+    pub fn from_bits(bits: u64) -> StoreId {
+        StoreId {
+            worker: (bits >> 32) as u16,
+            seq: bits as u32,
+        }
+    }
+}
+
 /// Which output stream of a worker a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -120,18 +154,28 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
-    /// A read of shared cell `cell` (element `index` for arrays).
+    /// A read of shared cell `cell` (element `index` for arrays), and the store it saw.
     Read {
         cell: u16,
         index: u32,
         value: Num,
+        #[serde(default)]
+        from: StoreId,
     },
-    /// A write of shared cell `cell`: the value it read before (`old`) and what it stored.
+    /// A write of shared cell `cell`: the value it read before (`old`, stored by `from`), what
+    /// it stored (`new`, as store `seq` of this worker), and the store it replaced in memory
+    /// (`replaced`: `from` unless another store came in between — a lost update).
     Write {
         cell: u16,
         index: u32,
         old: Num,
         new: Num,
+        #[serde(default)]
+        seq: u32,
+        #[serde(default)]
+        from: StoreId,
+        #[serde(default)]
+        replaced: StoreId,
     },
     /// The worker waits at a step gate before the given access.
     Gate {
@@ -271,6 +315,18 @@ fn get_opt_i32(r: &mut Reader<'_>) -> Result<Option<i32>, DecodeError> {
     }
 }
 
+fn put_store(out: &mut Vec<u8>, id: StoreId) {
+    put_uvarint(out, id.worker as u128);
+    put_uvarint(out, id.seq as u128);
+}
+
+fn get_store(r: &mut Reader<'_>) -> Result<StoreId, DecodeError> {
+    Ok(StoreId {
+        worker: r.u16()?,
+        seq: r.u32()?,
+    })
+}
+
 fn access_code(a: Access) -> u8 {
     match a {
         Access::Read => 0,
@@ -314,21 +370,33 @@ pub fn encode(out: &mut Vec<u8>, t_ns: u64, kind: &EventKind) {
             out.push(*ok as u8);
             put_str(out, error.as_deref().unwrap_or(""));
         }
-        EventKind::Read { cell, index, value } => {
+        EventKind::Read {
+            cell,
+            index,
+            value,
+            from,
+        } => {
             put_uvarint(out, *cell as u128);
             put_uvarint(out, *index as u128);
             put_num(out, *value);
+            put_store(out, *from);
         }
         EventKind::Write {
             cell,
             index,
             old,
             new,
+            seq,
+            from,
+            replaced,
         } => {
             put_uvarint(out, *cell as u128);
             put_uvarint(out, *index as u128);
             put_num(out, *old);
             put_num(out, *new);
+            put_uvarint(out, *seq as u128);
+            put_store(out, *from);
+            put_store(out, *replaced);
         }
         EventKind::Gate { access } => out.push(access_code(*access)),
         EventKind::LockAcquired { wait_ns, contended } => {
@@ -411,12 +479,16 @@ fn decode_body(body: &[u8]) -> Result<(u64, EventKind), DecodeError> {
             cell: r.u16()?,
             index: r.u32()?,
             value: get_num(&mut r)?,
+            from: get_store(&mut r)?,
         },
         10 => EventKind::Write {
             cell: r.u16()?,
             index: r.u32()?,
             old: get_num(&mut r)?,
             new: get_num(&mut r)?,
+            seq: r.u32()?,
+            from: get_store(&mut r)?,
+            replaced: get_store(&mut r)?,
         },
         11 => EventKind::Gate {
             access: match r.u8()? {
@@ -578,12 +650,19 @@ mod tests {
                 cell: 1,
                 index: 3,
                 value: Num::Int(-5),
+                from: StoreId { worker: 2, seq: 9 },
             },
             EventKind::Write {
                 cell: 0,
                 index: 0,
                 old: Num::Int(0),
                 new: Num::Int(3),
+                seq: 70_000,
+                from: StoreId::INITIAL,
+                replaced: StoreId {
+                    worker: 3,
+                    seq: u32::MAX,
+                },
             },
             EventKind::Gate {
                 access: Access::Write,
@@ -677,6 +756,9 @@ mod tests {
                 index: 0,
                 old: Num::Int(1),
                 new: Num::Int(4),
+                seq: 2,
+                from: StoreId { worker: 1, seq: 1 },
+                replaced: StoreId { worker: 3, seq: 5 },
             },
             worker: 2,
             pid: 77,
@@ -692,6 +774,9 @@ mod tests {
             (v["old"].as_i64(), v["new"].as_i64(), v["t_ns"].as_u64()),
             (Some(1), Some(4), Some(5))
         );
+        assert_eq!(v["seq"], 2);
+        assert_eq!(v["from"], serde_json::json!({"worker": 1, "seq": 1}));
+        assert_eq!(v["replaced"], serde_json::json!({"worker": 3, "seq": 5}));
     }
 
     proptest::proptest! {

@@ -12,8 +12,13 @@
 //! | 24  | creator's pid (u32) |
 //! | 28  | worker id of the lock's last owner (u32, atomic) |
 //! | 64  | the process-shared robust mutex |
-//! | 128 | one 16-byte descriptor per cell: typecode, flags, elements, data offset |
-//! | ... | cell data, each cell 8-byte aligned |
+//! | 128 | one 16-byte descriptor per cell: typecode, array flag, tagged flag, elements, offset |
+//! | ... | cell data, each cell 8-byte aligned; a tagged cell's elements are 16-byte slots |
+//!
+//! A *tagged* cell (the scenarios' `Value`s and `Array`s) keeps beside each element the id of
+//! the store that put it there (`StoreId`), and value and id change together in one 16-byte
+//! atomic swap: a read learns which store it saw, a write which store it replaced, so a lost
+//! update is known exactly. Bulk areas (a pool's results) are untagged plain words.
 //!
 //! Traps of `shared_memory` that this module handles: the creator's `Shmem` unlinks the object
 //! when dropped, so workers only ever *open* (never inherit an owner handle); a segment outlives
@@ -27,11 +32,13 @@ use nix::unistd::Pid;
 use shared_memory::{Shmem, ShmemConf, ShmemError};
 use thiserror::Error;
 
-use super::event::Num;
+use super::event::{Num, StoreId};
 use super::sys::{LockOutcome, RawRegion, RobustMutex, region_of};
 
 pub const MAGIC: [u8; 8] = *b"MPVIZSHM";
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
+/// Bytes per element of a tagged cell: the value bits, then the store id.
+const SLOT: usize = 16;
 const HEADER_LEN: usize = 128;
 const DESC_LEN: usize = 16;
 const MUTEX_OFFSET: usize = 64;
@@ -49,6 +56,10 @@ pub enum ShmError {
     Open { name: String, source: ShmemError },
     #[error("shared segment {name} is not a valid mpviz segment: {why}")]
     Invalid { name: String, why: String },
+    #[error(
+        "cannot create shared segment {name}: this CPU has no 16-byte atomic instructions, which tagged cells need"
+    )]
+    NoPairs { name: String },
     #[error("cannot initialise the lock in segment {name}: {source}")]
     Lock { name: String, source: nix::Error },
 }
@@ -219,6 +230,9 @@ pub struct CellSpec {
     /// values, at least one).
     #[serde(default)]
     pub len: u32,
+    /// Each element keeps the id of the store that wrote it (see the module doc).
+    #[serde(default)]
+    pub tagged: bool,
 }
 
 impl CellSpec {
@@ -229,6 +243,18 @@ impl CellSpec {
             array: true,
             init: Vec::new(),
             len,
+            tagged: false,
+        }
+    }
+
+    /// A tagged `Value` (a single element) holding `init`.
+    pub fn value(typecode: TypeCode, init: NumSer) -> CellSpec {
+        CellSpec {
+            typecode,
+            array: false,
+            init: vec![init],
+            len: 0,
+            tagged: true,
         }
     }
 
@@ -258,7 +284,18 @@ pub struct CellDesc {
     pub typecode: TypeCode,
     pub array: bool,
     pub len: u32,
+    pub tagged: bool,
     offset: usize,
+}
+
+impl CellDesc {
+    fn stride(&self) -> usize {
+        if self.tagged {
+            SLOT
+        } else {
+            self.typecode.size()
+        }
+    }
 }
 
 /// The run's shared memory: typed cells and the robust lock.
@@ -288,16 +325,20 @@ impl Segment {
         let name = format!("{NAME_PREFIX}{}-{}", std::process::id(), random_hex());
         let mut offset = HEADER_LEN + DESC_LEN * cells.len();
         let mut descs = Vec::with_capacity(cells.len());
+        if cells.iter().any(|c| c.tagged) && !super::sys::pairs_are_shareable() {
+            return Err(ShmError::NoPairs { name });
+        }
         for c in cells {
-            offset = offset.next_multiple_of(8);
-            let len = c.elements();
-            descs.push(CellDesc {
+            let d = CellDesc {
                 typecode: c.typecode,
                 array: c.array,
-                len,
-                offset,
-            });
-            offset += c.typecode.size() * len as usize;
+                len: c.elements(),
+                tagged: c.tagged,
+                offset: 0,
+            };
+            offset = offset.next_multiple_of(if c.tagged { SLOT } else { 8 });
+            descs.push(CellDesc { offset, ..d });
+            offset += d.stride() * d.len as usize;
         }
         let total = offset.next_multiple_of(8).max(HEADER_LEN);
         if total > MAX_LEN {
@@ -327,6 +368,7 @@ impl Segment {
             let mut raw = [0u8; DESC_LEN];
             raw[0] = d.typecode.as_char() as u8;
             raw[1] = d.array as u8;
+            raw[2] = d.tagged as u8;
             raw[4..8].copy_from_slice(&d.len.to_le_bytes());
             raw[8..16].copy_from_slice(&(d.offset as u64).to_le_bytes());
             region.write_bytes(HEADER_LEN + i * DESC_LEN, &raw);
@@ -388,14 +430,14 @@ impl Segment {
         if index >= d.len as usize {
             return None;
         }
-        Some((d, d.offset + index * d.typecode.size()))
+        Some((d, d.offset + index * d.stride()))
     }
 
     /// The elements of a 64-bit integer cell as atomics, for bulk access (loads acquire and
     /// stores release, like `load` and `store`); `None` for other cells.
     pub fn words(&self, cell: usize) -> Option<&[std::sync::atomic::AtomicU64]> {
         let d = self.cells.get(cell)?;
-        if !matches!(d.typecode, TypeCode::I64 | TypeCode::U64) {
+        if d.tagged || !matches!(d.typecode, TypeCode::I64 | TypeCode::U64) {
             return None;
         }
         self.region.words(d.offset, d.len as usize)
@@ -403,18 +445,39 @@ impl Segment {
 
     /// Reads element `index` of `cell`; `None` if there is no such element.
     pub fn load(&self, cell: usize, index: usize) -> Option<Num> {
-        let (d, off) = self.locate(cell, index)?;
-        self.region
-            .load(off, d.typecode.size())
-            .map(|b| d.typecode.from_bits(b))
+        self.load_tagged(cell, index).map(|(v, _)| v)
     }
 
-    /// Writes element `index` of `cell`, returning the value as stored (wrapped to the type).
-    pub fn store(&self, cell: usize, index: usize, v: Num) -> Option<Num> {
+    /// Reads element `index` of `cell` and the store that put it there (`StoreId::INITIAL`
+    /// for an untagged cell).
+    pub fn load_tagged(&self, cell: usize, index: usize) -> Option<(Num, StoreId)> {
         let (d, off) = self.locate(cell, index)?;
-        self.region
-            .store(off, d.typecode.size(), d.typecode.to_bits(v))
-            .then(|| d.typecode.normalise(v))
+        let (bits, tag) = if d.tagged {
+            self.region.load_pair(off)?
+        } else {
+            (self.region.load(off, d.typecode.size())?, 0)
+        };
+        Some((d.typecode.from_bits(bits), StoreId::from_bits(tag)))
+    }
+
+    /// Writes element `index` of `cell` as store `by`, returning the value as stored (wrapped
+    /// to the type) and the store it replaced (`StoreId::INITIAL` for an untagged cell).
+    pub fn swap(&self, cell: usize, index: usize, v: Num, by: StoreId) -> Option<(Num, StoreId)> {
+        let (d, off) = self.locate(cell, index)?;
+        let bits = d.typecode.to_bits(v);
+        let replaced = if d.tagged {
+            self.region.swap_pair(off, bits, by.to_bits())?.1
+        } else {
+            self.region
+                .store(off, d.typecode.size(), bits)
+                .then_some(0)?
+        };
+        Some((d.typecode.normalise(v), StoreId::from_bits(replaced)))
+    }
+
+    /// Writes element `index` of `cell` as its initial value, returning the value as stored.
+    pub fn store(&self, cell: usize, index: usize, v: Num) -> Option<Num> {
+        self.swap(cell, index, v, StoreId::INITIAL).map(|(v, _)| v)
     }
 
     /// All elements of a cell.
@@ -488,12 +551,18 @@ fn parse_header(region: &RawRegion) -> Result<Vec<CellDesc>, String> {
         let mut off = [0u8; 8];
         off.copy_from_slice(&raw[8..16]);
         let offset = u64::from_le_bytes(off) as usize;
+        let tagged = raw[2] != 0;
+        if tagged && !super::sys::pairs_are_shareable() {
+            return Err(format!(
+                "cell {i} is tagged, and this CPU has no 16-byte atomics"
+            ));
+        }
+        let stride = if tagged { SLOT } else { typecode.size() };
         let end = (len as usize)
-            .checked_mul(typecode.size())
+            .checked_mul(stride)
             .and_then(|n| n.checked_add(offset))
             .ok_or_else(|| format!("cell {i} overflows"))?;
-        if offset < descs_end || end > total || !offset.is_multiple_of(typecode.size()) || len == 0
-        {
+        if offset < descs_end || end > total || !offset.is_multiple_of(stride) || len == 0 {
             return Err(format!(
                 "cell {i} lies outside the segment or is misaligned"
             ));
@@ -502,6 +571,7 @@ fn parse_header(region: &RawRegion) -> Result<Vec<CellDesc>, String> {
             typecode,
             array: raw[1] != 0,
             len,
+            tagged,
             offset,
         });
     }
@@ -582,18 +652,21 @@ mod tests {
                 array: false,
                 init: vec![NumSer::Int(0)],
                 len: 0,
+                tagged: true,
             },
             CellSpec {
                 typecode: TypeCode::F64,
                 array: false,
                 init: vec![NumSer::Float(2.5)],
                 len: 0,
+                tagged: true,
             },
             CellSpec {
                 typecode: TypeCode::I32,
                 array: true,
                 init: [1, 2, 3, 4].map(NumSer::Int).to_vec(),
                 len: 0,
+                tagged: false,
             },
         ];
         let seg = Segment::create(&cells).expect("create");
@@ -603,6 +676,19 @@ mod tests {
         assert_eq!(other.load(2, 4), None);
         other.store(0, 0, Num::Int(7));
         assert_eq!(seg.load(0, 0), Some(Num::Int(7)));
+        // A tagged store names the store it replaced, and a read the store it saw.
+        let a = StoreId { worker: 1, seq: 1 };
+        let b = StoreId { worker: 2, seq: 1 };
+        assert_eq!(
+            other.swap(0, 0, Num::Int(8), a),
+            Some((Num::Int(8), StoreId::INITIAL))
+        );
+        assert_eq!(seg.swap(0, 0, Num::Int(8), b), Some((Num::Int(8), a)));
+        assert_eq!(other.load_tagged(0, 0), Some((Num::Int(8), b)));
+        assert_eq!(
+            other.load_tagged(2, 1),
+            Some((Num::Int(2), StoreId::INITIAL))
+        );
         let path = format!("/dev/shm/{}", seg.name());
         let mode = std::fs::metadata(&path)
             .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()));

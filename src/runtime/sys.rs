@@ -65,6 +65,17 @@ pub fn adopt_fd(fd: RawFd) -> Option<OwnedFd> {
     Some(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// Whether 16-byte atomics are real instructions here (cmpxchg16b on x86-64, LSE/LL-SC pairs
+/// on aarch64). Without them portable-atomic falls back to a lock inside this process, which
+/// another process cannot see: tagged cells are then refused rather than silently torn.
+pub fn pairs_are_shareable() -> bool {
+    portable_atomic::AtomicU128::is_lock_free()
+}
+
+fn split(v: u128) -> (u64, u64) {
+    (v as u64, (v >> 64) as u64)
+}
+
 /// Whether descriptor `fd` is open and is a pipe.
 pub fn fd_is_fifo(fd: RawFd) -> bool {
     // SAFETY: `st` is plain data filled by fstat; fstat on a closed number returns -1.
@@ -150,6 +161,34 @@ impl RawRegion {
             std::ptr::copy_nonoverlapping(self.base.add(offset), out.as_mut_ptr(), out.len())
         };
         true
+    }
+
+    /// Loads the 16 bytes at `offset` (16-aligned) as one atomic unit: a tagged cell's value
+    /// bits and the id of the store that put them there. `None` when out of bounds or
+    /// misaligned.
+    pub fn load_pair(&self, offset: usize) -> Option<(u64, u64)> {
+        let a = self.pair_at(offset)?;
+        Some(split(a.load(Ordering::Acquire)))
+    }
+
+    /// Swaps the 16 bytes at `offset` for `(bits, tag)` in one atomic step and returns what
+    /// they held: so a writer learns exactly which store it replaced.
+    pub fn swap_pair(&self, offset: usize, bits: u64, tag: u64) -> Option<(u64, u64)> {
+        let a = self.pair_at(offset)?;
+        let new = (tag as u128) << 64 | bits as u128;
+        Some(split(a.swap(new, Ordering::AcqRel)))
+    }
+
+    fn pair_at(&self, offset: usize) -> Option<&portable_atomic::AtomicU128> {
+        if !pairs_are_shareable() {
+            return None;
+        }
+        let p = self.check(offset, 16)?;
+        // Tagged cells are only ever accessed through these two accessors, in every process,
+        // and the instructions are lock-free (checked above), so atomicity holds across them.
+        // SAFETY: `p` is in bounds and 16-aligned (checked; the mapping is page-aligned);
+        // AtomicU128 has u128's layout; the reference borrows `self`, outlived by the mapping.
+        Some(unsafe { portable_atomic::AtomicU128::from_ptr(p.cast::<u128>()) })
     }
 
     /// `count` 8-byte words from `offset` on, as atomics: one bounds check for a whole run of

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::clock::now_ns;
 use super::control::{Control, ControlState, Flow, MSG_LEN};
-use super::event::{Access, EventKind, Num, STREAM_HEADER, encode};
+use super::event::{Access, EventKind, Num, STREAM_HEADER, StoreId, encode};
 use super::shm::Segment;
 use super::sys::exit_now;
 
@@ -107,6 +107,8 @@ pub struct WorkerCtx {
     pub control: Arc<ControlState>,
     segment: Option<Segment>,
     extras: Vec<Option<File>>,
+    /// Stores this worker made into shared cells (each write's `seq`).
+    stores: u32,
 }
 
 impl WorkerCtx {
@@ -152,21 +154,43 @@ impl WorkerCtx {
         Ok((seg, &mut self.events))
     }
 
+    /// Reads element `index` of shared cell `cell` and reports the read: the value, and which
+    /// store it saw (for the writes that follow to name it as `from`).
+    pub fn read_shared(&mut self, cell: u16, index: u32) -> Result<(Num, StoreId), String> {
+        let (value, from) = self
+            .segment()?
+            .load_tagged(cell as usize, index as usize)
+            .ok_or_else(|| format!("shared cell {cell}[{index}] is missing"))?;
+        self.emit(EventKind::Read {
+            cell,
+            index,
+            value,
+            from,
+        });
+        Ok((value, from))
+    }
+
     /// Stores `value` in element `index` of shared cell `cell` and reports the write, with
-    /// `old`, the value read before it; returns the value as stored. The event is stamped
-    /// before the store: whoever reads the stored value does so later, so sorting writes by time
-    /// never puts a write before the one it read from.
+    /// `old`, the value read before it from store `from`, and the store this one replaced in
+    /// memory (learnt from the same atomic swap that stored it); returns the value as stored.
+    /// The event is stamped before the store: whoever reads the stored value does so later,
+    /// so sorting writes by time never puts a write before the one it read from.
     pub fn write_shared(
         &mut self,
         cell: u16,
         index: u32,
-        old: Num,
+        (old, from): (Num, StoreId),
         value: Num,
     ) -> Result<Num, String> {
         let t = now_ns();
+        self.stores += 1;
+        let me = StoreId {
+            worker: self.id,
+            seq: self.stores,
+        };
         let (seg, events) = self.parts()?;
-        let new = seg
-            .store(cell as usize, index as usize, value)
+        let (new, replaced) = seg
+            .swap(cell as usize, index as usize, value, me)
             .ok_or_else(|| format!("shared cell {cell}[{index}] is missing"))?;
         events.emit_at(
             t,
@@ -175,6 +199,9 @@ impl WorkerCtx {
                 index,
                 old,
                 new,
+                seq: me.seq,
+                from,
+                replaced,
             },
         );
         Ok(new)
@@ -301,6 +328,7 @@ pub fn worker_main(dispatch: Dispatch) -> i32 {
         extras: (0..spec.extra_fds)
             .map(|i| adopt(FIRST_EXTRA_FD + i as RawFd))
             .collect(),
+        stores: 0,
     };
     ctx.emit(EventKind::Started);
     std::thread::spawn(move || control_loop(control, &state));

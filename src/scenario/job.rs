@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::runtime::{EventKind, Flow, Num, WorkerCtx};
+use crate::runtime::{EventKind, Flow, Num, StoreId, WorkerCtx};
 
 use super::{compare, lock, pool, process, shared};
 
@@ -89,6 +89,15 @@ fn flood(ctx: &mut WorkerCtx, count: u64) -> JobResult {
             index: 0,
             old,
             new,
+            seq: i as u32 + 1,
+            from: StoreId {
+                worker: ctx.id,
+                seq: i as u32,
+            },
+            replaced: StoreId {
+                worker: ctx.id,
+                seq: i as u32,
+            },
         });
     }
     Ok(Flow::Go)
@@ -148,20 +157,26 @@ fn locked_increments(ctx: &mut WorkerCtx, count: u64) -> JobResult {
 /// the worker (what tracing costs a worker per write).
 fn traced_writes(ctx: &mut WorkerCtx, count: u64, traced: bool) -> JobResult {
     let t0 = crate::runtime::clock::now_ns();
-    for _ in 0..count {
+    let worker = ctx.id;
+    for seq in 1..=count as u32 {
         let (seg, events) = ctx.parts()?;
-        let old = seg.load(0, 0).ok_or("the counter is missing")?;
+        let (old, from) = seg.load_tagged(0, 0).ok_or("the counter is missing")?;
         let new = match old {
             Num::Int(v) => Num::Int(v + 1),
             Num::Float(v) => Num::Float(v + 1.0),
         };
-        seg.store(0, 0, new);
+        let (new, replaced) = seg
+            .swap(0, 0, new, StoreId { worker, seq })
+            .ok_or("the counter is missing")?;
         if traced {
             events.emit(&EventKind::Write {
                 cell: 0,
                 index: 0,
                 old,
                 new,
+                seq,
+                from,
+                replaced,
             });
         }
     }

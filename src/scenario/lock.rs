@@ -3,16 +3,15 @@
 //! then with a `Lock` held around each worker's whole loop (one worker's run, then the other's;
 //! the final value is exact).
 //!
-//! Lost updates are found from the write events alone: each write carries the value it read
-//! (`old`) and the value it stored (`new`). Walking back from the last write through the writes
-//! whose `new` the next one read gives the chain of updates that survived; every write off that
-//! chain was lost, overwritten by the first surviving write after it.
+//! Lost updates are found from the write events alone (`model::lost`): the counter is a tagged
+//! cell, so each write names the store its read saw and the store it replaced, exactly.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::lost::{LostUpdate, WriteRec, WriterBlock, find_lost_updates, writer_blocks};
 use crate::runtime::lock::{LockStats, acquire, release};
 use crate::runtime::shm::{CellSpec, NumSer, TypeCode};
 use crate::runtime::{Access, Control, Envelope, EventKind, Flow, Num, WorkerCtx};
@@ -148,12 +147,7 @@ fn increment(ctx: &mut WorkerCtx, job: &CounterJob) -> JobResult {
     if ctx.gate(Access::Read) == Flow::Stop {
         return Ok(Flow::Stop);
     }
-    let old = ctx.segment()?.load(0, 0).ok_or("the counter is missing")?;
-    ctx.emit(EventKind::Read {
-        cell: 0,
-        index: 0,
-        value: old,
-    });
+    let read = ctx.read_shared(0, 0)?;
     if job.race_window_ms > 0 {
         ctx.emit(EventKind::Phase {
             name: "race window".into(),
@@ -165,11 +159,11 @@ fn increment(ctx: &mut WorkerCtx, job: &CounterJob) -> JobResult {
     if ctx.gate(Access::Write) == Flow::Stop {
         return Ok(Flow::Stop);
     }
-    let sum = match old {
+    let sum = match read.0 {
         Num::Int(v) => Num::Int(v + job.delta as i128),
         Num::Float(v) => Num::Float(v + job.delta as f64),
     };
-    ctx.write_shared(0, 0, old, sum)?;
+    ctx.write_shared(0, 0, read, sum)?;
     ctx.flush();
     Ok(Flow::Go)
 }
@@ -220,76 +214,6 @@ pub fn work(ctx: &mut WorkerCtx, job: &CounterJob) -> JobResult {
     Ok(Flow::Go)
 }
 
-/// A write as the analysis sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct WriteRec {
-    pub worker: u16,
-    pub t_ns: u64,
-    pub old: i128,
-    pub new: i128,
-}
-
-/// An update that no later write saw.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LostUpdate {
-    /// The write whose effect vanished.
-    pub lost: WriteRec,
-    /// The surviving write that replaced it, computed from a stale read.
-    pub overwritten_by: WriteRec,
-    /// True when both writes read the same value (the classic lost update).
-    pub same_read: bool,
-}
-
-/// Splits time-ordered writes into those on the surviving chain and the lost ones.
-pub fn find_lost_updates(writes: &[WriteRec], initial: i128) -> Vec<LostUpdate> {
-    let mut on_chain = vec![false; writes.len()];
-    let mut cur = writes.len().checked_sub(1);
-    while let Some(i) = cur {
-        on_chain[i] = true;
-        let want = writes[i].old;
-        if want == initial && !(0..i).any(|j| writes[j].new == want) {
-            break;
-        }
-        cur = (0..i).rev().find(|j| writes[*j].new == want);
-    }
-    let mut lost = Vec::new();
-    for (i, w) in writes.iter().enumerate() {
-        if on_chain[i] {
-            continue;
-        }
-        if let Some(j) = (i + 1..writes.len()).find(|j| on_chain[*j]) {
-            let by = writes[j];
-            lost.push(LostUpdate {
-                lost: *w,
-                overwritten_by: by,
-                same_read: by.old == w.old,
-            });
-        }
-    }
-    lost
-}
-
-/// Consecutive writes by the same worker: with the lock around the loop, one block each.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct WriterBlock {
-    pub worker: u16,
-    pub writes: u32,
-}
-
-pub fn writer_blocks(writes: &[WriteRec]) -> Vec<WriterBlock> {
-    let mut blocks: Vec<WriterBlock> = Vec::new();
-    for w in writes {
-        match blocks.last_mut() {
-            Some(b) if b.worker == w.worker => b.writes += 1,
-            _ => blocks.push(WriterBlock {
-                worker: w.worker,
-                writes: 1,
-            }),
-        }
-    }
-    blocks
-}
-
 #[derive(Debug, Serialize)]
 pub struct RunReport {
     pub mode: &'static str,
@@ -328,18 +252,11 @@ struct Observed {
 impl Observed {
     fn observe(&mut self, e: &Envelope) {
         self.stats.observe(e);
+        if let Some(w) = WriteRec::of_counter(e) {
+            self.writes.push(w);
+        }
         match e.kind {
-            EventKind::Write {
-                old: Num::Int(old),
-                new: Num::Int(new),
-                ..
-            } => {
-                self.writes.push(WriteRec {
-                    worker: e.worker,
-                    t_ns: e.t_ns,
-                    old,
-                    new,
-                });
+            EventKind::Write { .. } => {
                 self.at_gate.remove(&e.worker);
             }
             EventKind::Read { .. } => {
@@ -457,6 +374,7 @@ fn one_run(s: &mut Session<'_>, p: &Params, locked: bool) -> Result<RunReport, R
         array: false,
         init: vec![NumSer::Int(0)],
         len: 0,
+        tagged: true,
     }])?;
     let gates = p.step_script.is_some();
     s.rt.set_gates(gates);
@@ -498,7 +416,7 @@ fn one_run(s: &mut Session<'_>, p: &Params, locked: bool) -> Result<RunReport, R
     s.rt.remove_segment();
     obs.writes.sort_by_key(|w| w.t_ns);
     let expected: i128 = p.deltas.0.iter().map(|d| *d as i128 * steps as i128).sum();
-    let lost = find_lost_updates(&obs.writes, 0);
+    let lost = find_lost_updates(&obs.writes);
     let stats = obs.stats.finish();
     Ok(RunReport {
         mode,
@@ -665,56 +583,6 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
 mod tests {
     use super::*;
 
-    fn w(worker: u16, t_ns: u64, old: i128, new: i128) -> WriteRec {
-        WriteRec {
-            worker,
-            t_ns,
-            old,
-            new,
-        }
-    }
-
-    #[test]
-    fn a_classic_lost_update_is_identified() {
-        // Both read 0; worker 1 writes 1, then worker 2 writes 3 from its stale read.
-        let writes = [w(1, 1, 0, 1), w(2, 2, 0, 3), w(1, 3, 3, 4)];
-        let lost = find_lost_updates(&writes, 0);
-        assert_eq!(lost.len(), 1);
-        assert_eq!(lost[0].lost, writes[0]);
-        assert_eq!(lost[0].overwritten_by, writes[1]);
-        assert!(lost[0].same_read);
-    }
-
-    #[test]
-    fn the_lost_sum_explains_the_shortfall() {
-        // A reads 0, B reads 0, A writes 1, C reads 1, B writes 3 (stale), C writes 1+5.
-        let writes = [w(1, 1, 0, 1), w(2, 2, 0, 3), w(3, 3, 1, 6)];
-        let lost = find_lost_updates(&writes, 0);
-        let lost_sum: i128 = lost.iter().map(|l| l.lost.new - l.lost.old).sum();
-        assert_eq!(lost.len(), 1);
-        assert_eq!(lost[0].lost.worker, 2);
-        assert_eq!(9 - 6, lost_sum, "expected - final == sum of lost deltas");
-    }
-
-    #[test]
-    fn serial_writes_lose_nothing_and_form_blocks() {
-        let writes = [w(1, 1, 0, 1), w(1, 2, 1, 2), w(2, 3, 2, 5), w(2, 4, 5, 8)];
-        assert!(find_lost_updates(&writes, 0).is_empty());
-        assert_eq!(
-            writer_blocks(&writes),
-            vec![
-                WriterBlock {
-                    worker: 1,
-                    writes: 2
-                },
-                WriterBlock {
-                    worker: 2,
-                    writes: 2
-                }
-            ]
-        );
-    }
-
     #[test]
     fn scripts_and_deltas_parse_with_clear_errors() {
         assert_eq!(parse_script("1r,2r,1w,2w").map(|s| s.0.len()), Ok(4));
@@ -723,39 +591,5 @@ mod tests {
         assert!(parse_deltas("1,,3").is_err());
         assert!(parse_deltas("0").is_err_and(|e| e.contains("1..=1000")));
         assert_eq!(parse_deltas("1,3"), Ok(Deltas(vec![1, 3])));
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
-        /// Any interleaving of unlocked `v.value += delta` by up to four workers, as a run
-        /// records it (each write stamped before its store): the analysis finds a chain from
-        /// the initial value to the final one, and the shortfall is exactly the lost updates.
-        #[test]
-        fn the_shortfall_is_always_the_lost_updates(
-            deltas in proptest::collection::vec(1i128..5, 1..5),
-            schedule in proptest::collection::vec(0usize..4, 0..80),
-        ) {
-            let n = deltas.len();
-            let mut value = 0i128;
-            // Per worker: the value it read and has not written back yet.
-            let mut pending: Vec<Option<i128>> = vec![None; n];
-            let mut writes = Vec::new();
-            for (t, w) in schedule.into_iter().map(|w| w % n).enumerate() {
-                let t = t as u64 + 1;
-                match pending[w].take() {
-                    None => pending[w] = Some(value),
-                    Some(old) => {
-                        let new = old + deltas[w];
-                        writes.push(WriteRec { worker: w as u16 + 1, t_ns: t, old, new });
-                        value = new;
-                    }
-                }
-            }
-            let expected: i128 = writes.iter().map(|w| w.new - w.old).sum();
-            let lost = find_lost_updates(&writes, 0);
-            let lost_sum: i128 = lost.iter().map(|l| l.lost.new - l.lost.old).sum();
-            proptest::prop_assert!(value <= expected);
-            proptest::prop_assert_eq!(expected - value, lost_sum);
-        }
     }
 }

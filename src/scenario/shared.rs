@@ -186,19 +186,11 @@ pub fn work(ctx: &mut WorkerCtx, job: &WriterJob) -> JobResult {
             if ctx.gate(Access::Read) == Flow::Stop {
                 return Ok(Flow::Stop);
             }
-            let old = ctx
-                .segment()?
-                .load(cell, index as usize)
-                .ok_or("cell vanished")?;
-            ctx.emit(EventKind::Read {
-                cell: cell as u16,
-                index,
-                value: old,
-            });
+            let read = ctx.read_shared(cell as u16, index)?;
             if ctx.gate(Access::Write) == Flow::Stop {
                 return Ok(Flow::Stop);
             }
-            ctx.write_shared(cell as u16, index, old, add(*t, old, job.delta))?;
+            ctx.write_shared(cell as u16, index, read, add(*t, read.0, job.delta))?;
         }
         release(ctx, held)?;
     }
@@ -244,6 +236,7 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
             array: c.array,
             init: c.init.iter().copied().map(to_ser).collect(),
             len: 0,
+            tagged: true,
         })
         .collect();
     let segment = s.rt.create_segment(&specs)?.name().to_string();

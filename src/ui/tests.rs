@@ -6,7 +6,7 @@ use ratatui::backend::TestBackend;
 
 use crate::app::{App, Msg, Screen};
 use crate::monitor::{ProcSample, Sample};
-use crate::runtime::{Envelope, EventKind, Num};
+use crate::runtime::{Envelope, EventKind, Num, StoreId};
 
 fn screen_text(app: &App, w: u16, h: u16) -> String {
     let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
@@ -31,7 +31,18 @@ fn ev(worker: u16, t_ms: u64, kind: EventKind) -> Msg {
     })
 }
 
-fn write(worker: u16, t_ms: u64, old: i128, new: i128) -> Msg {
+/// A write of the counter by `worker` (its store `seq`): the value it read from store `from`,
+/// what it stored, and the store it replaced (stores as (worker, seq); (0, 0) is the initial
+/// value).
+fn write(
+    worker: u16,
+    t_ms: u64,
+    (old, new): (i128, i128),
+    seq: u32,
+    from: (u16, u32),
+    replaced: (u16, u32),
+) -> Msg {
+    let id = |(worker, seq)| StoreId { worker, seq };
     ev(
         worker,
         t_ms,
@@ -40,6 +51,9 @@ fn write(worker: u16, t_ms: u64, old: i128, new: i128) -> Msg {
             index: 0,
             old: Num::Int(old),
             new: Num::Int(new),
+            seq,
+            from: id(from),
+            replaced: id(replaced),
         },
     )
 }
@@ -77,10 +91,10 @@ fn lock_app(w: u16, h: u16) -> App {
         ev(1, 2, EventKind::Started),
         ev(2, 2, EventKind::Started),
         // Both read 0; worker 1 writes 1, worker 2 then writes 3: worker 1's update is lost.
-        write(1, 100, 0, 1),
-        write(2, 101, 0, 3),
-        write(1, 200, 3, 4),
-        write(2, 201, 4, 7),
+        write(1, 100, (0, 1), 1, (0, 0), (0, 0)),
+        write(2, 101, (0, 3), 1, (0, 0), (1, 1)),
+        write(1, 200, (3, 4), 2, (2, 1), (2, 1)),
+        write(2, 201, (4, 7), 2, (1, 2), (1, 2)),
         ev(
             1,
             300,
@@ -128,8 +142,8 @@ fn lock_app(w: u16, h: u16) -> App {
             },
         ),
         ev(4, 304, EventKind::LockRequested),
-        write(3, 400, 0, 1),
-        write(3, 500, 1, 2),
+        write(3, 400, (0, 1), 1, (0, 0), (0, 0)),
+        write(3, 500, (1, 2), 2, (3, 1), (3, 1)),
     ];
     for m in msgs {
         app.update(m);
@@ -391,6 +405,9 @@ fn queue_pool_compare_and_shared_panels_say_what_happened() {
                 index: 0,
                 old: Num::Float(3.5),
                 new: Num::Float(5.5),
+                seq: 1,
+                from: StoreId::INITIAL,
+                replaced: StoreId::INITIAL,
             },
         ));
         let text = screen_text(&app, w, h);

@@ -10,7 +10,7 @@ use ratatui::widgets::Widget;
 use super::panel;
 use super::theme::{Theme, glyph};
 use crate::app::trace::{Lane, LockTimeline, TraceRun};
-use crate::scenario::lock::WriteRec;
+use crate::model::lost::WriteRec;
 
 pub struct TracePlot<'a> {
     pub run: &'a TraceRun,

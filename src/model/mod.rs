@@ -1,0 +1,5 @@
+//! What is computed from the event stream alone — lost updates, the writers' blocks — for the
+//! UI's state, the headless report and the exporters alike. Depends only on the event types:
+//! no scenario, no terminal, no system call.
+
+pub mod lost;
