@@ -120,6 +120,8 @@ pub fn text_line(e: &Envelope, t0: u64) -> Option<String> {
         }
         EventKind::Exit { .. } => "exited".into(),
         EventKind::Dropped { count } => format!("{count} events were lost"),
+        EventKind::Paused => "stops every worker (SIGSTOP): paused".into(),
+        EventKind::Resumed => "lets the workers go on (SIGCONT)".into(),
     };
     Some(format!(
         "{:>9.1} ms  {who:<9} {what}",

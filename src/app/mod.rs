@@ -15,6 +15,7 @@ use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
 };
 
+use crate::model::pause::Pauses;
 use crate::monitor::Sample;
 use crate::runtime::control::{MAX_PERMILLE, MIN_PERMILLE};
 use crate::runtime::{Envelope, EventKind};
@@ -99,6 +100,8 @@ pub struct RunState {
     pub params: Params,
     pub t0: Option<u64>,
     pub now_ns: u64,
+    /// When the workers were stopped: the clocks shown leave it out.
+    pub pauses: Pauses,
     /// The parent's current phase (`unlocked`, `map(job, range(10))`, ...).
     pub phase: String,
     /// Workers spawned in the current phase, in order (worker k of a step script).
@@ -143,6 +146,7 @@ impl RunState {
             params,
             t0: None,
             now_ns: 0,
+            pauses: Pauses::default(),
             phase: String::new(),
             phase_workers: Vec::new(),
             workers: WorkersState::default(),
@@ -187,6 +191,7 @@ impl RunState {
     pub fn on_event(&mut self, e: &Envelope) {
         self.t0.get_or_insert(e.t_ns);
         self.now_ns = self.now_ns.max(e.t_ns);
+        self.pauses.observe(e);
         self.events += 1;
         if e.worker == 0
             && let EventKind::Phase { name } = &e.kind
@@ -249,6 +254,24 @@ impl RunState {
 
     pub fn running(&self) -> bool {
         self.ended.is_none()
+    }
+
+    /// Seconds the run has been going, without the time its workers were stopped.
+    pub fn elapsed_s(&self) -> f64 {
+        self.t0.map_or(0.0, |t0| {
+            let ns = self.now_ns.saturating_sub(t0);
+            self.pauses.active(self.now_ns, ns) as f64 / 1e9
+        })
+    }
+
+    /// Seconds the workers have been stopped so far.
+    pub fn paused_s(&self) -> f64 {
+        self.pauses.total(self.now_ns) as f64 / 1e9
+    }
+
+    /// Seconds from `start` to `end` without the stopped time.
+    pub fn active_s(&self, start: u64, end: u64) -> f64 {
+        self.pauses.active(end, end.saturating_sub(start)) as f64 / 1e9
     }
 }
 
@@ -382,7 +405,8 @@ impl App {
             }
             Msg::Key(_) => None,
             Msg::Tick(now) => {
-                if let Some(r) = self.run.as_mut().filter(|r| r.running() && !self.paused) {
+                // The clock moves while paused too: the stopped time is counted apart.
+                if let Some(r) = self.run.as_mut().filter(|r| r.running()) {
                     r.now_ns = r.now_ns.max(now);
                     r.trace.settle();
                 }

@@ -142,15 +142,18 @@ pub struct LockTimeline {
 
 impl LockTimeline {
     pub fn on_event(&mut self, e: &Envelope) {
+        self.stats.observe(e);
         if e.worker == 0 {
             if let EventKind::Phase { name } = &e.kind
                 && (name == "unlocked" || name == "locked")
             {
+                // A new run: its own lanes and figures, the same record of pauses.
+                let pauses = std::mem::take(&mut self.stats.pauses);
                 *self = LockTimeline::default();
+                self.stats.pauses = pauses;
             }
             return;
         }
-        self.stats.observe(e);
         let lane = match e.kind {
             EventKind::Started => Some(Lane::Running),
             EventKind::Phase { ref name } if name == "sleep" => {
@@ -218,6 +221,12 @@ impl LockTimeline {
         (i > 0).then(|| v[i - 1].1)
     }
 
+    /// Milliseconds from `since` to `now`, without the time the workers were stopped.
+    fn active_ms(&self, since: u64, now: u64) -> f64 {
+        let ns = now.saturating_sub(since);
+        self.stats.pauses.active(now, ns) as f64 / 1e6
+    }
+
     /// "worker 2 waits: lock held by worker 1 for 312 ms", one line per waiting worker.
     pub fn why_blocked(&self, now_ns: u64) -> Vec<String> {
         self.waiting
@@ -225,8 +234,8 @@ impl LockTimeline {
             .map(|(w, since)| match self.holder {
                 Some((h, held_since)) => format!(
                     "worker {w} waits ({:.0} ms): lock held by worker {h} for {:.0} ms",
-                    now_ns.saturating_sub(*since) as f64 / 1e6,
-                    now_ns.saturating_sub(held_since) as f64 / 1e6
+                    self.active_ms(*since, now_ns),
+                    self.active_ms(held_since, now_ns)
                 ),
                 None => format!("worker {w} is about to take the lock"),
             })

@@ -3,3 +3,4 @@
 //! no scenario, no terminal, no system call.
 
 pub mod lost;
+pub mod pause;

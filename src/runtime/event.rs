@@ -211,6 +211,11 @@ pub enum EventKind {
     Dropped {
         count: u64,
     },
+    /// The parent stopped every worker (SIGSTOP): durations that span this moment and the next
+    /// `resumed` leave the stopped time out.
+    Paused,
+    /// The parent let the workers go on (SIGCONT).
+    Resumed,
 }
 
 /// An event with where and when it happened. Worker 0 is the parent.
@@ -272,6 +277,8 @@ impl EventKind {
             EventKind::Error { .. } => 17,
             EventKind::Exit { .. } => 18,
             EventKind::Dropped { .. } => 19,
+            EventKind::Paused => 20,
+            EventKind::Resumed => 21,
         }
     }
 }
@@ -343,7 +350,11 @@ pub fn encode(out: &mut Vec<u8>, t_ns: u64, kind: &EventKind) {
     put_uvarint(out, t_ns as u128);
     match kind {
         EventKind::Spawned { method } => put_str(out, method),
-        EventKind::Started | EventKind::LockRequested | EventKind::LockRecovered => {}
+        EventKind::Started
+        | EventKind::LockRequested
+        | EventKind::LockRecovered
+        | EventKind::Paused
+        | EventKind::Resumed => {}
         EventKind::Phase { name } => put_str(out, name),
         EventKind::Output { stream, text } => {
             out.push(matches!(stream, Stream::Stderr) as u8);
@@ -517,6 +528,8 @@ fn decode_body(body: &[u8]) -> Result<(u64, EventKind), DecodeError> {
             signal: get_opt_i32(&mut r)?,
         },
         19 => EventKind::Dropped { count: r.u64()? },
+        20 => EventKind::Paused,
+        21 => EventKind::Resumed,
         t => return Err(DecodeError::UnknownTag(t)),
     };
     if r.remaining() != 0 {
@@ -668,6 +681,8 @@ mod tests {
                 access: Access::Write,
             },
             EventKind::LockRequested,
+            EventKind::Paused,
+            EventKind::Resumed,
             EventKind::LockAcquired {
                 wait_ns: 12345,
                 contended: true,

@@ -3,7 +3,7 @@
 //! and release one worker at a gate, or cancel the whole run. The runtime registers every
 //! worker here as it starts it; settings made before a worker starts apply to it too.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use nix::sys::signal::{Signal, kill};
@@ -95,6 +95,10 @@ pub struct Hub {
     speed_permille: AtomicU32,
     gates: AtomicBool,
     workers: Mutex<Vec<Arc<WorkerHandle>>>,
+    /// Every pause and resume so far, as (paused, when): the runtime turns them into events.
+    pause_log: Mutex<Vec<(bool, u64)>>,
+    /// Length of `pause_log`, read without its lock on the event path.
+    pause_count: AtomicU64,
 }
 
 impl Hub {
@@ -105,6 +109,8 @@ impl Hub {
             speed_permille: AtomicU32::new(speed_permille.clamp(MIN_PERMILLE, MAX_PERMILLE)),
             gates: AtomicBool::new(gates),
             workers: Mutex::new(Vec::new()),
+            pause_log: Mutex::new(Vec::new()),
+            pause_count: AtomicU64::new(0),
         })
     }
 
@@ -130,13 +136,29 @@ impl Hub {
         self.cancel.load(Ordering::Relaxed)
     }
 
-    /// Stops (SIGSTOP) or continues (SIGCONT) every worker.
+    /// Stops (SIGSTOP) or continues (SIGCONT) every worker, and notes when: the moment is
+    /// read before the signals go, so every event stamped after a resume comes after it.
     pub fn set_paused(&self, on: bool) {
-        self.paused.store(on, Ordering::SeqCst);
+        let mut log = self.pause_log.lock().unwrap_or_else(|e| e.into_inner());
+        if self.paused.swap(on, Ordering::SeqCst) == on {
+            return;
+        }
+        log.push((on, super::clock::now_ns()));
+        self.pause_count.store(log.len() as u64, Ordering::Release);
+        drop(log);
         let sig = if on { Signal::SIGSTOP } else { Signal::SIGCONT };
         for w in self.list().iter() {
             w.signal(sig);
         }
+    }
+
+    /// The pauses and resumes after the first `seen`, as (paused, when).
+    pub fn pauses_since(&self, seen: usize) -> Vec<(bool, u64)> {
+        if self.pause_count.load(Ordering::Acquire) as usize <= seen {
+            return Vec::new();
+        }
+        let log = self.pause_log.lock().unwrap_or_else(|e| e.into_inner());
+        log.get(seen..).map(<[_]>::to_vec).unwrap_or_default()
     }
 
     pub fn paused(&self) -> bool {

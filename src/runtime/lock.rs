@@ -15,6 +15,7 @@ use super::clock::now_ns;
 use super::event::{Envelope, EventKind};
 use super::sys::LockOutcome;
 use super::worker::WorkerCtx;
+use crate::model::pause::Pauses;
 
 /// Proof that this worker holds the lock, and since when (when traced).
 #[must_use = "release the lock with `release`"]
@@ -122,10 +123,17 @@ pub struct LockStats {
     per_worker: BTreeMap<u16, WorkerLockStats>,
     #[serde(skip)]
     acquired_at: Vec<(u64, u16)>,
+    /// When the workers were stopped: left out of waits and holds that span it.
+    #[serde(skip)]
+    pub pauses: Pauses,
 }
 
 impl LockStats {
     pub fn observe(&mut self, e: &Envelope) {
+        if e.worker == 0 {
+            self.pauses.observe(e);
+            return;
+        }
         let w = self
             .per_worker
             .entry(e.worker)
@@ -137,10 +145,10 @@ impl LockStats {
             EventKind::LockAcquired { wait_ns, contended } => {
                 w.acquisitions += 1;
                 w.contended += contended as u64;
-                w.wait.add(wait_ns);
+                w.wait.add(self.pauses.active(e.t_ns, wait_ns));
                 self.acquired_at.push((e.t_ns, e.worker));
             }
-            EventKind::LockReleased { hold_ns } => w.hold.add(hold_ns),
+            EventKind::LockReleased { hold_ns } => w.hold.add(self.pauses.active(e.t_ns, hold_ns)),
             EventKind::LockRecovered => w.recovered += 1,
             _ => {}
         }
@@ -168,6 +176,34 @@ impl LockStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pause_is_left_out_of_waits_and_holds() {
+        let mut s = LockStats::default();
+        s.observe(&ev(
+            1,
+            100,
+            EventKind::LockAcquired {
+                wait_ns: 0,
+                contended: false,
+            },
+        ));
+        s.observe(&ev(0, 200, EventKind::Paused));
+        s.observe(&ev(0, 6_200, EventKind::Resumed));
+        // Held from 100 to 6300 by the worker's clock: 6000 of it stopped.
+        s.observe(&ev(1, 6_300, EventKind::LockReleased { hold_ns: 6_200 }));
+        s.observe(&ev(
+            2,
+            6_400,
+            EventKind::LockAcquired {
+                wait_ns: 6_350,
+                contended: true,
+            },
+        ));
+        let s = s.finish();
+        assert_eq!(s.workers[0].hold.total_ns, 200);
+        assert_eq!(s.workers[1].wait.total_ns, 350);
+    }
 
     fn ev(worker: u16, t_ns: u64, kind: EventKind) -> Envelope {
         Envelope::of(worker, t_ns, kind)
@@ -204,6 +240,7 @@ mod tests {
         ));
         let s = s.finish();
         assert_eq!((s.acquisitions, s.contended, s.owner_changes), (3, 2, 2));
+        assert_eq!(s.workers.len(), 2, "the parent's events are no worker's");
         let w1 = &s.workers[0];
         assert_eq!((w1.wait.min_ns, w1.wait.max_ns, w1.wait.avg_ns), (0, 5, 2));
         assert_eq!(w1.hold.total_ns, 10);

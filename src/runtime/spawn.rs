@@ -154,6 +154,8 @@ pub struct Runtime {
     workers: Vec<Arc<WorkerHandle>>,
     /// Events of the parent's own (and `spawned`), delivered before the workers' channel.
     own: std::collections::VecDeque<Envelope>,
+    /// Pauses and resumes of the hub already turned into events.
+    pauses_seen: usize,
     hub: Arc<Hub>,
     readers: Vec<JoinHandle<()>>,
     shutdown: Arc<AtomicBool>,
@@ -182,6 +184,7 @@ impl Runtime {
             .unwrap_or_else(|| Hub::new(opts.speed_permille, opts.gates));
         Ok(Runtime {
             own: std::collections::VecDeque::new(),
+            pauses_seen: 0,
             pending: std::collections::VecDeque::new(),
             hub,
             opts,
@@ -346,6 +349,21 @@ impl Runtime {
     /// The next event already at hand, without waiting (already noted): the parent's own
     /// first, then the rest of a batch taken earlier.
     pub fn take_ready(&mut self) -> Option<Envelope> {
+        // A pause or resume is handed out before any event read after it: whatever a worker
+        // stamped after a resume reached this loop after the hub noted the resume.
+        for (on, t_ns) in self.hub.pauses_since(self.pauses_seen) {
+            self.pauses_seen += 1;
+            self.own.push_back(Envelope {
+                kind: if on {
+                    EventKind::Paused
+                } else {
+                    EventKind::Resumed
+                },
+                worker: 0,
+                pid: std::process::id() as i32,
+                t_ns,
+            });
+        }
         let e = self.own.pop_front().or_else(|| self.pending.pop_front())?;
         self.note(&e);
         Some(e)

@@ -335,13 +335,15 @@ fn run_variant(
     }
     drop(q_w);
     let mut compute_ns: u64 = 0;
-    s.until_all_exited(|_, e| {
+    // Time the workers spent stopped (a pause in the UI) is no part of either figure.
+    s.until_all_exited(|s, e| {
         if let EventKind::Result { elapsed_ns, .. } = e.kind {
-            compute_ns = compute_ns.max(elapsed_ns);
+            compute_ns = compute_ns.max(s.pauses.active(e.t_ns, elapsed_ns));
         }
         Ok(())
     })?;
-    let wall = (now_ns() - t0) as f64 / 1e9;
+    let t1 = now_ns();
+    let wall = s.pauses.active(t1, t1 - t0) as f64 / 1e9;
     let mut q = MessageReader::new(q_r);
     let mut total: u128 = 0;
     let mut items = 0;

@@ -214,6 +214,9 @@ pub struct Session<'o> {
     dropped: u64,
     swept: Vec<String>,
     method: &'static str,
+    /// When the workers were stopped (the UI's pause): left out of the times a scenario
+    /// measures.
+    pub pauses: crate::model::pause::Pauses,
 }
 
 impl<'o> Session<'o> {
@@ -230,11 +233,13 @@ impl<'o> Session<'o> {
             workers: BTreeMap::new(),
             dropped: 0,
             swept,
+            pauses: Default::default(),
         })
     }
 
     /// Shows an event to the observer and counts it in the tallies.
     fn deliver(&mut self, e: &Envelope) {
+        self.pauses.observe(e);
         (self.observer)(e);
         self.tally(e);
     }

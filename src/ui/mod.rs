@@ -80,9 +80,8 @@ fn header(app: &App, run: &RunState, theme: &Theme) -> Line<'static> {
         Some(Ok(_)) => Span::styled(" done, with problems ", theme.bad),
         Some(Err(_)) => Span::styled(" failed ", theme.bad),
     };
-    let elapsed = run
-        .t0
-        .map_or(0.0, |t0| run.now_ns.saturating_sub(t0) as f64 / 1e9);
+    let elapsed = run.elapsed_s();
+    let paused = run.paused_s();
     let state = match app.replay {
         Some(r) => Span::styled(
             format!(
@@ -103,13 +102,14 @@ fn header(app: &App, run: &RunState, theme: &Theme) -> Line<'static> {
     if wide {
         spans.push(Span::styled(format!("— {} ", info.title), theme.text));
     }
-    spans.extend([
-        state,
-        Span::styled(
-            format!(" {elapsed:.1} s  ×{}", fmt_speed(app.speed())),
-            theme.dim,
-        ),
-    ]);
+    spans.extend([state, Span::styled(format!(" {elapsed:.1} s"), theme.dim)]);
+    if paused >= 0.05 && app.replay.is_none() {
+        spans.push(Span::styled(format!(" (paused {paused:.1} s)"), theme.dim));
+    }
+    spans.push(Span::styled(
+        format!("  ×{}", fmt_speed(app.speed())),
+        theme.dim,
+    ));
     if app.step {
         spans.push(Span::styled("  STEP: 1-9 lets a worker go", theme.accent));
     }

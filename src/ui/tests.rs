@@ -486,3 +486,20 @@ fn every_screen_renders_at_any_size_without_panicking() {
         }
     }
 }
+
+#[test]
+fn the_clock_leaves_a_pause_out_and_says_how_long_it_was() {
+    let mut app = App::new(std::time::Duration::from_millis(250), 0);
+    app.update(Msg::Resize(100, 30));
+    start(&mut app, '6');
+    app.update(ev(1, 0, EventKind::Started));
+    app.update(ev(0, 300, EventKind::Paused));
+    app.update(ev(0, 6_300, EventKind::Resumed));
+    app.update(ev(1, 6_800, EventKind::LockRequested));
+    let text = screen_text(&app, 100, 30);
+    let header = text.lines().next().unwrap_or_default();
+    assert!(
+        header.contains(" 0.8 s") && header.contains("(paused 6.0 s)"),
+        "{header}"
+    );
+}

@@ -248,10 +248,9 @@ fn compare_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
         t.dim,
     )];
     for r in &run.compare.rows {
-        let secs = r.seconds.or_else(|| {
-            let end = r.end_ns.unwrap_or(run.now_ns);
-            Some(end.saturating_sub(r.start_ns) as f64 / 1e9)
-        });
+        let secs = r
+            .seconds
+            .or_else(|| Some(run.active_s(r.start_ns, r.end_ns.unwrap_or(run.now_ns))));
         let mut spans = vec![
             Span::styled(format!("{:<12} ", r.name), t.text),
             Span::styled(format!("{:>8.3}s ", secs.unwrap_or(0.0)), t.text),
