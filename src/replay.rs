@@ -3,6 +3,7 @@
 //! be paused, sped up and moved back and forth. No worker is involved.
 
 use std::path::Path;
+use std::time::Instant;
 
 use crate::app::{App, Ended, Msg};
 use crate::runtime::Envelope;
@@ -116,6 +117,9 @@ pub struct Player {
     pub clock_ns: u64,
     pub playing: bool,
     pub speed: f64,
+    /// The wall-clock moment the virtual clock was last moved to, while playing: a pause (or
+    /// the time before playing starts) never counts as time played.
+    last_turn: Option<Instant>,
 }
 
 impl Player {
@@ -126,7 +130,35 @@ impl Player {
             clock_ns: 0,
             playing: true,
             speed: 1.0,
+            last_turn: None,
         }
+    }
+
+    /// Plays or pauses. Play at the end starts again from the beginning, as a media player
+    /// does.
+    pub fn play(&mut self, app: &mut App, on: bool) {
+        if on && self.clock_ns >= self.duration_ns() {
+            self.seek(app, 0);
+        }
+        self.playing = on;
+        self.last_turn = None;
+    }
+
+    /// From the start, playing.
+    pub fn restart(&mut self, app: &mut App) {
+        self.seek(app, 0);
+        self.play(app, true);
+    }
+
+    /// Moves the clock on by the wall time since the last turn (scaled by the speed): the
+    /// frame clock calls it at `now`.
+    pub fn turn(&mut self, app: &mut App, now: Instant) {
+        let wall = self
+            .last_turn
+            .filter(|_| self.playing)
+            .map_or(0, |t| now.saturating_duration_since(t).as_nanos() as u64);
+        self.last_turn = self.playing.then_some(now);
+        self.advance(app, wall);
     }
 
     fn t0(&self) -> u64 {
@@ -172,7 +204,7 @@ impl Player {
     /// Jumps to `clock_ns`; going back rebuilds the screen from the start.
     pub fn seek(&mut self, app: &mut App, clock_ns: u64) {
         let target = clock_ns.min(self.duration_ns());
-        if target < self.clock_ns {
+        if target < self.clock_ns || target == 0 {
             self.open(app);
         }
         self.clock_ns = target;
@@ -188,6 +220,8 @@ impl Player {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     const REC: &str = r#"{"type":"phase","name":"unlocked","worker":0,"pid":1,"t_ns":100}
@@ -224,6 +258,43 @@ mod tests {
             app.run.as_ref().map(|r| r.trace.runs[0].writes.len()),
             Some(0)
         );
+    }
+
+    #[test]
+    fn a_pause_is_no_time_played_and_play_at_the_end_starts_again() {
+        let rec = parse(REC).expect("parses");
+        let mut app = App::new(std::time::Duration::from_millis(250), 0);
+        let mut p = Player::new(rec);
+        p.open(&mut app);
+        let t = Instant::now();
+        p.turn(&mut app, t);
+        p.turn(&mut app, t + Duration::from_nanos(50));
+        assert_eq!(p.clock_ns, 50);
+        p.play(&mut app, false);
+        p.turn(&mut app, t + Duration::from_secs(6));
+        p.play(&mut app, true);
+        // The first turn after a resume starts the count; six seconds paused are not played.
+        p.turn(&mut app, t + Duration::from_secs(6));
+        p.turn(
+            &mut app,
+            t + Duration::from_secs(6) + Duration::from_nanos(100),
+        );
+        assert_eq!(p.clock_ns, 150);
+        p.to_end(&mut app);
+        assert!(!p.playing);
+        // Home, then play: from the beginning, not a jump to the end.
+        p.seek(&mut app, 0);
+        p.play(&mut app, true);
+        p.turn(&mut app, t + Duration::from_secs(60));
+        p.turn(
+            &mut app,
+            t + Duration::from_secs(60) + Duration::from_nanos(10),
+        );
+        assert_eq!(p.clock_ns, 10);
+        // Play at the end replays from the start.
+        p.to_end(&mut app);
+        p.play(&mut app, true);
+        assert_eq!((p.clock_ns, p.playing), (0, true));
     }
 
     #[test]

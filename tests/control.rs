@@ -138,3 +138,33 @@ fn a_gate_lets_exactly_one_access_through_per_release() {
     });
     assert_eq!(writes, 3, "with the gates open the worker runs to the end");
 }
+
+/// Step mode as the UI sets it (gates on, no script) holds the workers of every phase of the
+/// lock scenario, not only the first: each read and each write waits until released.
+#[test]
+fn step_mode_holds_the_workers_of_both_lock_runs() {
+    let Some(mpviz::scenario::Params::Lock(mut p)) = mpviz::scenario::default_params("lock") else {
+        panic!("lock");
+    };
+    p.interval_ms = 0;
+    p.steps = Some(2);
+    let hub = mpviz::runtime::hub::Hub::new(1000, true);
+    let opts = RuntimeOptions {
+        hub: Some(hub.clone()),
+        ..opts(StartMethod::Reexec, true)
+    };
+    let mut gated = std::collections::BTreeMap::<u16, u32>::new();
+    let mut observer = |e: &Envelope| {
+        if let EventKind::Gate { .. } = e.kind {
+            *gated.entry(e.worker).or_default() += 1;
+            // The user presses the worker's number.
+            hub.release(e.worker);
+        }
+    };
+    let s =
+        mpviz::scenario::run(&mpviz::scenario::Params::Lock(p), opts, &mut observer).expect("run");
+    assert!(s.ok, "{:?}", s.problems);
+    // Two workers per run, two increments each, a gate before each read and each write.
+    assert_eq!(gated.len(), 4, "{gated:?}");
+    assert!(gated.values().all(|n| *n == 4), "{gated:?}");
+}

@@ -519,7 +519,7 @@ impl App {
                 self.theme = (self.theme + 1) % crate::ui::theme::THEMES.len();
                 None
             }
-            KeyCode::Char('e') => {
+            KeyCode::Char('e') if self.replay.is_none() => {
                 let i = match (&self.screen, &self.run) {
                     (Screen::Run, Some(r)) => r.scenario,
                     _ => self.selected,
@@ -617,6 +617,11 @@ impl App {
                     ((1000.0 / next).round() as u32).clamp(MIN_PERMILLE, MAX_PERMILLE);
                 Some(Command::Speed(self.speed_permille))
             }
+            KeyCode::Char('m' | 'e') if self.replay.is_some() => {
+                self.notice =
+                    Some("a recording plays as it was recorded: no step mode or edits".into());
+                None
+            }
             KeyCode::Char('m') => {
                 self.step = !self.step;
                 Some(Command::Step(self.step))
@@ -626,10 +631,25 @@ impl App {
                 self.code = !self.code;
                 None
             }
+            // The number is the worker's as the screen shows it (●1, ■3, ...), in every phase.
             KeyCode::Char(c @ '1'..='9') if self.step => {
-                let k = c as usize - '1' as usize;
-                let id = self.run.as_ref()?.phase_workers.get(k).copied()?;
-                Some(Command::Release(id))
+                let id = c as u16 - '0' as u16;
+                match self.run.as_ref()?.workers.rows.iter().find(|w| w.id == id) {
+                    Some(w) if matches!(w.state, workers::WorkerState::AtGate(_)) => {
+                        Some(Command::Release(id))
+                    }
+                    Some(w) => {
+                        self.notice = Some(format!(
+                            "worker {id} is not at a gate ({})",
+                            w.state.label()
+                        ));
+                        None
+                    }
+                    None => {
+                        self.notice = Some(format!("there is no worker {id} in this run"));
+                        None
+                    }
+                }
             }
             _ => None,
         }

@@ -123,6 +123,8 @@ impl ValueTrace {
 pub enum Lane {
     Running,
     Sleeping,
+    /// Held at a step gate until the user lets it go.
+    AtGate,
     Waiting,
     Holding,
     Exited,
@@ -163,6 +165,7 @@ impl LockTimeline {
                     Lane::Sleeping
                 })
             }
+            EventKind::Gate { .. } => Some(Lane::AtGate),
             EventKind::LockRequested => {
                 self.waiting.insert(e.worker, e.t_ns);
                 Some(Lane::Waiting)

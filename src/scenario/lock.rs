@@ -376,8 +376,12 @@ fn one_run(s: &mut Session<'_>, p: &Params, locked: bool) -> Result<RunReport, R
         len: 0,
         tagged: true,
     }])?;
-    let gates = p.step_script.is_some();
-    s.rt.set_gates(gates);
+    // A script holds the workers at gates itself; without one, the gates are the user's (the
+    // UI's step mode) and are left as they are, in every run.
+    let scripted = p.step_script.is_some();
+    if scripted {
+        s.rt.set_gates(true);
+    }
     let mut ids = Vec::new();
     for d in &p.deltas.0 {
         let job = CounterJob {

@@ -107,21 +107,14 @@ impl Session {
             return false;
         };
         match cmd {
-            Command::Start(..) => {
-                p.open(&mut self.app);
-                p.clock_ns = 0;
-                p.playing = true;
-                p.catch_up(&mut self.app);
-            }
-            Command::Pause(on) => p.playing = !on,
+            Command::Start(..) => p.restart(&mut self.app),
+            Command::Pause(on) => p.play(&mut self.app, !on),
             Command::Speed(permille) => p.speed = 1000.0 / *permille as f64,
             Command::Seek(ms) => {
                 let to = (p.clock_ns as i128 + *ms as i128 * 1_000_000).clamp(0, u64::MAX as i128);
                 p.seek(&mut self.app, to as u64);
             }
-            Command::Stop => {
-                p.playing = false;
-            }
+            Command::Stop => p.play(&mut self.app, false),
             _ => return false,
         }
         self.replay_status();
@@ -212,7 +205,6 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
         s.app.selected = i;
         s.update(Msg::Key(event::KeyEvent::from(event::KeyCode::Enter)));
     }
-    let mut last_turn = Instant::now();
     let frames = tick(FRAME);
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
@@ -283,10 +275,8 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
                 dirty = true;
             },
                                     recv(frame_clock) -> _ => {
-                let wall = last_turn.elapsed();
-                last_turn = Instant::now();
                 if let Some(p) = s.player.as_mut().filter(|p| p.playing) {
-                    p.advance(&mut s.app, wall.as_nanos() as u64);
+                    p.turn(&mut s.app, Instant::now());
                     s.replay_status();
                     dirty = true;
                 } else if live && last_draw.elapsed() >= CLOCK_STEP {

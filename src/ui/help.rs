@@ -96,7 +96,10 @@ impl Widget for Help<'_> {
         ]));
         lines.push(Line::from(vec![
             Span::styled(format!("{:>22}  ", "lock lanes"), t.key),
-            Span::styled("█ holds the lock  ░ waits for it  ─ runs  · sleeps", t.text),
+            Span::styled(
+                "█ holds the lock  ░ waits for it  ─ runs  · sleeps  ┆ at a step gate",
+                t.text,
+            ),
         ]));
         lines.push(Line::from(vec![
             Span::styled(format!("{:>22}  ", "pool grid"), t.key),

@@ -18,6 +18,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 
+use crate::app::workers::WorkerState;
 use crate::app::{App, RunState, Screen};
 use crate::scenario;
 use theme::{THEMES, Theme};
@@ -111,7 +112,30 @@ fn header(app: &App, run: &RunState, theme: &Theme) -> Line<'static> {
         theme.dim,
     ));
     if app.step {
-        spans.push(Span::styled("  STEP: 1-9 lets a worker go", theme.accent));
+        // The keys that do something now: the workers waiting at a gate, by their numbers.
+        let waiting: Vec<String> = run
+            .workers
+            .rows
+            .iter()
+            .filter_map(|w| match w.state {
+                WorkerState::AtGate(a) => Some(format!(
+                    "{}{}",
+                    w.id,
+                    if a == crate::runtime::Access::Read {
+                        "r"
+                    } else {
+                        "w"
+                    }
+                )),
+                _ => None,
+            })
+            .collect();
+        let text = if waiting.is_empty() {
+            "  STEP: no worker at a gate yet".to_string()
+        } else {
+            format!("  STEP: press {}", waiting.join(" "))
+        };
+        spans.push(Span::styled(text, theme.accent));
     }
     if !run.phase.is_empty() {
         spans.push(Span::styled(format!("  {}", run.phase), theme.dim));
@@ -131,24 +155,44 @@ fn footer(app: &App, theme: &Theme) -> Line<'static> {
     if let Some(n) = &app.notice {
         return Line::styled(format!(" {n}"), theme.accent);
     }
-    // Most needed first; what does not fit the width is left out (help lists every key).
-    let keys: &[(&str, &str)] = &[
-        ("q", "quit"),
-        ("?", "help"),
-        ("space", if app.paused { "resume" } else { "pause" }),
-        ("+/-", "speed"),
-        ("m", "step"),
-        ("s", "save"),
-        ("e", "edit"),
-        ("r", "restart"),
-        ("esc", "back"),
-        ("c", "code"),
-        ("t", "theme"),
-    ];
+    let running = app.run.as_ref().is_some_and(|r| r.running());
+    // Most needed first; only keys that do something here; what does not fit the width is
+    // left out (help lists every key).
+    let keys: Vec<(&str, &str)> = match app.replay {
+        Some(r) => vec![
+            ("q", "quit"),
+            ("?", "help"),
+            ("space", if r.playing { "pause" } else { "play" }),
+            ("←/→", "±1 s"),
+            ("home/end", "jump"),
+            ("+/-", "speed"),
+            ("r", "from the start"),
+            ("s", "save"),
+            ("c", "code"),
+            ("t", "theme"),
+        ],
+        None => {
+            let mut k = vec![("q", "quit"), ("?", "help")];
+            if running {
+                k.push(("space", if app.paused { "resume" } else { "pause" }));
+            }
+            k.extend([
+                ("+/-", "speed"),
+                ("m", if app.step { "step off" } else { "step" }),
+                ("s", "save"),
+                ("e", "edit"),
+                ("r", "restart"),
+                ("esc", "back"),
+                ("c", "code"),
+                ("t", "theme"),
+            ]);
+            k
+        }
+    };
     let mut spans = Vec::new();
     let mut used = 0;
     for (k, what) in keys {
-        let w = k.chars().count() + what.len() + 3;
+        let w = k.chars().count() + what.chars().count() + 3;
         if used + w > app.size.0 as usize {
             break;
         }

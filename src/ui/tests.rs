@@ -503,3 +503,90 @@ fn the_clock_leaves_a_pause_out_and_says_how_long_it_was() {
         "{header}"
     );
 }
+
+#[test]
+fn step_keys_are_the_numbers_on_screen_in_the_second_run() {
+    use crate::app::Command;
+    use crate::app::trace::Lane;
+    use crate::runtime::Access;
+    let key = |app: &mut App, c: char| {
+        app.update(Msg::Key(ratatui::crossterm::event::KeyEvent::from(
+            ratatui::crossterm::event::KeyCode::Char(c),
+        )))
+    };
+    let mut app = App::new(std::time::Duration::from_millis(250), 0);
+    app.update(Msg::Resize(100, 30));
+    start(&mut app, '6');
+    assert!(matches!(key(&mut app, 'm'), Some(Command::Step(true))));
+    let spawned = || EventKind::Spawned {
+        method: "reexec".into(),
+    };
+    let locked = EventKind::Phase {
+        name: "locked".into(),
+    };
+    app.update(ev(0, 1, locked));
+    app.update(ev(3, 2, spawned()));
+    app.update(ev(4, 3, spawned()));
+    app.update(ev(
+        3,
+        4,
+        EventKind::Gate {
+            access: Access::Read,
+        },
+    ));
+    let run = app.run.as_ref().expect("run");
+    assert_eq!(run.lock.lane_at(3, 4_000_000), Some(Lane::AtGate));
+    let header = screen_text(&app, 100, 30);
+    assert!(
+        header
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("STEP: press 3r")),
+        "{header}"
+    );
+    assert!(matches!(key(&mut app, '3'), Some(Command::Release(3))));
+    // Worker 4 is not waiting, and there is no worker 1 in this run: a word, not a release.
+    assert!(key(&mut app, '4').is_none());
+    assert!(
+        app.notice
+            .as_deref()
+            .is_some_and(|n| n.contains("not at a gate"))
+    );
+    assert!(key(&mut app, '1').is_none());
+}
+
+#[test]
+fn a_replay_offers_only_what_works_and_shows_one_clock() {
+    let mut app = App::new(std::time::Duration::from_millis(250), 0);
+    app.update(Msg::Resize(120, 30));
+    start(&mut app, '6');
+    app.update(ev(1, 900, EventKind::Started));
+    app.update(Msg::Replay(crate::app::ReplayStatus {
+        clock_ns: 1_000_000_000,
+        duration_ns: 2_600_000_000,
+        playing: true,
+        speed: 1.0,
+    }));
+    let text = screen_text(&app, 120, 30);
+    let (header, footer) = (
+        text.lines().next().unwrap_or(""),
+        text.lines().last().unwrap_or(""),
+    );
+    assert!(
+        header.contains("1.0/2.6 s") && !header.contains("0.9 s"),
+        "{header}"
+    );
+    assert!(
+        footer.contains("←/→") && footer.contains("pause"),
+        "{footer}"
+    );
+    assert!(
+        !footer.contains(" m ") && !footer.contains(" e "),
+        "{footer}"
+    );
+    // The keys that would do nothing say so instead.
+    app.update(Msg::Key(ratatui::crossterm::event::KeyEvent::from(
+        ratatui::crossterm::event::KeyCode::Char('m'),
+    )));
+    assert!(!app.step && app.notice.is_some());
+}

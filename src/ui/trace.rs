@@ -167,6 +167,7 @@ fn lane_char(l: Option<Lane>) -> char {
         Some(Lane::Waiting) => '░',
         Some(Lane::Running) => '─',
         Some(Lane::Sleeping) => '·',
+        Some(Lane::AtGate) => '┆',
         Some(Lane::Exited) | None => ' ',
     }
 }
@@ -240,7 +241,7 @@ impl Widget for LockLanes<'_> {
         }
         if y < inner.bottom() {
             Line::from(vec![Span::styled(
-                "█ holds  ░ waits  ─ runs  · sleeps   wait, hold: min/avg/max",
+                "█ holds  ░ waits  ─ runs  · sleeps  ┆ at a gate   wait, hold: min/avg/max",
                 t.dim,
             )])
             .render(Rect::new(inner.x, inner.bottom() - 1, inner.width, 1), buf);
