@@ -64,6 +64,17 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
+    // What the parser cannot see (a step script against its run): refused before anything.
+    let given = match &cli.command {
+        Some(Command::Run(a)) => Some(&a.scenario),
+        Some(Command::Snapshot(a)) => Some(&a.scenario),
+        Some(Command::Ui(a)) => a.params.as_ref(),
+        _ => None,
+    };
+    if let Some(Err(e)) = given.map(mpviz::scenario::Params::check) {
+        eprintln!("mpviz: {e}");
+        return ExitCode::from(EXIT_USAGE);
+    }
     match cli.command {
         None => ui(UiArgs::default().with_defaults()),
         Some(Command::Ui(args)) => ui(args),
@@ -225,19 +236,42 @@ fn demo(tape: &std::path::Path) -> ExitCode {
         #[command(subcommand)]
         params: mpviz::scenario::Params,
     }
+    // Every line of the tape is checked before the first run starts.
+    let mut plan = Vec::new();
     for run in runs {
         let args = std::iter::once("mpviz".to_string()).chain(run.args.iter().cloned());
+        let what = run.args.join(" ");
         let params = match <Wrapper as clap::Parser>::try_parse_from(args) {
             Ok(w) => w.params,
             Err(e) => {
-                eprintln!("mpviz: {}: run {}: {e}", tape.display(), run.args.join(" "));
+                eprintln!(
+                    "mpviz: {}: run {what}: {}",
+                    tape.display(),
+                    mpviz::cli::one_line(&e)
+                );
                 return ExitCode::from(EXIT_USAGE);
             }
         };
+        if let Err(e) = params.check() {
+            eprintln!("mpviz: {}: run {what}: {e}", tape.display());
+            return ExitCode::from(EXIT_USAGE);
+        }
         let Some(theme) = mpviz::ui::theme::pick(run.theme.as_deref(), false) else {
-            eprintln!("mpviz: {}: unknown theme {:?}", tape.display(), run.theme);
+            eprintln!(
+                "mpviz: {}: run {what}: unknown theme {:?} (themes: {})",
+                tape.display(),
+                run.theme.as_deref().unwrap_or(""),
+                mpviz::ui::theme::THEMES
+                    .iter()
+                    .map(|t| t.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
             return ExitCode::from(EXIT_USAGE);
         };
+        plan.push((run, params, theme));
+    }
+    for (run, params, theme) in plan {
         let shot = mpviz::snapshot::Shot {
             shots: run.shots,
             format: None,

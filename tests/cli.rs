@@ -33,6 +33,32 @@ fn bad_parameters_are_refused_with_a_message_naming_them() {
         (&["run", "lock", "--interval-ms", "-5"], "--interval-ms"),
         (&["run", "lock", "--step-script", "1q"], "--step-script"),
         (&["run", "lock", "--step-script", "3r"], "names worker 3"),
+        // A script that cannot be played is refused before any worker starts (with --json a
+        // started run would have printed its events).
+        (
+            &[
+                "run",
+                "lock",
+                "--mode",
+                "locked",
+                "--step-script",
+                "1r,2r",
+                "--json",
+            ],
+            "held by worker 1",
+        ),
+        (&["ui", "lock", "--step-script", "1w"], "not its write"),
+        (
+            &[
+                "snapshot",
+                "lock",
+                "--step-script",
+                "1r,3w",
+                "--out",
+                "/tmp/mpviz-never.svg",
+            ],
+            "names worker 3",
+        ),
         (&["run", "lock", "--speed", "0"], "--speed"),
         (&["run", "nosuch"], "nosuch"),
         (&["run", "lock", "--mode", "sideways"], "possible values"),

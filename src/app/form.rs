@@ -107,4 +107,30 @@ mod tests {
         ));
         assert!(f.error.as_deref().is_some_and(|e| e.contains("--deltas")));
     }
+
+    #[test]
+    fn the_editor_refuses_what_the_command_line_refuses() {
+        let p = crate::scenario::default_params("lock").expect("lock");
+        let mut f = Form::new(5, &p);
+        let script = f
+            .fields
+            .iter()
+            .position(|x| x.name == "--step-script")
+            .expect("a script field");
+        f.selected = script;
+        for c in "1r,3w".chars() {
+            f.on_key(key(KeyCode::Char(c)));
+        }
+        assert!(matches!(
+            f.on_key(key(KeyCode::Enter)),
+            FormOutcome::Editing
+        ));
+        assert!(
+            f.error
+                .as_deref()
+                .is_some_and(|e| e.contains("names worker 3")),
+            "{:?}",
+            f.error
+        );
+    }
 }

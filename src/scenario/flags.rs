@@ -165,7 +165,7 @@ pub fn from_flags(name: &str, flags: &[Flag]) -> Result<Params, String> {
             _ => args.push(format!("{}={v}", f.name)),
         }
     }
-    <Wrapper as clap::Parser>::try_parse_from(args)
+    let params = <Wrapper as clap::Parser>::try_parse_from(args)
         .map(|w| w.params)
         .map_err(|e| {
             e.to_string()
@@ -174,7 +174,9 @@ pub fn from_flags(name: &str, flags: &[Flag]) -> Result<Params, String> {
                 .unwrap_or("invalid parameters")
                 .trim_start_matches("error: ")
                 .to_string()
-        })
+        })?;
+    params.check()?;
+    Ok(params)
 }
 
 #[cfg(test)]

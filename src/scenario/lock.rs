@@ -537,28 +537,98 @@ struct Details {
     runs: Vec<RunReport>,
 }
 
-pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
-    let mode = p.mode.unwrap_or(if p.step_script.is_some() {
-        Mode::Unlocked
-    } else {
-        Mode::Both
-    });
-    let modes: &[bool] = match mode {
-        Mode::Unlocked => &[false],
-        Mode::Locked => &[true],
-        Mode::Both => &[false, true],
-    };
-    if let Some(script) = &p.step_script
-        && let Some((w, _)) = script
-            .0
-            .iter()
-            .find(|(w, _)| *w as usize > p.deltas.0.len())
-    {
-        return Err(RunError::Usage(format!(
-            "--step-script names worker {w}, but --deltas starts only {}",
-            p.deltas.0.len()
-        )));
+impl Params {
+    /// The runs to make, as "locked?" flags.
+    fn modes(&self) -> &'static [bool] {
+        match self.mode.unwrap_or(if self.step_script.is_some() {
+            Mode::Unlocked
+        } else {
+            Mode::Both
+        }) {
+            Mode::Unlocked => &[false],
+            Mode::Locked => &[true],
+            Mode::Both => &[false, true],
+        }
     }
+
+    /// Whether the step script can be played as written, in every run it applies to: checked
+    /// before anything starts, by the command line and the UI's editor alike. The workers are
+    /// simulated as the scenario runs them — each increment a read then a write, the lock
+    /// taken before the first read and kept to the last write (`--granularity loop`) or
+    /// around each increment (`step`) — so a step that would wait for the lock, come after a
+    /// worker's last write, or name the wrong access is refused with the step that fails.
+    pub fn check(&self) -> Result<(), String> {
+        let Some(script) = &self.step_script else {
+            return Ok(());
+        };
+        let n = self.deltas.0.len();
+        if let Some((w, _)) = script.0.iter().find(|(w, _)| *w as usize > n) {
+            return Err(format!(
+                "--step-script names worker {w}, but --deltas starts only {n} (one per delta)"
+            ));
+        }
+        for &locked in self.modes() {
+            let steps = self.steps_for(locked);
+            let mode = if locked {
+                "with the lock"
+            } else {
+                "without the lock"
+            };
+            // Per worker: increments done, and whether its read is done (a write is next).
+            let mut done = vec![0u32; n];
+            let mut read = vec![false; n];
+            let mut holder: Option<usize> = None;
+            for (k, (w, access)) in script.0.iter().enumerate() {
+                let i = *w as usize - 1;
+                let step = format!(
+                    "--step-script step {} ({w}{}) {mode}",
+                    k + 1,
+                    if *access == Access::Read { "r" } else { "w" }
+                );
+                if done[i] == steps {
+                    return Err(format!(
+                        "{step} cannot happen: worker {w} has already made its {steps} increments"
+                    ));
+                }
+                let want = if read[i] { Access::Write } else { Access::Read };
+                if *access != want {
+                    return Err(format!(
+                        "{step} cannot happen: worker {w} waits before its {}, not its {}",
+                        access_name(want),
+                        access_name(*access)
+                    ));
+                }
+                if locked && *access == Access::Read {
+                    match holder {
+                        Some(h) if h != i => {
+                            return Err(format!(
+                                "{step} cannot happen: worker {w} waits for the lock, held by worker {}",
+                                h + 1
+                            ));
+                        }
+                        _ => holder = Some(i),
+                    }
+                }
+                read[i] = *access == Access::Read;
+                if *access == Access::Write {
+                    done[i] += 1;
+                    let releases = match self.granularity {
+                        Granularity::Step => true,
+                        Granularity::Loop => done[i] == steps,
+                    };
+                    if locked && releases {
+                        holder = None;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
+    let modes = p.modes();
+    p.check().map_err(RunError::Usage)?;
     let t0 = crate::runtime::clock::now_ns();
     let mut runs = Vec::new();
     let mut problems = Vec::new();
@@ -586,6 +656,47 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn with_script(args: &[&str]) -> Result<(), String> {
+        let mut argv = vec!["mpviz", "lock"];
+        argv.extend_from_slice(args);
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(subcommand)]
+            params: super::super::Params,
+        }
+        match <Wrapper as clap::Parser>::try_parse_from(argv).map(|w| w.params) {
+            Ok(super::super::Params::Lock(p)) => p.check(),
+            other => panic!("{:?}", other.err()),
+        }
+    }
+
+    #[test]
+    fn a_script_that_cannot_be_played_is_refused_before_anything_starts() {
+        assert!(with_script(&["--step-script", "1r,2r,1w,2w"]).is_ok());
+        let e = with_script(&["--step-script", "1r,3w"]).expect_err("no worker 3");
+        assert!(e.contains("worker 3") && e.contains("only 2"), "{e}");
+        let e = with_script(&["--mode", "locked", "--step-script", "1r,2r"]).expect_err("lock");
+        assert!(
+            e.contains("step 2 (2r)") && e.contains("held by worker 1"),
+            "{e}"
+        );
+        assert!(
+            with_script(&[
+                "--mode",
+                "locked",
+                "--granularity",
+                "step",
+                "--step-script",
+                "1r,1w,2r,2w"
+            ])
+            .is_ok()
+        );
+        let e = with_script(&["--step-script", "1w"]).expect_err("write first");
+        assert!(e.contains("before its read, not its write"), "{e}");
+        let e = with_script(&["--steps", "1", "--step-script", "1r,1w,1r"]).expect_err("done");
+        assert!(e.contains("already made its 1 increments"), "{e}");
+    }
 
     #[test]
     fn scripts_and_deltas_parse_with_clear_errors() {

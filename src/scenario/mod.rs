@@ -418,6 +418,16 @@ pub enum Params {
 }
 
 impl Params {
+    /// What the parser alone cannot check (one parameter against another, a step script
+    /// against the run it scripts): the command line, the UI's editor and every run call it,
+    /// before anything starts.
+    pub fn check(&self) -> Result<(), String> {
+        match self {
+            Params::Lock(p) => p.check(),
+            _ => Ok(()),
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Params::Process(_) => "process",
@@ -448,6 +458,7 @@ pub fn run(
     opts: RuntimeOptions,
     observer: &mut dyn FnMut(&Envelope),
 ) -> Result<Summary, RunError> {
+    params.check().map_err(RunError::Usage)?;
     let mut s = Session::new(opts, observer)?;
     let outcome = match params {
         Params::Process(p) => process::run(&mut s, p),
