@@ -61,21 +61,25 @@ pub struct UiArgs {
     #[arg(long, value_parser = parse_scenario)]
     pub scenario: Option<usize>,
     /// Colours: default, light, high-contrast or monochrome (NO_COLOR forces monochrome).
-    #[arg(long, value_parser = ["default", "light", "high-contrast", "monochrome"])]
+    #[arg(long, global = true, value_parser = ["default", "light", "high-contrast", "monochrome"])]
     pub theme: Option<String>,
     /// How often the CPU bars are sampled, in milliseconds (125 to 4000).
-    #[arg(long, allow_negative_numbers = true, default_value_t = 250, value_parser = |s: &str| int_in::<u64>(s, 125, 4000))]
+    #[arg(long, global = true, allow_negative_numbers = true, default_value_t = 250, value_parser = |s: &str| int_in::<u64>(s, 125, 4000))]
     pub refresh_ms: u64,
     /// How workers are started.
-    #[arg(long, value_enum, default_value_t = MethodArg::Reexec, allow_hyphen_values = true)]
+    #[arg(long, global = true, value_enum, default_value_t = MethodArg::Reexec, allow_hyphen_values = true)]
     pub start_method: MethodArg,
     /// Record the session as an asciicast v2 file (plays in the asciinema player).
-    #[arg(long, value_name = "FILE.cast")]
+    #[arg(long, global = true, value_name = "FILE.cast")]
     pub record: Option<std::path::PathBuf>,
     /// Open a scenario with these parameters, written as for `mpviz run` (e.g. `mpviz ui pool
     /// --processes 8 --task-ms 100`).
     #[command(subcommand)]
     pub params: Option<crate::scenario::Params>,
+    /// The ids of the scenario's arguments given on the command line (the UI's pace applies
+    /// to the others).
+    #[arg(skip)]
+    pub given: Vec<String>,
 }
 
 impl UiArgs {

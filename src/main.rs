@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use mpviz::cli::{Cli, Command, ReplayArgs, RunArgs, SnapshotArgs, UiArgs};
 use mpviz::runtime::launcher::launcher_main;
@@ -60,10 +60,27 @@ fn main() -> ExitCode {
         let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, interrupt_flag());
         let _ = signal_hook::flag::register(sig, interrupt_flag());
     }
-    let cli = match Cli::try_parse() {
+    let matches = match Cli::command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => return usage_error(e),
+    };
+    let mut cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
+    if let Some(Command::Ui(a)) = &mut cli.command
+        && let Some((_, m)) = matches
+            .subcommand_matches("ui")
+            .and_then(|m| m.subcommand())
+    {
+        a.given = m
+            .ids()
+            .filter(|id| {
+                m.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine)
+            })
+            .map(|id| id.to_string())
+            .collect();
+    }
     // What the parser cannot see (a step script against its run): refused before anything.
     let given = match &cli.command {
         Some(Command::Run(a)) => Some(&a.scenario),
@@ -117,9 +134,12 @@ fn ui(args: UiArgs) -> ExitCode {
         .params
         .as_ref()
         .map_or(args.scenario, |p| mpviz::scenario::index_of(p.name()));
+    let given = args.given;
     let opts = UiOptions {
         scenario,
-        params: args.params,
+        params: args
+            .params
+            .map(|p| p.for_the_ui(&|id| given.iter().any(|g| g == id))),
         theme,
         refresh: Duration::from_millis(args.refresh_ms),
         method: args.start_method.into(),

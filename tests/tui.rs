@@ -167,3 +167,17 @@ fn sizes_from_1x1_to_500x200_and_a_resize_storm_never_break_the_ui() {
     s.assert_terminal_restored();
     assert!(common::segments_of(s.pid).is_empty());
 }
+
+/// Parameters on the command line keep the UI's pace for the rest (a pool task takes 200 ms,
+/// so the grid can be watched), and UI options are taken after the scenario too.
+#[test]
+fn command_line_parameters_keep_the_uis_pace() {
+    let mut s = Session::start(&["ui", "pool", "--processes", "8", "--theme", "high-contrast"]);
+    let text = s.wait_for("the pool under way at the UI's pace", |t| {
+        t.contains("§1.5 pool") && t.contains("each task takes 200 ms")
+    });
+    assert!(text.contains("Workers"), "{text}");
+    s.press(b"q");
+    assert!(s.wait_exit(), "q exits with status 0");
+    s.assert_terminal_restored();
+}

@@ -275,22 +275,9 @@ impl RunState {
     }
 }
 
-/// The tutorial's parameters, adjusted where the tutorial's run is over before an eye can see
-/// it: `compare` is sized to take about two seconds per variant, and each pool task takes a
-/// fifth of a second, so the bars and the task grid can be watched.
+/// The tutorial's parameters as the UI plays them (`Params::for_the_ui`).
 pub fn visible_defaults(p: Params) -> Params {
-    match p {
-        Params::Compare(mut c) => {
-            c.seconds = Some(4.0);
-            c.gil = true;
-            Params::Compare(c)
-        }
-        Params::Pool(mut c) => {
-            c.task_ms = 200;
-            Params::Pool(c)
-        }
-        other => other,
-    }
+    p.for_the_ui(&|_| false)
 }
 
 /// The whole UI state.
@@ -384,6 +371,9 @@ impl App {
             (None, Some(r)) if r.scenario == i => r.params.clone(),
             _ => visible_defaults(scenario::default_params(name)?),
         };
+        // Say once, at the start, how the UI's pace differs from the tutorial's and how to
+        // get the tutorial's back.
+        self.notice = params.pacing().map(|p| p.long);
         self.open_run(i, params.clone());
         Some(Command::Start(i, Box::new(params)))
     }

@@ -40,6 +40,26 @@ pub struct Params {
     pub switch_interval_ms: f64,
 }
 
+impl Params {
+    /// The UI's pace: each variant takes about four seconds, so the bars can be read, and
+    /// the GIL variant runs too.
+    pub fn for_the_ui(&mut self, given: &dyn Fn(&str) -> bool) {
+        if !given("seconds") && !given("n") {
+            self.seconds = Some(4.0);
+        }
+        if !given("gil") {
+            self.gil = true;
+        }
+    }
+
+    pub fn pacing(&self) -> Option<super::Pacing> {
+        self.seconds.map(|s| super::Pacing {
+            short: format!("~{s} s a variant"),
+            long: format!("sized so normal takes about {s} s (e: --n 10000000 = tutorial)"),
+        })
+    }
+}
+
 fn parse_range(s: &str, lo: f64, hi: f64) -> Result<f64, String> {
     let v: f64 = s
         .trim()

@@ -65,6 +65,24 @@ pub struct Params {
 }
 
 impl Params {
+    /// The UI's pace: read and write 30 ms apart, so the race the tutorial talks about shows
+    /// in nearly every run (with the tutorial's timing it rarely does on two cores).
+    pub fn for_the_ui(&mut self, given: &dyn Fn(&str) -> bool) {
+        if !given("race_window_ms") && !given("step_script") {
+            self.race_window_ms = 30;
+        }
+    }
+
+    pub fn pacing(&self) -> Option<super::Pacing> {
+        (self.race_window_ms > 0).then(|| super::Pacing {
+            short: format!("read→write {} ms", self.race_window_ms),
+            long: format!(
+                "read and write {} ms apart so the race shows (e: --race-window-ms 0 = tutorial)",
+                self.race_window_ms
+            ),
+        })
+    }
+
     /// Increments per worker in a run: `--steps`, or the tutorial's 10 unlocked and 5 locked.
     pub fn steps_for(&self, locked: bool) -> u32 {
         self.steps.unwrap_or(if locked { 5 } else { 10 })

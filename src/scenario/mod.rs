@@ -417,7 +417,38 @@ pub enum Params {
     Lock(lock::Params),
 }
 
+/// How the UI paces a scenario differently from the tutorial, in a few words for the header
+/// and in a sentence that says how to get the tutorial's values back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pacing {
+    pub short: String,
+    pub long: String,
+}
+
 impl Params {
+    /// The parameters as the UI plays them: where the tutorial's run is over before an eye
+    /// can see it, a pace that can be followed — for every parameter the user did not give
+    /// (`given` says which were, by their argument ids).
+    pub fn for_the_ui(mut self, given: &dyn Fn(&str) -> bool) -> Params {
+        match &mut self {
+            Params::Compare(p) => p.for_the_ui(given),
+            Params::Pool(p) => p.for_the_ui(given),
+            Params::Lock(p) => p.for_the_ui(given),
+            _ => {}
+        }
+        self
+    }
+
+    /// How these parameters pace the run differently from the tutorial, if they do.
+    pub fn pacing(&self) -> Option<Pacing> {
+        match self {
+            Params::Compare(p) => p.pacing(),
+            Params::Pool(p) => p.pacing(),
+            Params::Lock(p) => p.pacing(),
+            _ => None,
+        }
+    }
+
     /// What the parser alone cannot check (one parameter against another, a step script
     /// against the run it scripts): the command line, the UI's editor and every run call it,
     /// before anything starts.
@@ -474,4 +505,42 @@ pub fn run(
         .map(|f| (f.name, f.value))
         .collect();
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ui_paces_what_the_user_did_not_give_and_run_keeps_the_tutorials_values() {
+        let given = |ids: &'static [&'static str]| move |id: &str| ids.contains(&id);
+        let Some(Params::Pool(p)) =
+            default_params("pool").map(|p| p.for_the_ui(&given(&["processes"])))
+        else {
+            panic!("pool");
+        };
+        assert_eq!(p.task_ms, 200, "--processes alone keeps the UI's pace");
+        let Some(Params::Pool(p)) =
+            default_params("pool").map(|p| p.for_the_ui(&given(&["task_ms"])))
+        else {
+            panic!("pool");
+        };
+        assert_eq!(p.task_ms, 0, "a given --task-ms stands");
+        // The lock lesson shows lost updates in the UI, and says why.
+        let ui = default_params("lock").map(|p| p.for_the_ui(&|_| false));
+        let Some(Params::Lock(l)) = &ui else {
+            panic!("lock");
+        };
+        assert_eq!(l.race_window_ms, 30);
+        assert!(
+            ui.and_then(|p| p.pacing())
+                .is_some_and(|p| p.long.contains("30 ms apart"))
+        );
+        // Headless runs keep the tutorial's values.
+        let Some(Params::Lock(l)) = default_params("lock") else {
+            panic!("lock");
+        };
+        assert_eq!(l.race_window_ms, 0);
+        assert!(default_params("lock").and_then(|p| p.pacing()).is_none());
+    }
 }

@@ -58,6 +58,25 @@ pub struct Params {
     pub bad_args: BadArgs,
 }
 
+impl Params {
+    /// The UI's pace: each task takes a fifth of a second, so the grid fills visibly.
+    pub fn for_the_ui(&mut self, given: &dyn Fn(&str) -> bool) {
+        if !given("task_ms") {
+            self.task_ms = 200;
+        }
+    }
+
+    pub fn pacing(&self) -> Option<super::Pacing> {
+        (self.task_ms > 0).then(|| super::Pacing {
+            short: format!("tasks {} ms", self.task_ms),
+            long: format!(
+                "each task takes {} ms so the pool can be watched (e: --task-ms 0 = tutorial)",
+                self.task_ms
+            ),
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct BadArgs(pub Option<Vec<i64>>);
 

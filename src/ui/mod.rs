@@ -140,6 +140,13 @@ fn header(app: &App, run: &RunState, theme: &Theme) -> Line<'static> {
     if !run.phase.is_empty() {
         spans.push(Span::styled(format!("  {}", run.phase), theme.dim));
     }
+    // Where the UI plays the scenario at its own pace, say so while there is room.
+    if let Some(p) = run.params.pacing() {
+        let used: usize = spans.iter().map(|s| s.width()).sum();
+        if used + p.short.chars().count() + 2 <= app.size.0 as usize {
+            spans.push(Span::styled(format!("  {}", p.short), theme.accent));
+        }
+    }
     Line::from(spans)
 }
 
