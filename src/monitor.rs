@@ -15,8 +15,10 @@ pub struct ProcSample {
     pub pid: i32,
     /// Percent of one core since the previous sample.
     pub cpu_pct: f32,
-    /// The core it last ran on (field 39 of /proc/PID/stat).
-    pub core: Option<u32>,
+    /// The cores it is on: its main thread's last core (field 39 of /proc/PID/stat), then
+    /// those of its other threads that are running (a process's threads run on several
+    /// cores at once), each once.
+    pub cores: Vec<u32>,
     /// Its scheduler state letter: R running, S sleeping, T stopped, Z zombie.
     pub state: char,
 }
@@ -34,6 +36,8 @@ pub struct Sample {
 pub struct StatFields {
     pub state: char,
     pub cpu_ticks: u64,
+    /// Threads in the process (field 20).
+    pub threads: u32,
     pub core: u32,
 }
 
@@ -46,16 +50,42 @@ pub fn parse_stat(text: &str) -> Option<StatFields> {
     let state = f.first()?.chars().next()?;
     let utime: u64 = f.get(14 - 3)?.parse().ok()?;
     let stime: u64 = f.get(15 - 3)?.parse().ok()?;
+    let threads: u32 = f.get(20 - 3)?.parse().ok()?;
     let core: u32 = f.get(39 - 3)?.parse().ok()?;
     Some(StatFields {
         state,
         cpu_ticks: utime + stime,
+        threads,
         core,
     })
 }
 
 fn read_stat(pid: i32) -> Option<StatFields> {
     parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// The cores of `pid`'s threads: its main thread's, then every other running thread's
+/// (`/proc/PID/task/TID/stat`), read only for a process that has more than one thread.
+fn cores_of(pid: i32, st: &StatFields) -> Vec<u32> {
+    let mut cores = vec![st.core];
+    if st.threads <= 1 {
+        return cores;
+    }
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return cores;
+    };
+    for t in tasks.flatten() {
+        let Ok(text) = std::fs::read_to_string(t.path().join("stat")) else {
+            continue;
+        };
+        if let Some(f) = parse_stat(&text)
+            && f.state == 'R'
+            && !cores.contains(&f.core)
+        {
+            cores.push(f.core);
+        }
+    }
+    cores
 }
 
 fn ticks_per_second() -> f64 {
@@ -163,7 +193,7 @@ impl Sampler {
             procs.push(ProcSample {
                 pid,
                 cpu_pct,
-                core: Some(st.core),
+                cores: cores_of(pid, &st),
                 state: st.state,
             });
         }
@@ -202,6 +232,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_process_whose_threads_run_at_once_is_on_several_cores() {
+        if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+            return;
+        }
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let spinners: Vec<_> = (0..2)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                })
+            })
+            .collect();
+        let me = std::process::id() as i32;
+        let mut sampler = Sampler::new();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut seen = Vec::new();
+        while Instant::now() < deadline && seen.len() < 2 {
+            seen = sampler.sample(&[me]).procs[0].cores.clone();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for s in spinners {
+            let _ = s.join();
+        }
+        assert!(
+            seen.len() >= 2,
+            "two spinning threads, cores seen: {seen:?}"
+        );
+        let mut unique = seen.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), seen.len(), "each core once: {seen:?}");
+    }
+
+    #[test]
     fn stat_fields_are_counted_after_the_command_name() {
         let line = "4242 (my (odd) name) R 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 1 0 100 \
                     1000 10 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0";
@@ -211,6 +278,7 @@ mod tests {
             StatFields {
                 state: 'R',
                 cpu_ticks: 300,
+                threads: 1,
                 core: 1
             }
         );

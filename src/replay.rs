@@ -102,6 +102,7 @@ fn ended(summary: &serde_json::Value) -> Ended {
                     .collect()
             })
             .unwrap_or_default(),
+        claims: serde_json::from_value(summary["claims"].clone()).unwrap_or_default(),
         text: String::new(),
         details: summary.clone(),
     }

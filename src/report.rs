@@ -139,6 +139,14 @@ pub fn summary_text(s: &Summary) -> String {
         s.start_method, s.spawn.workers, s.spawn.median_ms, s.spawn.min_ms, s.spawn.max_ms
     ));
     t.push_str(&format!("events dropped: {}\n", s.dropped_events));
+    for c in &s.claims {
+        t.push_str(&format!(
+            "{} claim: {}; here: {}\n",
+            if c.holds { "✓" } else { "✗" },
+            c.claim,
+            c.measured
+        ));
+    }
     if !s.swept_segments.is_empty() {
         t.push_str(&format!(
             "removed {} stale segment(s) of earlier runs: {}\n",

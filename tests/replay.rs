@@ -52,6 +52,7 @@ fn replay_reproduces_the_live_final_screen() {
     live.update(Msg::RunEnded(Ok(Ended {
         ok: s["ok"].as_bool().unwrap_or(false),
         problems: problems.unwrap_or_default(),
+        claims: serde_json::from_value(s["claims"].clone()).unwrap_or_default(),
         text: String::new(),
         details: s.clone(),
     })));

@@ -34,11 +34,13 @@ impl CpuState {
         self.cores = s.cores.clone();
         self.on_core = vec![Vec::new(); n];
         for p in &s.procs {
-            if let (Some(core), Some(w)) = (p.core, worker_of(p.pid))
-                && p.state == 'R'
-                && let Some(slot) = self.on_core.get_mut(core as usize)
-            {
-                slot.push(w);
+            let Some(w) = worker_of(p.pid).filter(|_| p.state == 'R') else {
+                continue;
+            };
+            for core in &p.cores {
+                if let Some(slot) = self.on_core.get_mut(*core as usize) {
+                    slot.push(w);
+                }
             }
         }
         self.samples += 1;
@@ -60,13 +62,13 @@ mod tests {
                     ProcSample {
                         pid: 7,
                         cpu_pct: 99.0,
-                        core: Some(1),
+                        cores: vec![1],
                         state: 'R',
                     },
                     ProcSample {
                         pid: 8,
                         cpu_pct: 0.0,
-                        core: Some(0),
+                        cores: vec![0],
                         state: 'S',
                     },
                 ],

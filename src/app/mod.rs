@@ -77,6 +77,7 @@ pub struct ReplayStatus {
 pub struct Ended {
     pub ok: bool,
     pub problems: Vec<String>,
+    pub claims: Vec<crate::scenario::Claim>,
     pub text: String,
     pub details: serde_json::Value,
 }

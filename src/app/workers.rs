@@ -57,7 +57,8 @@ pub struct WorkerRow {
     /// The state before a SIGSTOP, restored on SIGCONT.
     before_stop: Option<WorkerState>,
     pub cpu_pct: f32,
-    pub core: Option<u32>,
+    /// The cores it is on now (several for a process whose threads run at once).
+    pub cores: Vec<u32>,
     /// Cores it was seen on, oldest first (one entry per sample while alive).
     pub lane: VecDeque<u32>,
     pub events: u64,
@@ -101,7 +102,7 @@ impl WorkersState {
                 state: WorkerState::Starting,
                 before_stop: None,
                 cpu_pct: 0.0,
-                core: None,
+                cores: Vec::new(),
                 lane: VecDeque::with_capacity(LANE),
                 events: 0,
             });
@@ -154,8 +155,8 @@ impl WorkersState {
                 continue;
             };
             r.cpu_pct = p.cpu_pct;
-            r.core = p.core;
-            if let Some(c) = p.core {
+            r.cores = p.cores.clone();
+            if let Some(c) = lane_entry(&p.cores) {
                 if r.lane.len() == LANE {
                     r.lane.pop_front();
                 }
@@ -174,13 +175,24 @@ impl WorkersState {
         }
     }
 
-    /// Counts the migrations of a worker between cores in its lane.
+    /// Counts the changes of a worker's cores in its lane (a migration).
     pub fn migrations(row: &WorkerRow) -> usize {
         row.lane
             .iter()
             .zip(row.lane.iter().skip(1))
             .filter(|(a, b)| a != b)
             .count()
+    }
+}
+
+/// A lane entry: the core, or `SEVERAL` when its threads were on more than one at once.
+pub const SEVERAL: u32 = u32::MAX;
+
+fn lane_entry(cores: &[u32]) -> Option<u32> {
+    match cores {
+        [] => None,
+        [one] => Some(*one),
+        _ => Some(SEVERAL),
     }
 }
 
@@ -234,7 +246,7 @@ mod tests {
             procs: vec![ProcSample {
                 pid: 101,
                 cpu_pct: 0.0,
-                core: Some(1),
+                cores: vec![1],
                 state: 'T',
             }],
         };
@@ -245,7 +257,7 @@ mod tests {
             procs: vec![ProcSample {
                 pid: 101,
                 cpu_pct: 5.0,
-                core: Some(0),
+                cores: vec![0],
                 state: 'S',
             }],
         };

@@ -170,6 +170,8 @@ pub struct Outcome {
     pub text: String,
     /// Results that are not what the tutorial says they should be.
     pub problems: Vec<String>,
+    /// The tutorial's claims about this section, each beside what was measured.
+    pub claims: Vec<Claim>,
 }
 
 impl Outcome {
@@ -179,8 +181,26 @@ impl Outcome {
             details: serde_json::to_value(details).unwrap_or_default(),
             text,
             problems,
+            claims: Vec::new(),
         }
     }
+
+    pub fn with_claims(mut self, claims: Vec<Claim>) -> Self {
+        self.claims = claims;
+        self
+    }
+}
+
+/// One thing the tutorial says about its section, checked against this run: a timing claim
+/// can fail on a busy machine without the run being wrong, so claims are reported beside the
+/// problems, not among them.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Claim {
+    /// What the tutorial says, in plain words.
+    pub claim: String,
+    /// What this run measured, in plain words.
+    pub measured: String,
+    pub holds: bool,
 }
 
 /// The final summary of a run: `{"type":"summary", ...}` in JSON.
@@ -199,6 +219,9 @@ pub struct Summary {
     pub dropped_events: u64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub swept_segments: Vec<String>,
+    /// The tutorial's claims, each beside what was measured.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<Claim>,
     #[serde(flatten)]
     pub details: serde_json::Value,
     #[serde(skip)]
@@ -372,6 +395,7 @@ impl<'o> Session<'o> {
             workers,
             dropped_events: self.dropped,
             swept_segments: std::mem::take(&mut self.swept),
+            claims: outcome.claims,
             details: outcome.details,
             text: outcome.text,
         })

@@ -47,6 +47,7 @@ impl Driver {
                 Ok(s) => Ok(Ended {
                     ok: s.ok,
                     problems: s.problems,
+                    claims: s.claims,
                     text: s.text,
                     details: s.details,
                 }),

@@ -77,7 +77,17 @@ fn header(app: &App, run: &RunState, theme: &Theme) -> Line<'static> {
     let state = match &run.ended {
         None if app.paused => Span::styled(" PAUSED ", theme.bad),
         None => Span::styled(" running ", theme.good),
-        Some(Ok(e)) if e.ok => Span::styled(" done: as the tutorial says ", theme.good),
+        Some(Ok(e)) if e.ok && e.claims.iter().all(|c| c.holds) => {
+            Span::styled(" done: as the tutorial says ", theme.good)
+        }
+        Some(Ok(e)) if e.ok => Span::styled(
+            format!(
+                " done: {} of {} claims hold here ",
+                e.claims.iter().filter(|c| c.holds).count(),
+                e.claims.len()
+            ),
+            theme.bad,
+        ),
         Some(Ok(_)) => Span::styled(" done, with problems ", theme.bad),
         Some(Err(_)) => Span::styled(" failed ", theme.bad),
     };

@@ -153,7 +153,7 @@ fn lock_app(w: u16, h: u16) -> App {
         procs: vec![ProcSample {
             pid: 1003,
             cpu_pct: 99.0,
-            core: Some(1),
+            cores: vec![1],
             state: 'R',
         }],
     }));
@@ -561,6 +561,7 @@ fn a_replay_offers_only_what_works_and_shows_one_clock() {
     app.update(Msg::Resize(120, 30));
     start(&mut app, '6');
     app.update(ev(1, 900, EventKind::Started));
+    app.notice = None; // the start's word on the UI's pace
     app.update(Msg::Replay(crate::app::ReplayStatus {
         clock_ns: 1_000_000_000,
         duration_ns: 2_600_000_000,

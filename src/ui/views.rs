@@ -239,10 +239,43 @@ fn pool_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
         .render(inner, buf);
 }
 
+/// The tutorial's claims once the run has ended, each marked as it held or not here, with
+/// what was measured.
+pub fn claim_lines(run: &RunState, t: &Theme) -> Vec<Line<'static>> {
+    let Some(Ok(end)) = &run.ended else {
+        return Vec::new();
+    };
+    end.claims
+        .iter()
+        .map(|c| {
+            let (mark, style) = if c.holds {
+                ("✓", t.good)
+            } else {
+                ("✗", t.bad)
+            };
+            Line::from(vec![
+                Span::styled(format!("{mark} "), style),
+                Span::styled(format!("{}: ", c.claim), t.text),
+                Span::styled(c.measured.clone(), style),
+            ])
+        })
+        .collect()
+}
+
+/// A compare variant as a person reads it: the `threads` row is real threads, which CPython's
+/// are not.
+fn variant_label(name: &str) -> &str {
+    match name {
+        "threads" => "threads, no GIL",
+        "threads_gil" => "threads + GIL",
+        other => other,
+    }
+}
+
 fn compare_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
     let mut lines = vec![Line::styled(
         format!(
-            "{:<12} {:>9} {:>9}  CPU per core while it ran",
+            "{:<15} {:>8} {:>8}  CPU per core, whole machine",
             "variant", "time", "speed-up"
         ),
         t.dim,
@@ -252,11 +285,11 @@ fn compare_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
             .seconds
             .or_else(|| Some(run.active_s(r.start_ns, r.end_ns.unwrap_or(run.now_ns))));
         let mut spans = vec![
-            Span::styled(format!("{:<12} ", r.name), t.text),
-            Span::styled(format!("{:>8.3}s ", secs.unwrap_or(0.0)), t.text),
+            Span::styled(format!("{:<15} ", variant_label(&r.name)), t.text),
+            Span::styled(format!("{:>7.3}s ", secs.unwrap_or(0.0)), t.text),
             Span::styled(
                 r.speedup
-                    .map_or("        …".into(), |s| format!("{s:>8.2}×")),
+                    .map_or("       …".into(), |s| format!("{s:>7.2}×")),
                 t.accent,
             ),
             Span::raw("  "),
@@ -273,10 +306,16 @@ fn compare_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
         lines.push(Line::from(spans));
     }
     lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        "normal: one process, the job twice · threads: 2 real threads · threads_gil: 2 threads taking turns on one lock (CPython's GIL) · processes: 2 processes",
-        t.dim,
-    ));
+    let claims = claim_lines(run, t);
+    if claims.is_empty() {
+        lines.push(Line::styled(
+            "normal: the job twice in one process · threads, no GIL: 2 real threads (not \
+             CPython's) · threads + GIL: 2 threads taking turns on one lock, as CPython's do · \
+             processes: 2 processes",
+            t.dim,
+        ));
+    }
+    lines.extend(claims);
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
         .block(panel(" Compare ", t))

@@ -8,7 +8,7 @@ use ratatui::widgets::{Cell, Row, Table, Widget};
 
 use super::panel;
 use super::theme::{Theme, glyph};
-use crate::app::workers::{WorkerState, WorkersState};
+use crate::app::workers::{SEVERAL, WorkerState, WorkersState};
 
 pub struct WorkersPanel<'a> {
     pub workers: &'a WorkersState,
@@ -53,7 +53,10 @@ impl Widget for WorkersPanel<'_> {
                 .lane
                 .iter()
                 .skip(r.lane.len().saturating_sub(lane_w as usize))
-                .map(|c| CORE_DIGITS.get(*c as usize).copied().unwrap_or('+'))
+                .map(|c| match *c {
+                    SEVERAL => '*',
+                    c => CORE_DIGITS.get(c as usize).copied().unwrap_or('+'),
+                })
                 .collect();
             let mut cells = vec![
                 Cell::from(Span::styled(
@@ -64,7 +67,10 @@ impl Widget for WorkersPanel<'_> {
                 Cell::from(r.role.clone()),
                 Cell::from(Span::styled(r.state.label(), st)),
                 Cell::from(format!("{:5.1}", r.cpu_pct)),
-                Cell::from(r.core.map_or("-".into(), |c| c.to_string())),
+                Cell::from(match r.cores.as_slice() {
+                    [] => "-".to_string(),
+                    cs => cs.iter().map(u32::to_string).collect::<Vec<_>>().join(","),
+                }),
             ];
             if with_lane {
                 cells.push(Cell::from(Line::from(Span::styled(lane, t.worker(r.id)))));
