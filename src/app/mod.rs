@@ -4,6 +4,7 @@
 
 pub mod cpu;
 pub mod form;
+pub mod help;
 pub mod trace;
 pub mod views;
 pub mod workers;
@@ -287,6 +288,8 @@ pub struct App {
     pub screen: Screen,
     pub selected: usize,
     pub help: bool,
+    /// First line of the help shown (it scrolls when the screen is too short for it).
+    pub help_scroll: usize,
     pub theme: usize,
     pub cpu: CpuState,
     pub run: Option<RunState>,
@@ -314,6 +317,7 @@ impl App {
             screen: Screen::Picker,
             selected: scenario::ALL.len() - 1,
             help: false,
+            help_scroll: 0,
             theme,
             cpu: CpuState::default(),
             run: None,
@@ -474,12 +478,23 @@ impl App {
             return Some(Command::Quit);
         }
         if self.help {
-            if matches!(
-                k.code,
-                KeyCode::Esc | KeyCode::Char('?') | KeyCode::F(1) | KeyCode::Char('q')
-            ) {
-                self.help = false;
+            let max = help::max_scroll(self.size);
+            let page = help::text_area(self.size).1.max(1) as usize;
+            match k.code {
+                KeyCode::Esc | KeyCode::Char('?') | KeyCode::F(1) | KeyCode::Char('q') => {
+                    self.help = false;
+                }
+                KeyCode::Down | KeyCode::Char('j') => self.help_scroll += 1,
+                KeyCode::Up | KeyCode::Char('k') => {
+                    self.help_scroll = self.help_scroll.saturating_sub(1)
+                }
+                KeyCode::PageDown | KeyCode::Char(' ') => self.help_scroll += page,
+                KeyCode::PageUp => self.help_scroll = self.help_scroll.saturating_sub(page),
+                KeyCode::Home => self.help_scroll = 0,
+                KeyCode::End => self.help_scroll = max,
+                _ => {}
             }
+            self.help_scroll = self.help_scroll.min(max);
             return None;
         }
         if let Some(f) = self.form.as_mut() {
@@ -500,6 +515,7 @@ impl App {
         match k.code {
             KeyCode::Char('?') | KeyCode::F(1) => {
                 self.help = true;
+                self.help_scroll = 0;
                 None
             }
             KeyCode::Char('q') => {

@@ -46,7 +46,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         form::FormView { form: f, theme }.render(area, buf);
     }
     if app.help {
-        help::Help { theme }.render(area, buf);
+        help::Help {
+            theme,
+            scroll: app.help_scroll,
+        }
+        .render(area, buf);
     }
 }
 

@@ -218,17 +218,60 @@ fn picker_lists_every_scenario_and_a_small_terminal_gets_a_notice() {
 #[test]
 fn help_lists_keys_and_symbols() {
     let mut app = App::new(std::time::Duration::from_millis(250), 0);
-    app.help = true;
-    let text = screen_text(&app, 100, 30);
+    app.update(Msg::Resize(160, 48));
+    start(&mut app, '?');
+    let text = screen_text(&app, 160, 48);
     for needle in [
         "pause / resume",
         "step mode",
         "lost update",
         "holds the lock",
         "theme",
+        "each has a number",
+        "esc or ? closes",
     ] {
         assert!(text.contains(needle), "help lacks {needle:?}:\n{text}");
     }
+    assert!(!text.contains("scroll ·"), "it all fits at 160x48:\n{text}");
+}
+
+#[test]
+fn help_scrolls_to_its_end_at_80x24_and_wraps_under_its_own_text() {
+    let mut app = App::new(std::time::Duration::from_millis(250), 0);
+    app.update(Msg::Resize(80, 24));
+    start(&mut app, '?');
+    let first = screen_text(&app, 80, 24);
+    assert!(
+        first.contains("PgDn scroll") && first.contains("esc or ? closes"),
+        "{first}"
+    );
+    assert!(
+        !first.contains("each has a number"),
+        "the end needs a scroll:\n{first}"
+    );
+    for _ in 0..100 {
+        app.update(Msg::Key(ratatui::crossterm::event::KeyEvent::from(
+            ratatui::crossterm::event::KeyCode::Down,
+        )));
+    }
+    let end = screen_text(&app, 80, 24);
+    assert!(
+        end.contains("each has a number") && end.contains("esc or ? closes"),
+        "{end}"
+    );
+    // A wrapped entry goes on under its own text, not at the border.
+    let col = |needle: &str| {
+        first
+            .lines()
+            .find_map(|l| l.find(needle).map(|b| l[..b].chars().count()))
+    };
+    assert!(col("pause / resume").is_some());
+    assert_eq!(col("pause / resume"), col("time is left out"), "{first}");
+    // One key up shows the line before the end: the scroll stopped at the end.
+    app.update(Msg::Key(ratatui::crossterm::event::KeyEvent::from(
+        ratatui::crossterm::event::KeyCode::Up,
+    )));
+    assert_ne!(screen_text(&app, 80, 24), end);
 }
 
 #[test]
