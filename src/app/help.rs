@@ -9,6 +9,7 @@ pub fn entries() -> Vec<(&'static str, String)> {
     let mut v: Vec<(&'static str, String)> = [
         ("1-6 ↑↓ enter click", "pick and start a scenario"),
         ("esc", "stop the run, back to the scenarios"),
+        ("↑ ↓ (a run)", "scroll the workers list when it has more workers than rows"),
         ("r", "restart the scenario (a replay: from the start)"),
         ("space / p", "pause / resume the workers (SIGSTOP / SIGCONT); paused time is left out of every time shown"),
         ("+ / -", "faster / slower (scales the scenario's intervals)"),

@@ -5,6 +5,7 @@
 pub mod cpu;
 pub mod form;
 pub mod help;
+pub mod layout;
 pub mod trace;
 pub mod views;
 pub mod workers;
@@ -290,6 +291,9 @@ pub struct App {
     pub help: bool,
     /// First line of the help shown (it scrolls when the screen is too short for it).
     pub help_scroll: usize,
+    /// First worker the workers panel shows, once the user scrolled it (until then the panel
+    /// follows the live workers).
+    pub workers_scroll: Option<usize>,
     pub theme: usize,
     pub cpu: CpuState,
     pub run: Option<RunState>,
@@ -318,6 +322,7 @@ impl App {
             selected: scenario::ALL.len() - 1,
             help: false,
             help_scroll: 0,
+            workers_scroll: None,
             theme,
             cpu: CpuState::default(),
             run: None,
@@ -343,6 +348,23 @@ impl App {
             .unwrap_or_default()
     }
 
+    /// The first worker the workers panel shows: where the user scrolled it, or else the
+    /// first live worker (the finished ones of earlier phases scrolled away), so that the
+    /// panel stays full.
+    pub fn workers_first(&self) -> usize {
+        let Some(run) = &self.run else {
+            return 0;
+        };
+        let rows = &run.workers.rows;
+        let max = rows
+            .len()
+            .saturating_sub(layout::workers_fit(self.size, rows.len()));
+        let first = self
+            .workers_scroll
+            .unwrap_or_else(|| rows.iter().position(|r| r.state.alive()).unwrap_or(0));
+        first.min(max)
+    }
+
     /// Speed as a factor (2.0 = twice as fast as the tutorial).
     pub fn speed(&self) -> f64 {
         1000.0 / self.speed_permille as f64
@@ -365,6 +387,7 @@ impl App {
         self.selected = i;
         self.screen = Screen::Run;
         self.paused = false;
+        self.workers_scroll = None;
         self.run = Some(RunState::new(i, params));
     }
 
@@ -584,6 +607,18 @@ impl App {
                 running.then_some(Command::Stop)
             }
             KeyCode::Char('r') => self.start(self.selected),
+            KeyCode::Up | KeyCode::Down | KeyCode::Char('k') | KeyCode::Char('j') => {
+                let first = self.workers_first();
+                let rows = self.run.as_ref().map_or(0, |r| r.workers.rows.len());
+                let max = rows.saturating_sub(layout::workers_fit(self.size, rows));
+                let next = if matches!(k.code, KeyCode::Up | KeyCode::Char('k')) {
+                    first.saturating_sub(1)
+                } else {
+                    first + 1
+                };
+                self.workers_scroll = Some(next.min(max));
+                None
+            }
             KeyCode::Left | KeyCode::Right | KeyCode::Home | KeyCode::End
                 if self.replay.is_some() =>
             {

@@ -19,7 +19,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 
 use crate::app::workers::WorkerState;
-use crate::app::{App, RunState, Screen};
+use crate::app::{App, RunState, Screen, layout};
 use crate::scenario;
 use theme::{THEMES, Theme};
 
@@ -233,10 +233,9 @@ fn run_screen(app: &App, run: &RunState, area: Rect, buf: &mut Buffer, theme: &T
     .areas(area);
     header(app, run, theme).render(top, buf);
     footer(app, theme).render(bottom, buf);
-    let cores = app.cpu.cores.len().max(1) as u16;
-    let cpu_h = (cores + 2).min(10);
-    let workers_h = (run.workers.rows.len() as u16 + 3).clamp(4, 12);
-    if area.width >= 140 {
+    let cpu_h = layout::cpu_height(app.size, app.cpu.cores.len());
+    let workers_h = layout::workers_height(app.size, run.workers.rows.len());
+    if area.width >= layout::WIDE {
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
                 .areas(body);
@@ -254,8 +253,8 @@ fn run_screen(app: &App, run: &RunState, area: Rect, buf: &mut Buffer, theme: &T
         code::CodePane { run, theme }.render(code, buf);
     } else {
         let [c, w, main] = Layout::vertical([
-            Constraint::Length(cpu_h.min(6)),
-            Constraint::Length(workers_h.min(7)),
+            Constraint::Length(cpu_h),
+            Constraint::Length(workers_h),
             Constraint::Min(8),
         ])
         .areas(body);
@@ -284,6 +283,7 @@ fn cpu_and_workers(
     .render(c, buf);
     workers::WorkersPanel {
         workers: &run.workers,
+        first: app.workers_first(),
         theme,
     }
     .render(w, buf);

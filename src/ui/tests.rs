@@ -634,3 +634,44 @@ fn a_replay_offers_only_what_works_and_shows_one_clock() {
     )));
     assert!(!app.step && app.notice.is_some());
 }
+
+#[test]
+fn every_worker_is_reachable_and_the_panel_says_how_many_are_hidden() {
+    let key = |app: &mut App, c| {
+        app.update(Msg::Key(ratatui::crossterm::event::KeyEvent::from(c)));
+    };
+    let mut app = App::new(std::time::Duration::from_millis(250), 0);
+    app.update(Msg::Resize(80, 24));
+    start(&mut app, '4');
+    for w in 1..=8 {
+        app.update(ev(
+            w,
+            w as u64,
+            EventKind::Spawned {
+                method: "reexec".into(),
+            },
+        ));
+    }
+    let text = screen_text(&app, 80, 24);
+    assert!(text.contains("1-4 shown, ↑↓ for the other 4"), "{text}");
+    assert!(text.contains("●1") && !text.contains("◉8"), "{text}");
+    for _ in 0..10 {
+        key(&mut app, ratatui::crossterm::event::KeyCode::Down);
+    }
+    let text = screen_text(&app, 80, 24);
+    assert!(text.contains("5-8 shown") && text.contains("◉8"), "{text}");
+    key(&mut app, ratatui::crossterm::event::KeyCode::Up);
+    assert!(screen_text(&app, 80, 24).contains("4-7 shown"));
+    // At 160x48 all eight fit, and nothing says any are hidden.
+    app.update(Msg::Resize(160, 48));
+    let text = screen_text(&app, 160, 48);
+    assert!(
+        text.contains("◉8") && text.contains("●1") && !text.contains("shown,"),
+        "{text}"
+    );
+    // A long role ends in an ellipsis rather than silently.
+    assert_eq!(
+        crate::ui::workers::ellipsis("job(q), n=1000000000", 14),
+        "job(q), n=100…"
+    );
+}

@@ -12,7 +12,22 @@ use crate::app::workers::{SEVERAL, WorkerState, WorkersState};
 
 pub struct WorkersPanel<'a> {
     pub workers: &'a WorkersState,
+    /// The first row shown (the app's scroll position).
+    pub first: usize,
     pub theme: &'a Theme,
+}
+
+/// Width of the role column; a longer role ends in an ellipsis, never silently cut.
+const ROLE_W: u16 = 14;
+
+/// `s` in at most `w` cells: cut with a `…` when it is longer.
+pub fn ellipsis(s: &str, w: usize) -> String {
+    if s.chars().count() <= w {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(w.saturating_sub(1)).collect();
+    out.push('…');
+    out
 }
 
 const CORE_DIGITS: [char; 10] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
@@ -20,26 +35,35 @@ const CORE_DIGITS: [char; 10] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9
 impl Widget for WorkersPanel<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let t = self.theme;
+        let all = self.workers.rows.len();
         let live = self.workers.rows.iter().filter(|r| r.state.alive()).count();
-        let title = format!(
-            " Workers: {} live, {} in all ",
-            live,
-            self.workers.rows.len()
-        );
+        let fit = area.height.saturating_sub(3) as usize;
+        let first = self.first.min(all.saturating_sub(fit));
+        let hidden = all.saturating_sub(fit);
+        let title = if hidden == 0 {
+            format!(" Workers: {live} live, {all} in all ")
+        } else {
+            format!(
+                " Workers: {live} live, {all} in all · {}-{} shown, ↑↓ for the other {hidden} ",
+                first + 1,
+                (first + fit).min(all)
+            )
+        };
         // The lane of past cores needs room; narrow panels drop it.
         // Fixed columns take 64 cells; the lane gets what is left, up to 15, or is dropped.
         let lane_w = area.width.saturating_sub(2 + 64).min(15);
         let with_lane = lane_w >= 6;
         let mut names = vec!["W", "PID", "ROLE", "STATE", "CPU%", "CORE"];
         if with_lane {
-            names.push("CORES OVER TIME");
+            names.push(if lane_w >= 15 {
+                "CORES OVER TIME"
+            } else {
+                "PAST CORES"
+            });
         }
         names.push("EVENTS");
         let header = Row::new(names).style(t.dim);
-        // Show the newest workers when there are more than fit.
-        let fit = area.height.saturating_sub(3) as usize;
-        let skip = self.workers.rows.len().saturating_sub(fit);
-        let rows = self.workers.rows.iter().skip(skip).map(|r| {
+        let rows = self.workers.rows.iter().skip(first).take(fit).map(|r| {
             let st = match r.state {
                 WorkerState::Exited { code: Some(0), .. } => t.dim,
                 WorkerState::Exited { .. } => t.bad,
@@ -64,7 +88,7 @@ impl Widget for WorkersPanel<'_> {
                     t.worker(r.id),
                 )),
                 Cell::from(r.pid.to_string()),
-                Cell::from(r.role.clone()),
+                Cell::from(ellipsis(&r.role, ROLE_W as usize)),
                 Cell::from(Span::styled(r.state.label(), st)),
                 Cell::from(format!("{:5.1}", r.cpu_pct)),
                 Cell::from(match r.cores.as_slice() {
@@ -81,7 +105,7 @@ impl Widget for WorkersPanel<'_> {
         let mut widths = vec![
             Constraint::Length(4),
             Constraint::Length(7),
-            Constraint::Length(14),
+            Constraint::Length(ROLE_W),
             Constraint::Min(16),
             Constraint::Length(5),
             Constraint::Length(4),
