@@ -25,7 +25,7 @@ use crate::scenario::{self, Params};
 
 use cpu::CpuState;
 use trace::{LockTimeline, ValueTrace};
-use views::{CompareView, PoolView, QueueView, SharedCell, SharedView};
+use views::{CompareView, PoolView, ProcessView, QueueView, SharedCell, SharedView};
 use workers::WorkersState;
 
 /// Everything that can change the UI's state.
@@ -112,6 +112,7 @@ pub struct RunState {
     pub workers: WorkersState,
     pub trace: ValueTrace,
     pub lock: LockTimeline,
+    pub process: ProcessView,
     pub queue: QueueView,
     pub pool: PoolView,
     pub compare: CompareView,
@@ -155,6 +156,7 @@ impl RunState {
             workers: WorkersState::default(),
             trace: ValueTrace::default(),
             lock: LockTimeline::default(),
+            process: ProcessView::default(),
             queue: QueueView::default(),
             pool: PoolView::default(),
             compare: CompareView::default(),
@@ -217,6 +219,7 @@ impl RunState {
         }
         self.trace.on_event(e);
         self.lock.on_event(e);
+        self.process.on_event(e);
         self.queue.on_event(e);
         self.pool.on_event(e);
         self.compare.on_event(e);
@@ -226,7 +229,16 @@ impl RunState {
             if self.log.len() == LOG_LINES {
                 self.log.pop_front();
             }
-            self.log.push_back(e.clone());
+            // In time order: a worker's printed lines come through another pipe than its
+            // events and may arrive after later ones.
+            let at = self.log.len()
+                - self
+                    .log
+                    .iter()
+                    .rev()
+                    .take_while(|x| x.t_ns > e.t_ns)
+                    .count();
+            self.log.insert(at, e.clone());
         }
     }
 

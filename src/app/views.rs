@@ -4,6 +4,40 @@
 
 use crate::runtime::{Envelope, EventKind, Num};
 
+/// One child's life as §1.2 shows it: started by the parent, running, printing, exiting,
+/// joined. Times are the events' own.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProcessView {
+    pub parent_pid: Option<i32>,
+    pub child_pid: Option<i32>,
+    pub method: String,
+    pub spawned_ns: Option<u64>,
+    pub started_ns: Option<u64>,
+    pub printed: Vec<(u64, String)>,
+    /// When the parent reaped it (that is `join()`), with its exit code or signal.
+    pub exited: Option<(u64, Option<i32>, Option<i32>)>,
+}
+
+impl ProcessView {
+    pub fn on_event(&mut self, e: &Envelope) {
+        if e.worker == 0 {
+            self.parent_pid.get_or_insert(e.pid);
+            return;
+        }
+        match &e.kind {
+            EventKind::Spawned { method } => {
+                self.child_pid = Some(e.pid);
+                self.method = method.clone();
+                self.spawned_ns = Some(e.t_ns);
+            }
+            EventKind::Started => self.started_ns = Some(e.t_ns),
+            EventKind::Output { text, .. } => self.printed.push((e.t_ns, text.clone())),
+            EventKind::Exit { code, signal } => self.exited = Some((e.t_ns, *code, *signal)),
+            _ => {}
+        }
+    }
+}
+
 /// An item on its way through the queue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueItem {

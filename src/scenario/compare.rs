@@ -90,6 +90,10 @@ pub struct SumJob {
     /// Take turns on a global lock every this many microseconds (the GIL model).
     pub gil_switch_us: Option<u64>,
     pub label: String,
+    /// Wait this long times the worker's number before putting the result, so the items of
+    /// several workers reach the queue one by one (the queue lesson's pace in the UI).
+    #[serde(default)]
+    pub pace_ms: u64,
 }
 
 /// The exact value of sum(i + i² + i³ for i < n), by formula.
@@ -270,6 +274,15 @@ pub fn work(ctx: &mut WorkerCtx, job: &SumJob) -> JobResult {
             }
         }
     }
+    if job.pace_ms > 0 {
+        ctx.emit(EventKind::Phase {
+            name: "sleep".into(),
+        });
+        let wait = Duration::from_millis(job.pace_ms.saturating_mul(ctx.id as u64));
+        if ctx.sleep(wait) == Flow::Stop {
+            return Ok(Flow::Stop);
+        }
+    }
     for (v, elapsed_ns) in results {
         ctx.emit(EventKind::Result {
             label: job.label.clone(),
@@ -349,6 +362,7 @@ fn run_variant(
             threads: plan.threads,
             gil_switch_us: plan.gil.then_some(switch_us),
             label: plan.name.to_string(),
+            pace_ms: 0,
         };
         let w = q_w.try_clone()?;
         s.rt.spawn(Job::SumPowers(job).to_json(), vec![w])?;

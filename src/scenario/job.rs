@@ -14,7 +14,12 @@ use super::{compare, lock, pool, process, shared};
 #[serde(tag = "job", rename_all = "snake_case")]
 pub enum Job {
     /// §1.2: `job(a, b)` prints and returns.
-    Greet { a: i64, b: i64 },
+    Greet {
+        a: i64,
+        b: i64,
+        #[serde(default)]
+        pace_ms: u64,
+    },
     /// §1.3 and §1.4: sum(i + i² + i³ for i < n), put on the queue.
     SumPowers(compare::SumJob),
     /// §1.5: a pool worker serving tasks until told to stop.
@@ -59,7 +64,7 @@ pub fn dispatch(ctx: &mut WorkerCtx, job: serde_json::Value) -> i32 {
         }
     };
     let result = match job {
-        Job::Greet { a, b } => process::work(ctx, a, b),
+        Job::Greet { a, b, pace_ms } => process::work(ctx, a, b, pace_ms),
         Job::SumPowers(j) => compare::work(ctx, &j),
         Job::PoolWorker { task_ms } => pool::work(ctx, task_ms),
         Job::SharedWriter(j) => shared::work(ctx, &j),

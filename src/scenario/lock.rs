@@ -17,7 +17,7 @@ use crate::runtime::shm::{CellSpec, NumSer, TypeCode};
 use crate::runtime::{Access, Control, Envelope, EventKind, Flow, Num, WorkerCtx};
 
 use super::job::{Job, JobResult};
-use super::{Outcome, RunError, Session, int_in};
+use super::{Claim, Outcome, RunError, Session, int_in};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -668,7 +668,62 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
         text.push_str(&describe(&r, t0));
         runs.push(r);
     }
-    Ok(Outcome::new(&Details { runs }, text, problems))
+    let claims = runs.iter().filter_map(|r| claim_of(r, p)).collect();
+    Ok(Outcome::new(&Details { runs }, text, problems).with_claims(claims))
+}
+
+/// What the tutorial says of one run, beside what this run did, in plain words.
+fn claim_of(r: &RunReport, p: &Params) -> Option<Claim> {
+    if !r.traced {
+        return None;
+    }
+    if r.mode == "unlocked" {
+        let measured = match r.lost.first() {
+            Some(l) if l.same_read => format!(
+                "{} lost; e.g. workers {} and {} both read {}",
+                r.lost_updates, l.lost.worker, l.overwritten_by.worker, l.lost.old
+            ),
+            Some(l) => format!(
+                "{} lost; e.g. worker {} read {} before worker {}'s write of {} landed",
+                r.lost_updates,
+                l.overwritten_by.worker,
+                l.overwritten_by.old,
+                l.lost.worker,
+                l.lost.new
+            ),
+            None => format!(
+                "none lost this time: {} of {} (each read and write came too close together to race)",
+                r.final_value, r.expected
+            ),
+        };
+        return Some(Claim {
+            claim: "without the lock, updates can be lost".into(),
+            measured,
+            holds: r.lost_updates > 0,
+        });
+    }
+    let blocks: Vec<String> = r
+        .writer_blocks
+        .iter()
+        .map(|b| format!("worker {} wrote {}×", b.worker, b.writes))
+        .collect();
+    Some(match p.granularity {
+        Granularity::Loop => Claim {
+            claim: "with the lock: exact, each process's writes in one block".into(),
+            measured: format!(
+                "{} of {}; {}",
+                r.final_value,
+                r.expected,
+                blocks.join(", then ")
+            ),
+            holds: r.final_value == r.expected && r.writer_blocks.len() <= r.workers.len(),
+        },
+        Granularity::Step => Claim {
+            claim: "with the lock, the total is exact".into(),
+            measured: format!("{} of {}", r.final_value, r.expected),
+            holds: r.final_value == r.expected,
+        },
+    })
 }
 
 #[cfg(test)]

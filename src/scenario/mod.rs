@@ -347,6 +347,25 @@ impl<'o> Session<'o> {
         self.rt.emit(kind);
     }
 
+    /// `d` as the run's speed setting scales it (the `+` / `-` keys, `--speed`).
+    pub fn scaled(&self, d: Duration) -> Duration {
+        d * self.rt.hub().speed() / 1000
+    }
+
+    /// Lets `d` of the run's time pass in the parent, still delivering events and still
+    /// interruptible; while the run is paused its time stands still, as the workers' does.
+    pub fn wait(&mut self, d: Duration) -> Result<(), RunError> {
+        let mut left = d;
+        while !left.is_zero() {
+            let t = std::time::Instant::now();
+            self.next(left.min(Duration::from_millis(50)))?;
+            if !self.rt.hub().paused() {
+                left = left.saturating_sub(t.elapsed());
+            }
+        }
+        Ok(())
+    }
+
     /// Passes events to `on_event` until every worker has exited.
     pub fn until_all_exited(
         &mut self,
@@ -455,6 +474,8 @@ impl Params {
     /// (`given` says which were, by their argument ids).
     pub fn for_the_ui(mut self, given: &dyn Fn(&str) -> bool) -> Params {
         match &mut self {
+            Params::Process(p) => p.for_the_ui(given),
+            Params::Queue(p) => p.for_the_ui(given),
             Params::Compare(p) => p.for_the_ui(given),
             Params::Pool(p) => p.for_the_ui(given),
             Params::Lock(p) => p.for_the_ui(given),
@@ -466,6 +487,8 @@ impl Params {
     /// How these parameters pace the run differently from the tutorial, if they do.
     pub fn pacing(&self) -> Option<Pacing> {
         match self {
+            Params::Process(p) => p.pacing(),
+            Params::Queue(p) => p.pacing(),
             Params::Compare(p) => p.pacing(),
             Params::Pool(p) => p.pacing(),
             Params::Lock(p) => p.pacing(),

@@ -21,7 +21,7 @@ use crate::runtime::shm::{CellSpec, TypeCode};
 use crate::runtime::{EventKind, Flow, Num, WorkerCtx};
 
 use super::job::{Job, JobResult};
-use super::{Got, Outcome, RunError, Session, int_in};
+use super::{Claim, Got, Outcome, RunError, Session, int_in};
 
 /// Most arguments a task record carries.
 pub const MAX_ARGS: usize = 4;
@@ -1014,6 +1014,41 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
         problems.push("the call with the wrong number of arguments did not fail".into());
     }
     problems.extend(lost);
+    let map_ok = map_whole
+        && map.len() as u64 == p.map_n
+        && map.iter().zip(0i64..).all(|(v, x)| *v == x * x);
+    let mut claims = vec![
+        Claim {
+            claim: "map hands the tasks to the pool and returns the results in order".into(),
+            measured: format!(
+                "{} results, {}",
+                map.len(),
+                if map_ok {
+                    "job(x) for each x in order"
+                } else {
+                    "not job(x) in order"
+                }
+            ),
+            holds: map_ok,
+        },
+        Claim {
+            claim: format!("apply_async(job, ({a},)).get() is job({a}) from one worker"),
+            measured: apply_async.map_or("no result".into(), |v| format!("got {v}")),
+            holds: apply_async == Some(a as i128 * a as i128),
+        },
+    ];
+    if let BadArgs(Some(args)) = &p.bad_args
+        && args.len() != 1
+    {
+        claims.push(Claim {
+            claim: "a call with the wrong arguments fails in the worker, and get() raises it"
+                .into(),
+            measured: errors
+                .first()
+                .map_or("it did not fail".into(), |e| e.error.clone()),
+            holds: !errors.is_empty(),
+        });
+    }
     let tasks: Vec<TaskRecord> = log
         .tasks
         .iter()
@@ -1045,7 +1080,7 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
         tasks,
         tasks_per_worker,
     };
-    Ok(Outcome::new(&details, text, problems))
+    Ok(Outcome::new(&details, text, problems).with_claims(claims))
 }
 
 /// A list as Python prints one, cut after ten items when it has more than twenty.

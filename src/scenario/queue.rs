@@ -8,7 +8,7 @@ use crate::runtime::{EventKind, Num};
 
 use super::compare::{MAX_N, SumJob, exact_sum, parse_item};
 use super::job::Job;
-use super::{Outcome, RunError, Session, int_in};
+use super::{Claim, Outcome, RunError, Session, int_in};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Params {
@@ -18,6 +18,30 @@ pub struct Params {
     /// Worker processes, each putting one result on the queue (1 to 64).
     #[arg(long, allow_negative_numbers = true, default_value_t = 2, value_parser = |s: &str| int_in::<u16>(s, 1, 64))]
     pub workers: u16,
+    /// A pause so the items can be followed, in milliseconds (0 to 10000): worker k waits k
+    /// times this before its q.put, and the parent this long before each q.get; scaled by
+    /// --speed.
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0, value_parser = |s: &str| int_in::<u64>(s, 0, 10_000))]
+    pub pace_ms: u64,
+}
+
+impl Params {
+    /// The UI's pace: the items travel one by one, the parent's sum grows in steps.
+    pub fn for_the_ui(&mut self, given: &dyn Fn(&str) -> bool) {
+        if !given("pace_ms") {
+            self.pace_ms = 700;
+        }
+    }
+
+    pub fn pacing(&self) -> Option<super::Pacing> {
+        (self.pace_ms > 0).then(|| super::Pacing {
+            short: format!("{} ms apart", self.pace_ms),
+            long: format!(
+                "puts and gets {} ms apart so the items can be followed (e: --pace-ms 0)",
+                self.pace_ms
+            ),
+        })
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -47,6 +71,7 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
             threads: 1,
             gil_switch_us: None,
             label: "job".into(),
+            pace_ms: p.pace_ms,
         };
         s.rt.spawn(Job::SumPowers(job).to_json(), vec![q_w.try_clone()?])?;
     }
@@ -60,7 +85,12 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     let mut q = MessageReader::new(q_r);
     let mut items = Vec::new();
     let mut m = Vec::new();
-    while q.get_into(&mut m)? {
+    let pace = s.scaled(std::time::Duration::from_millis(p.pace_ms));
+    loop {
+        s.wait(pace)?;
+        if !q.get_into(&mut m)? {
+            break;
+        }
         if let Some((from, v)) = parse_item(&m) {
             s.emit(EventKind::QueueGet {
                 from,
@@ -102,5 +132,14 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
         sum: Num::Int(sum),
         expected: Num::Int(expected),
     };
-    Ok(Outcome::new(&details, text, problems))
+    let claims = vec![Claim {
+        claim: "q.get() hands the parent every result the processes put".into(),
+        measured: format!(
+            "{} of {} results; their sum {sum} (exactly {expected})",
+            details.items.len(),
+            p.workers
+        ),
+        holds: details.items.len() == p.workers as usize && sum == expected,
+    }];
+    Ok(Outcome::new(&details, text, problems).with_claims(claims))
 }

@@ -13,7 +13,7 @@ use crate::runtime::shm::{CellSpec, NumSer, TypeCode};
 use crate::runtime::{Access, EventKind, Flow, Num, WorkerCtx};
 
 use super::job::{Job, JobResult};
-use super::{Outcome, RunError, Session, int_in};
+use super::{Claim, Outcome, RunError, Session, int_in};
 
 /// A `Value(typecode, init)` or `Array(typecode, [..])` from the command line.
 #[derive(Debug, Clone, PartialEq)]
@@ -328,11 +328,31 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
             last_writer: last_writer[c].map(|(_, w)| w),
         });
     }
+    let exact = reports
+        .iter()
+        .filter(|r| {
+            r.final_values
+                .iter()
+                .zip(&r.expected)
+                .all(|(a, b)| close_enough(*a, *b))
+        })
+        .count();
+    let writes_total: u64 = reports.iter().map(|r| r.writes).sum();
+    let claims = vec![Claim {
+        claim:
+            "Value and Array live in shared memory: every process's writes land in the same cells"
+                .into(),
+        measured: format!(
+            "{exact} of {} cells hold what all {writes_total} writes together give",
+            reports.len()
+        ),
+        holds: exact == reports.len(),
+    }];
     let details = Details {
         segment,
         values: reports,
     };
-    Ok(Outcome::new(&details, text, problems))
+    Ok(Outcome::new(&details, text, problems).with_claims(claims))
 }
 
 #[cfg(test)]

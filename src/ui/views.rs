@@ -54,7 +54,7 @@ impl Widget for ScenarioPanel<'_> {
             Params::Pool(_) => pool_view(run, area, buf, t),
             Params::Compare(_) => compare_view(run, area, buf, t),
             Params::Shared(_) => shared_view(run, area, buf, t),
-            Params::Process(_) => LogPanel { run, theme: t }.render(area, buf),
+            Params::Process(p) => process_view(run, p, area, buf, t),
         }
     }
 }
@@ -82,8 +82,45 @@ fn lock_view(
     t: &Theme,
 ) {
     let lanes_h = (run.lock.lanes.len() as u16 + run.lock.waiting.len() as u16 + 3).clamp(4, 9);
-    let [plots, lanes] =
-        Layout::vertical([Constraint::Min(6), Constraint::Length(lanes_h)]).areas(area);
+    // Once the run is over, what to notice: the tutorial's claims beside this run's figures,
+    // between the plots and the lanes — or in the lanes' place where the screen is short.
+    let claims = claim_lines(run, t);
+    let inner_w = area.width.saturating_sub(2).max(1) as usize;
+    let claims_h = if claims.is_empty() {
+        0
+    } else {
+        claims
+            .iter()
+            .map(|l| l.width().div_ceil(inner_w) as u16)
+            .sum::<u16>()
+            + 2
+    };
+    let (plots, lanes, notes) = if claims_h == 0 {
+        let [p, l] =
+            Layout::vertical([Constraint::Min(6), Constraint::Length(lanes_h)]).areas(area);
+        (p, Some(l), None)
+    } else if area.height >= 6 + lanes_h + claims_h {
+        let [p, n, l] = Layout::vertical([
+            Constraint::Min(6),
+            Constraint::Length(claims_h),
+            Constraint::Length(lanes_h),
+        ])
+        .areas(area);
+        (p, Some(l), Some(n))
+    } else {
+        let [p, n] = Layout::vertical([
+            Constraint::Min(6),
+            Constraint::Length(claims_h.min(area.height.saturating_sub(6))),
+        ])
+        .areas(area);
+        (p, None, Some(n))
+    };
+    if let Some(n) = notes {
+        Paragraph::new(claims)
+            .wrap(Wrap { trim: false })
+            .block(panel(" What to notice ", t))
+            .render(n, buf);
+    }
     let plot = |r| lock_plot(r, p, t);
 
     match run.trace.runs.as_slice() {
@@ -99,12 +136,105 @@ fn lock_view(
             plot(b).render(r, buf);
         }
     }
-    LockLanes {
-        lock: &run.lock,
-        theme: t,
-        now_ns: run.now_ns,
+    if let Some(lanes) = lanes {
+        LockLanes {
+            lock: &run.lock,
+            theme: t,
+            now_ns: run.now_ns,
+        }
+        .render(lanes, buf);
     }
-    .render(lanes, buf);
+}
+
+/// The child's life, stage by stage, each with its time once it has happened.
+fn process_view(
+    run: &RunState,
+    p: &crate::scenario::process::Params,
+    area: Rect,
+    buf: &mut Buffer,
+    t: &Theme,
+) {
+    let v = &run.process;
+    let t0 = v.spawned_ns.unwrap_or(0);
+    let at = |ns: Option<u64>| match ns {
+        Some(ns) => Span::styled(
+            format!("{:>8.1} ms  ", ns.saturating_sub(t0) as f64 / 1e6),
+            t.dim,
+        ),
+        None => Span::styled(format!("{:>11}  ", "…"), t.dim),
+    };
+    let stage = |done: bool, text: String| Span::styled(text, if done { t.text } else { t.dim });
+    let (a, b) = p.args;
+    let child = v.child_pid.map_or("…".to_string(), |c| c.to_string());
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(format!("{:>11}  ", ""), t.dim),
+            Span::styled(
+                format!(
+                    "parent, pid {}: p1 = mp.Process(target=job, args=({a}, {b}))",
+                    v.parent_pid.map_or("…".into(), |p| p.to_string())
+                ),
+                t.text,
+            ),
+        ]),
+        Line::from(vec![
+            at(v.spawned_ns),
+            stage(
+                v.spawned_ns.is_some(),
+                format!(
+                    "p1.start(): the OS starts a new process, pid {child} ({})",
+                    v.method
+                ),
+            ),
+        ]),
+        Line::from(vec![
+            at(v.started_ns),
+            stage(
+                v.started_ns.is_some(),
+                format!("child {child} runs job({a}, {b})"),
+            ),
+        ]),
+    ];
+    if v.printed.is_empty() {
+        lines.push(Line::from(vec![
+            at(None),
+            stage(false, "child prints".into()),
+        ]));
+    }
+    for (ns, text) in &v.printed {
+        lines.push(Line::from(vec![
+            at(Some(*ns)),
+            Span::styled(format!("child prints: {text}"), t.accent),
+        ]));
+    }
+    let (exit_ns, exit_text) = match v.exited {
+        Some((ns, Some(c), _)) => (Some(ns), format!("child exits with code {c}")),
+        Some((ns, _, Some(s))) => (Some(ns), format!("child is killed by signal {s}")),
+        Some((ns, _, _)) => (Some(ns), "child exits".to_string()),
+        None => (None, "child exits".to_string()),
+    };
+    lines.push(Line::from(vec![
+        at(exit_ns),
+        stage(exit_ns.is_some(), exit_text),
+    ]));
+    lines.push(Line::from(vec![
+        at(exit_ns),
+        stage(
+            exit_ns.is_some(),
+            format!(
+                "p1.join() returns: the parent reaped {child}{}",
+                v.exited
+                    .and_then(|(_, c, _)| c)
+                    .map_or(String::new(), |c| format!(", p1.exitcode = {c}"))
+            ),
+        ),
+    ]));
+    lines.push(Line::raw(""));
+    lines.extend(claim_lines(run, t));
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(panel(" Process: start → run → print → exit → join ", t))
+        .render(area, buf);
 }
 
 fn queue_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
@@ -148,7 +278,10 @@ fn queue_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
             Span::styled(state, style),
         ]));
     }
+    lines.push(Line::raw(""));
+    lines.extend(claim_lines(run, t));
     Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
         .block(panel(" Queue ", t))
         .render(area, buf);
 }
@@ -219,9 +352,13 @@ fn pool_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
             format!("map → {}", short_list(&e.details["map"])),
             t.good,
         ));
+        let arg = match &run.params {
+            Params::Pool(p) => p.apply_arg,
+            _ => 0,
+        };
         lines.push(Line::styled(
             format!(
-                "apply_async(job, (2,)).get() → {}",
+                "apply_async(job, ({arg},)).get() → {}",
                 e.details["apply_async"]
             ),
             t.good,
@@ -350,7 +487,9 @@ fn shared_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
         spans.push(Span::styled(format!(" {}", c.writes), t.text));
         lines.push(Line::from(spans));
     }
-    let table_h = (run.shared.cells.len() as u16 + 3).min(area.height);
+    let claims = claim_lines(run, t);
+    let table_h = (run.shared.cells.len() as u16 + 3 + claims.len() as u16).min(area.height);
+    lines.extend(claims);
     let [table, trace] =
         Layout::vertical([Constraint::Length(table_h), Constraint::Min(0)]).areas(area);
     Paragraph::new(lines)
