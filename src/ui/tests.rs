@@ -675,3 +675,80 @@ fn every_worker_is_reachable_and_the_panel_says_how_many_are_hidden() {
         "job(q), n=100…"
     );
 }
+
+#[test]
+fn process_shows_the_childs_life_once_and_events_in_time_order() {
+    let mut app = App::new(std::time::Duration::from_millis(250), 0);
+    app.update(Msg::Resize(160, 48));
+    start(&mut app, '1');
+    app.update(ev(
+        0,
+        0,
+        EventKind::Phase {
+            name: "p1.start()".into(),
+        },
+    ));
+    app.update(ev(
+        1,
+        1,
+        EventKind::Spawned {
+            method: "reexec".into(),
+        },
+    ));
+    // The printed line arrives before the event stamped earlier (another pipe).
+    app.update(ev(
+        1,
+        5,
+        EventKind::Output {
+            stream: crate::runtime::event::Stream::Stdout,
+            text: "abc".into(),
+        },
+    ));
+    app.update(ev(1, 3, EventKind::Started));
+    app.update(ev(
+        1,
+        7,
+        EventKind::Exit {
+            code: Some(0),
+            signal: None,
+        },
+    ));
+    let text = screen_text(&app, 160, 48);
+    assert_eq!(
+        text.matches("Events (").count(),
+        1,
+        "one events list:\n{text}"
+    );
+    for stage in [
+        "p1.start()",
+        "runs job(1, 2)",
+        "child prints: abc",
+        "exits with code 0",
+        "p1.join() returns",
+    ] {
+        assert!(text.contains(stage), "{stage:?} missing:\n{text}");
+    }
+    let running = text.find("running").expect("the started line");
+    let abc = text.find("| abc").expect("the printed line");
+    assert!(running < abc, "time order:\n{text}");
+}
+
+#[test]
+fn the_pool_panel_prints_the_call_that_was_made() {
+    let mut app = App::new(std::time::Duration::from_millis(250), 0);
+    app.update(Msg::Resize(100, 30));
+    let Some(crate::scenario::Params::Pool(mut p)) = crate::scenario::default_params("pool") else {
+        panic!("pool");
+    };
+    p.apply_arg = 7;
+    app.open_run(3, crate::scenario::Params::Pool(p));
+    app.update(Msg::RunEnded(Ok(crate::app::Ended {
+        ok: true,
+        problems: Vec::new(),
+        claims: Vec::new(),
+        text: String::new(),
+        details: serde_json::json!({"map": [0, 1], "apply_async": 49, "apply_async_list": []}),
+    })));
+    let text = screen_text(&app, 100, 30);
+    assert!(text.contains("apply_async(job, (7,)).get() → 49"), "{text}");
+}
