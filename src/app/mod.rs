@@ -558,7 +558,13 @@ impl App {
                 Some(Command::Quit)
             }
             KeyCode::Char('t') => {
-                self.theme = (self.theme + 1) % crate::ui::theme::THEMES.len();
+                let themes = &crate::ui::theme::THEMES;
+                self.theme = (self.theme + 1) % themes.len();
+                self.notice = Some(format!(
+                    "theme: {} (t for the next: {})",
+                    themes[self.theme].name,
+                    themes[(self.theme + 1) % themes.len()].name
+                ));
                 None
             }
             KeyCode::Char('e') if self.replay.is_none() => {
@@ -584,7 +590,14 @@ impl App {
     }
 
     fn set_refresh(&mut self, ms: u64) -> Option<Command> {
+        let before = self.refresh;
         self.refresh = Duration::from_millis(ms.clamp(125, 4000));
+        let ms = self.refresh.as_millis();
+        self.notice = Some(if self.refresh == before {
+            format!("the CPU is sampled every {ms} ms, as often / as rarely as it can be")
+        } else {
+            format!("the CPU is sampled every {ms} ms ([ less often, ] more often)")
+        });
         Some(Command::Refresh(self.refresh))
     }
 

@@ -14,7 +14,7 @@ pub mod workers;
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
+use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 
@@ -34,6 +34,15 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
 /// Draws the whole screen into `buf` (used by the terminal and by tests).
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = &THEMES[app.theme % THEMES.len()];
+    // A theme with a background of its own paints it under everything first.
+    if let Some(bg) = theme.bg {
+        buf.set_style(
+            area,
+            Style::new()
+                .bg(bg)
+                .fg(theme.text.fg.unwrap_or(Color::Reset)),
+        );
+    }
     if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
         too_small(area, buf, theme);
         return;
@@ -292,7 +301,8 @@ fn cpu_and_workers(
 /// Clears `area` and draws a bordered box there (for overlays).
 pub fn overlay(area: Rect, buf: &mut Buffer, title: &str, theme: &Theme) -> Rect {
     Clear.render(area, buf);
-    let block = panel(title, theme).style(Style::default());
+    let base = theme.bg.map_or(Style::default(), |bg| Style::new().bg(bg));
+    let block = panel(title, theme).style(base);
     let inner = block.inner(area);
     block.render(area, buf);
     inner

@@ -752,3 +752,33 @@ fn the_pool_panel_prints_the_call_that_was_made() {
     let text = screen_text(&app, 100, 30);
     assert!(text.contains("apply_async(job, (7,)).get() → 49"), "{text}");
 }
+
+#[test]
+fn theme_and_sampling_keys_say_what_they_changed() {
+    let mut app = App::new(std::time::Duration::from_millis(250), 0);
+    start(&mut app, 't');
+    assert!(
+        app.notice
+            .as_deref()
+            .is_some_and(|n| n.starts_with("theme: light")),
+        "{:?}",
+        app.notice
+    );
+    start(&mut app, '[');
+    assert!(
+        app.notice
+            .as_deref()
+            .is_some_and(|n| n.contains("every 500 ms")),
+        "{:?}",
+        app.notice
+    );
+    // The light theme paints its own background: its black text is never on a dark one.
+    let mut term = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    term.draw(|f| super::draw(f, &app)).expect("draw");
+    let buf = term.backend().buffer();
+    let reset = ratatui::style::Color::Reset;
+    assert!(
+        buf.content().iter().all(|c| c.bg != reset),
+        "no cell is left on the terminal's own background"
+    );
+}
