@@ -128,9 +128,9 @@ fn parse_speed(s: &str) -> Result<f64, String> {
     let v: f64 = s
         .trim()
         .parse()
-        .map_err(|_| format!("{s:?} is not a number in 0.01..=100"))?;
+        .map_err(|_| format!("{s:?} is not a number between 0.01 and 100"))?;
     if !(0.01..=100.0).contains(&v) {
-        return Err(format!("{v} is not in 0.01..=100"));
+        return Err(format!("{v} is not between 0.01 and 100"));
     }
     Ok(v)
 }
@@ -188,7 +188,7 @@ pub struct DemoArgs {
 pub fn parse_size(s: &str) -> Result<(u16, u16), String> {
     let (w, h) = s
         .split_once(['x', 'X'])
-        .ok_or_else(|| format!("{s:?} is not WIDTHxHEIGHT within 80x24..=500x200"))?;
+        .ok_or_else(|| format!("{s:?} is not WIDTHxHEIGHT from 80x24 up to 500x200"))?;
     let w: u16 = int_in(w, 80, 500)?;
     let h: u16 = int_in(h, 24, 200)?;
     Ok((w, h))
@@ -198,9 +198,9 @@ fn parse_at(s: &str) -> Result<f64, String> {
     let v: f64 = s
         .trim()
         .parse()
-        .map_err(|_| format!("{s:?} is not a number in 0..=600"))?;
+        .map_err(|_| format!("{s:?} is not a number between 0 and 600"))?;
     if !(0.0..=600.0).contains(&v) {
-        return Err(format!("{v} is not in 0..=600"));
+        return Err(format!("{v} is not between 0 and 600"));
     }
     Ok(v)
 }

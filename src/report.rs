@@ -23,6 +23,11 @@ pub fn is_logged(e: &Envelope) -> bool {
     }
 }
 
+/// `n` and its noun, singular or plural: "1 acquisition", "3 acquisitions".
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// A readable line for an event, or `None` for events too fine-grained to print.
 pub fn text_line(e: &Envelope, t0: u64) -> Option<String> {
     let who = if e.worker == 0 {

@@ -29,6 +29,28 @@ pub enum Moment {
 }
 
 impl Moment {
+    /// The moment as the command line names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Moment::FirstLostUpdate => "first-lost-update",
+            Moment::LockHandover => "lock-handover",
+            Moment::Done => "done",
+        }
+    }
+
+    /// What makes the moment come, for a run that ended without it.
+    fn hint(self, scenario: &str) -> &'static str {
+        match (self, scenario) {
+            (Moment::FirstLostUpdate, "lock") => {
+                " (a race window, --race-window-ms 30, makes lost updates likely)"
+            }
+            (Moment::FirstLostUpdate, _) => " (only the lock scenario loses updates)",
+            (Moment::LockHandover, "lock") => " (the lock passes hands in --mode locked or both)",
+            (Moment::LockHandover, _) => " (only the lock scenario has a lock handover)",
+            (Moment::Done, _) => "",
+        }
+    }
+
     fn reached(self, app: &App) -> bool {
         let Some(run) = &app.run else { return false };
         match self {
@@ -75,11 +97,11 @@ pub fn save(
 
 /// A file name for a screenshot taken now: `mpviz-lock-1764170000.svg`.
 pub fn screenshot_name(app: &App) -> PathBuf {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
     let name = app.run.as_ref().map_or("picker", |r| r.name());
-    PathBuf::from(format!("mpviz-{name}-{secs}.svg"))
+    PathBuf::from(format!(
+        "mpviz-{name}-{}.svg",
+        crate::runtime::sys::local_time_stamp()
+    ))
 }
 
 /// When a picture is taken.
@@ -193,15 +215,23 @@ pub fn take(params: Params, shot: &Shot) -> Result<(), RunError> {
             }
         }
         if start.elapsed() > PATIENCE {
+            let moment = match trigger {
+                Trigger::When(m) => m.name().to_string(),
+                Trigger::At(s) => format!("{s} s"),
+            };
             return Err(RunError::Failed(format!(
-                "{trigger:?} did not come within {} s",
+                "{moment} did not come within {} s",
                 PATIENCE.as_secs()
             )));
         }
         let ended = app.run.as_ref().is_some_and(|r| r.ended.is_some());
         if ended && matches!(trigger, Trigger::When(_)) && !trigger.due(&app, elapsed) {
+            let (moment, hint) = match trigger {
+                Trigger::When(m) => (m.name(), m.hint(app.run.as_ref().map_or("", |r| r.name()))),
+                Trigger::At(_) => ("the moment", ""),
+            };
             return Err(RunError::Failed(format!(
-                "the run ended before {trigger:?}; {} was not written (a race window, --race-window-ms, makes lost updates likely)",
+                "the run ended before {moment}; {} was not written{hint}",
                 path.display()
             )));
         }
@@ -282,7 +312,7 @@ pub fn parse_tape(text: &str) -> Result<Vec<TapeRun>, String> {
             ("shot", [when, file]) => {
                 let trigger = match when.parse::<f64>() {
                     Ok(secs) if (0.0..=600.0).contains(&secs) => Trigger::At(secs),
-                    Ok(secs) => return Err(at(format!("{secs} s is not in 0..=600"))),
+                    Ok(secs) => return Err(at(format!("{secs} s is not between 0 and 600"))),
                     Err(_) => Trigger::When(
                         <Moment as clap::ValueEnum>::from_str(when, true).map_err(|_| {
                             at(format!(

@@ -100,10 +100,10 @@ fn the_ui_refuses_a_pipe_and_points_at_run() {
     );
 }
 
-/// `lo` and `hi` of a message saying "... in LO..=HI".
+/// `lo` and `hi` of a message saying "... between LO and HI".
 fn range_in(msg: &str) -> Option<(String, String)> {
-    let (_, tail) = msg.rsplit_once(" in ")?;
-    let (lo, hi) = tail.split_once("..=")?;
+    let (_, tail) = msg.rsplit_once(" between ")?;
+    let (lo, hi) = tail.split_once(" and ")?;
     let hi: String = hi
         .chars()
         .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '-')
@@ -149,7 +149,8 @@ fn every_scenario_parameter_at_and_beyond_its_range() {
                 assert!(msg.contains(&flag), "{name} {flag} {bad:?}: {msg}");
                 assert!(
                     [
-                        "..=",
+                        "between",
+                        "up to",
                         "possible values",
                         "like ",
                         "at most",

@@ -1,6 +1,9 @@
 //! The run screen's panel sizes, worked out from the screen and the run alone, so the state
 //! (how far a list may scroll) and the drawing agree on them.
 
+/// The smallest screen mpviz draws on; below it, a notice and only `q` acts.
+pub const MIN_SIZE: (u16, u16) = (80, 24);
+
 /// Screens this wide or wider put the panels in two columns.
 pub const WIDE: u16 = 140;
 

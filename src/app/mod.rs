@@ -512,6 +512,14 @@ impl App {
             self.quit = true;
             return Some(Command::Quit);
         }
+        // Below the smallest screen nothing is drawn but the notice: only quitting acts.
+        if self.size.0 < layout::MIN_SIZE.0 || self.size.1 < layout::MIN_SIZE.1 {
+            if k.code == KeyCode::Char('q') {
+                self.quit = true;
+                return Some(Command::Quit);
+            }
+            return None;
+        }
         if self.help {
             let max = help::max_scroll(self.size);
             let page = help::text_area(self.size).1.max(1) as usize;
@@ -625,7 +633,7 @@ impl App {
     fn on_run_key(&mut self, k: KeyEvent) -> Option<Command> {
         let running = self.run.as_ref().is_some_and(RunState::running);
         match k.code {
-            KeyCode::Esc | KeyCode::Backspace => {
+            KeyCode::Esc => {
                 self.screen = Screen::Picker;
                 self.paused = false;
                 self.step = false;

@@ -65,6 +65,32 @@ pub fn adopt_fd(fd: RawFd) -> Option<OwnedFd> {
     Some(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// The local date and time as `2026-12-02_16-05-09` (for file names: sortable, no colons), or
+/// the UTC seconds since the epoch where the local time cannot be had.
+pub fn local_time_stamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as libc::time_t;
+    // SAFETY: `tm` is plain data that localtime_r fills; both pointers are to live locals, and
+    // localtime_r (unlike localtime) keeps no shared state.
+    let tm = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        (!libc::localtime_r(&secs, &mut tm).is_null()).then_some(tm)
+    };
+    match tm {
+        Some(t) => format!(
+            "{:04}-{:02}-{:02}_{:02}-{:02}-{:02}",
+            t.tm_year + 1900,
+            t.tm_mon + 1,
+            t.tm_mday,
+            t.tm_hour,
+            t.tm_min,
+            t.tm_sec
+        ),
+        None => secs.to_string(),
+    }
+}
+
 /// Whether 16-byte atomics are real instructions here (cmpxchg16b on x86-64, LSE/LL-SC pairs
 /// on aarch64). Without them portable-atomic falls back to a lock inside this process, which
 /// another process cannot see: tagged cells are then refused rather than silently torn.

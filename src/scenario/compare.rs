@@ -64,9 +64,9 @@ fn parse_range(s: &str, lo: f64, hi: f64) -> Result<f64, String> {
     let v: f64 = s
         .trim()
         .parse()
-        .map_err(|_| format!("{s:?} is not a number in {lo}..={hi}"))?;
+        .map_err(|_| format!("{s:?} is not a number between {lo} and {hi}"))?;
     if !(lo..=hi).contains(&v) {
-        return Err(format!("{v} is not in {lo}..={hi}"));
+        return Err(format!("{v} is not between {lo} and {hi}"));
     }
     Ok(v)
 }

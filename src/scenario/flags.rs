@@ -44,11 +44,36 @@ fn cell(c: &shared::CellArg) -> String {
     format!("{}:{}", c.typecode.as_char(), list(c.init.iter()))
 }
 
+/// What `flag` of scenario `name` means: its help text from the command line's definitions,
+/// so the form says what the field is for in the same words as `mpviz run NAME --help`.
+pub fn help_of(name: &str, flag: &str) -> Option<String> {
+    #[derive(clap::Parser)]
+    struct Wrapper {
+        #[command(subcommand)]
+        params: Params,
+    }
+    let cmd = <Wrapper as clap::CommandFactory>::command();
+    let sc = cmd.find_subcommand(name)?;
+    let arg = sc.get_arguments().find(|a| {
+        a.get_long()
+            .is_some_and(|l| flag.strip_prefix("--") == Some(l))
+    })?;
+    let help = arg.get_long_help().or_else(|| arg.get_help())?.to_string();
+    Some(help.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
 /// The parameters of `p` as flags, in the order the form shows them.
 pub fn to_flags(p: &Params) -> Vec<Flag> {
     match p {
-        Params::Process(p) => vec![text("--args", format!("{},{}", p.args.0, p.args.1))],
-        Params::Queue(p) => vec![text("--n", p.n), text("--workers", p.workers)],
+        Params::Process(p) => vec![
+            text("--args", format!("{},{}", p.args.0, p.args.1)),
+            text("--pace-ms", p.pace_ms),
+        ],
+        Params::Queue(p) => vec![
+            text("--n", p.n),
+            text("--workers", p.workers),
+            text("--pace-ms", p.pace_ms),
+        ],
         Params::Compare(p) => vec![
             opt("--seconds", p.seconds),
             text("--n", p.n),
@@ -200,7 +225,7 @@ mod tests {
         flags[0].value = "1,0".into();
         let err = from_flags("lock", &flags).expect_err("refused");
         assert!(
-            err.contains("--deltas") && err.contains("1..=1000"),
+            err.contains("--deltas") && err.contains("between 1 and 1000"),
             "{err}"
         );
     }

@@ -99,11 +99,11 @@ fn parse_deltas(s: &str) -> Result<Deltas, String> {
             let x = x.trim();
             let d: i64 = x
                 .parse()
-                .map_err(|_| format!("{x:?} is not an integer in 1..=1000"))?;
+                .map_err(|_| format!("{x:?} is not an integer between 1 and 1000"))?;
             if (1..=1000).contains(&d) {
                 Ok(d)
             } else {
-                Err(format!("delta {d} is not in 1..=1000"))
+                Err(format!("delta {d} is not between 1 and 1000"))
             }
         })
         .collect::<Result<_, _>>()?;
@@ -527,10 +527,10 @@ fn describe(r: &RunReport, t0: u64) -> String {
     }
     if let Some(st) = &r.lock {
         t.push_str(&format!(
-            "  lock: {} acquisitions, {} contended, {} owner changes{}\n",
-            st.acquisitions,
+            "  lock: {}, {} contended, {}{}\n",
+            crate::report::count(st.acquisitions, "acquisition", "acquisitions"),
             st.contended,
-            st.owner_changes,
+            crate::report::count(st.owner_changes, "owner change", "owner changes"),
             if st.recovered > 0 {
                 format!(", recovered {} time(s) from a dead owner", st.recovered)
             } else {
@@ -777,7 +777,7 @@ mod tests {
         assert!(parse_script("1x").is_err_and(|e| e.contains("r or w")));
         assert!(parse_script("0r").is_err_and(|e| e.contains("from 1")));
         assert!(parse_deltas("1,,3").is_err());
-        assert!(parse_deltas("0").is_err_and(|e| e.contains("1..=1000")));
+        assert!(parse_deltas("0").is_err_and(|e| e.contains("between 1 and 1000")));
         assert_eq!(parse_deltas("1,3"), Ok(Deltas(vec![1, 3])));
     }
 }

@@ -428,9 +428,9 @@ pub fn int_in<T: TryFrom<i128>>(s: &str, lo: i128, hi: i128) -> Result<T, String
         .trim()
         .replace('_', "")
         .parse()
-        .map_err(|_| format!("{s:?} is not an integer in {lo}..={hi}"))?;
+        .map_err(|_| format!("{s:?} is not an integer between {lo} and {hi}"))?;
     if !(lo..=hi).contains(&v) {
-        return Err(format!("{v} is not in {lo}..={hi}"));
+        return Err(format!("{v} is not between {lo} and {hi}"));
     }
     T::try_from(v).map_err(|_| format!("{v} is out of range"))
 }

@@ -17,7 +17,7 @@ pub struct FormView<'a> {
 impl Widget for FormView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let (f, t) = (self.form, self.theme);
-        let h = f.fields.len() as u16 + 8;
+        let h = f.fields.len() as u16 + 10;
         let title = format!(" Parameters of {} ", f.name);
         let inner = overlay(centered(area, 76, h), buf, &title, t);
         let mut lines = Vec::new();
@@ -40,6 +40,14 @@ impl Widget for FormView<'_> {
             ]));
         }
         lines.push(Line::raw(""));
+        // What the selected field means, in the command line's own words.
+        if let Some(help) = f
+            .fields
+            .get(f.selected)
+            .and_then(|fl| crate::scenario::flags::help_of(f.name, fl.name))
+        {
+            lines.push(Line::styled(help, t.text));
+        }
         if let Some(e) = &f.error {
             lines.push(Line::styled(e.clone(), t.bad));
         }

@@ -24,7 +24,7 @@ use crate::scenario;
 use theme::{THEMES, Theme};
 
 /// The smallest terminal the screens are laid out for.
-pub const MIN_SIZE: (u16, u16) = (80, 24);
+pub use crate::app::layout::MIN_SIZE;
 
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
     let area = frame.area();

@@ -782,3 +782,43 @@ fn theme_and_sampling_keys_say_what_they_changed() {
         "no cell is left on the terminal's own background"
     );
 }
+
+#[test]
+fn small_things_a_user_meets() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
+    let mut app = App::new(std::time::Duration::from_millis(250), 0);
+    // While the screen is too small, a key starts nothing nobody could see.
+    app.update(Msg::Resize(60, 20));
+    assert!(
+        app.update(Msg::Key(KeyEvent::from(KeyCode::Char('6'))))
+            .is_none()
+    );
+    assert_eq!(app.screen, Screen::Picker);
+    app.update(Msg::Resize(80, 24));
+    start(&mut app, '6');
+    assert_eq!(app.screen, Screen::Run);
+    // Backspace is not esc.
+    app.update(Msg::Key(KeyEvent::from(KeyCode::Backspace)));
+    assert_eq!(app.screen, Screen::Run);
+    // A screenshot is named with the local date and time.
+    let name = crate::snapshot::screenshot_name(&app).display().to_string();
+    let stamp = name
+        .strip_prefix("mpviz-lock-")
+        .and_then(|s| s.strip_suffix(".svg"))
+        .unwrap_or_default();
+    assert_eq!(stamp.len(), "2026-12-02_16-05-09".len(), "{name}");
+    assert!(
+        stamp.chars().nth(4) == Some('-') && stamp.chars().nth(10) == Some('_'),
+        "{name}"
+    );
+    // The editor says what the selected field means.
+    start(&mut app, 'e');
+    for _ in 0..4 {
+        app.update(Msg::Key(KeyEvent::from(KeyCode::Down)));
+    }
+    let text = screen_text(&app, 80, 24);
+    assert!(
+        text.contains("between reading the value and writing"),
+        "{text}"
+    );
+}

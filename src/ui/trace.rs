@@ -11,6 +11,7 @@ use super::panel;
 use super::theme::{Theme, glyph};
 use crate::app::trace::{Lane, LockTimeline, TraceRun};
 use crate::model::lost::WriteRec;
+use crate::report::count;
 
 pub struct TracePlot<'a> {
     pub run: &'a TraceRun,
@@ -177,10 +178,10 @@ impl Widget for LockLanes<'_> {
         let t = self.theme;
         let s = self.lock.stats.clone().finish();
         let title = format!(
-            " Lock: {} acquisitions, {} contended, {} owner changes{} ",
-            s.acquisitions,
+            " Lock: {}, {} contended, {}{} ",
+            count(s.acquisitions, "acquisition", "acquisitions"),
             s.contended,
-            s.owner_changes,
+            count(s.owner_changes, "owner change", "owner changes"),
             if self.lock.recovered > 0 {
                 format!(", {} recovered", self.lock.recovered)
             } else {

@@ -311,7 +311,12 @@ fn pool_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
     let mut who = vec![Span::styled("ran by: ", t.dim)];
     for (w, n) in per {
         who.push(Span::styled(
-            format!("{}{} {n} tasks  ", glyph(w), w),
+            format!(
+                "{}{} {}  ",
+                glyph(w),
+                w,
+                crate::report::count(n as u64, "task", "tasks")
+            ),
             t.worker(w),
         ));
     }
