@@ -349,6 +349,7 @@ fn run(args: RunArgs) -> ExitCode {
         ..RuntimeOptions::default()
     };
     let params = args.scenario;
+    let cells = params.cell_names();
     let json = args.json;
     if let Some(path) = &args.trace_out
         && let Err(e) = std::fs::OpenOptions::new()
@@ -375,7 +376,7 @@ fn run(args: RunArgs) -> ExitCode {
         let mut out = stdout.lock();
         if json {
             report::json_line(&mut out, e);
-        } else if let Some(line) = report::text_line(e, t0) {
+        } else if let Some(line) = report::text_line(e, t0, &cells) {
             let _ = writeln!(out, "{line}");
         }
     };

@@ -28,8 +28,10 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// A readable line for an event, or `None` for events too fine-grained to print.
-pub fn text_line(e: &Envelope, t0: u64) -> Option<String> {
+/// A readable line for an event, or `None` for events too fine-grained to print; shared cells
+/// are named from `cells` (`Array('i')[3]`, not `cell 2[3]`).
+pub fn text_line(e: &Envelope, t0: u64, cells: &[crate::scenario::CellName]) -> Option<String> {
+    let cell_name = |c: u16, i: u32| crate::scenario::CellName::of(cells, c, i);
     let who = if e.worker == 0 {
         "parent".to_string()
     } else {
@@ -78,7 +80,7 @@ pub fn text_line(e: &Envelope, t0: u64) -> Option<String> {
         EventKind::TaskEnd { .. } => return None,
         EventKind::Read {
             cell, index, value, ..
-        } => format!("reads  cell {cell}[{index}] = {value}"),
+        } => format!("reads  {} = {value}", cell_name(*cell, *index)),
         EventKind::Write {
             cell,
             index,
@@ -86,7 +88,7 @@ pub fn text_line(e: &Envelope, t0: u64) -> Option<String> {
             new,
             ..
         } => {
-            format!("writes cell {cell}[{index}] {old} -> {new}")
+            format!("writes {} {old} -> {new}", cell_name(*cell, *index))
         }
         EventKind::Gate { access } => format!(
             "waits at the gate before its {}",

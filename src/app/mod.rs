@@ -131,12 +131,9 @@ impl RunState {
             Params::Shared(p) => SharedView::new(
                 p.cells()
                     .into_iter()
-                    .map(|c| SharedCell {
-                        name: format!(
-                            "{}('{}')",
-                            if c.array { "Array" } else { "Value" },
-                            c.typecode.as_char()
-                        ),
+                    .zip(params.cell_names())
+                    .map(|(c, n)| SharedCell {
+                        name: n.name,
                         values: c.init.clone(),
                         last_writer: None,
                         writes: 0,

@@ -415,29 +415,29 @@ fn claims(variants: &[Variant], cores: usize) -> Vec<Claim> {
     if let Some(r) = ratio("processes") {
         out.push(if cores >= 2 {
             Claim {
-                claim: "two processes take about half of normal's time on two cores".into(),
-                measured: format!("processes took {r:.2}× normal's time ({cores} cores)"),
+                claim: "2 processes take about half of normal's time".into(),
+                measured: format!("{r:.2}× on {cores} cores"),
                 holds: r <= HALF_AT_MOST,
             }
         } else {
             Claim {
-                claim: "processes gain nothing on one core".into(),
-                measured: format!("processes took {r:.2}× normal's time (1 core)"),
+                claim: "on one core, processes gain nothing".into(),
+                measured: format!("{r:.2}× normal's time"),
                 holds: r > HALF_AT_MOST,
             }
         });
     }
     if let Some(r) = ratio("threads_gil") {
         out.push(Claim {
-            claim: "two threads under a GIL take about normal's time".into(),
-            measured: format!("threads under the GIL took {r:.2}× normal's time"),
+            claim: "2 threads under a GIL take about normal's time".into(),
+            measured: format!("{r:.2}×"),
             holds: (SAME_BAND.0..=SAME_BAND.1).contains(&r),
         });
     }
     if let Some(r) = ratio("threads") {
         out.push(Claim {
-            claim: "threads without a GIL (not CPython's) run side by side like processes".into(),
-            measured: format!("real threads took {r:.2}× normal's time"),
+            claim: "threads without a GIL (not CPython's) run side by side".into(),
+            measured: format!("{r:.2}×"),
             holds: cores < 2 || r <= HALF_AT_MOST,
         });
     }
@@ -596,7 +596,7 @@ mod tests {
         let c = claims(&as_said, 2);
         assert_eq!(c.len(), 3);
         assert!(c.iter().all(|c| c.holds), "{c:?}");
-        assert!(c[0].measured.contains("0.52×"), "{c:?}");
+        assert!(c[0].measured.contains("0.52× on 2 cores"), "{c:?}");
         // Threads under the GIL at 0.61 of normal (the old pause bug) is not what the tutorial
         // says; nor are processes as slow as normal.
         let off = [

@@ -680,11 +680,11 @@ fn claim_of(r: &RunReport, p: &Params) -> Option<Claim> {
     if r.mode == "unlocked" {
         let measured = match r.lost.first() {
             Some(l) if l.same_read => format!(
-                "{} lost; e.g. workers {} and {} both read {}",
+                "{} lost (workers {} and {} both read {})",
                 r.lost_updates, l.lost.worker, l.overwritten_by.worker, l.lost.old
             ),
             Some(l) => format!(
-                "{} lost; e.g. worker {} read {} before worker {}'s write of {} landed",
+                "{} lost (worker {} read {} before worker {}'s write of {} landed)",
                 r.lost_updates,
                 l.overwritten_by.worker,
                 l.overwritten_by.old,
@@ -705,16 +705,16 @@ fn claim_of(r: &RunReport, p: &Params) -> Option<Claim> {
     let blocks: Vec<String> = r
         .writer_blocks
         .iter()
-        .map(|b| format!("worker {} wrote {}×", b.worker, b.writes))
+        .map(|b| format!("{} ×{}", b.worker, b.writes))
         .collect();
     Some(match p.granularity {
         Granularity::Loop => Claim {
-            claim: "with the lock: exact, each process's writes in one block".into(),
+            claim: "with the lock: exact, one block each".into(),
             measured: format!(
-                "{} of {}; {}",
+                "{} of {}, writers {}",
                 r.final_value,
                 r.expected,
-                blocks.join(", then ")
+                blocks.join(" then ")
             ),
             holds: r.final_value == r.expected && r.writer_blocks.len() <= r.workers.len(),
         },

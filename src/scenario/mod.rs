@@ -460,6 +460,24 @@ pub enum Params {
     Lock(lock::Params),
 }
 
+/// A shared cell's name, and whether elements are named by index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellName {
+    pub name: String,
+    pub array: bool,
+}
+
+impl CellName {
+    /// `Array('i')[3]`, `Value('d')`, or `cell 2[3]` for a cell without a name.
+    pub fn of(names: &[CellName], cell: u16, index: u32) -> String {
+        match names.get(cell as usize) {
+            Some(n) if n.array => format!("{}[{index}]", n.name),
+            Some(n) => n.name.clone(),
+            None => format!("cell {cell}[{index}]"),
+        }
+    }
+}
+
 /// How the UI paces a scenario differently from the tutorial, in a few words for the header
 /// and in a sentence that says how to get the tutorial's values back.
 #[derive(Debug, Clone, PartialEq)]
@@ -482,6 +500,30 @@ impl Params {
             _ => {}
         }
         self
+    }
+
+    /// The shared cells by the names the tutorial's program gives them (`Value('i')`,
+    /// `Array('i')`, the lock's `v`), in cell order; empty for a scenario without any.
+    pub fn cell_names(&self) -> Vec<CellName> {
+        match self {
+            Params::Shared(p) => p
+                .cells()
+                .iter()
+                .map(|c| CellName {
+                    name: format!(
+                        "{}('{}')",
+                        if c.array { "Array" } else { "Value" },
+                        c.typecode.as_char()
+                    ),
+                    array: c.array,
+                })
+                .collect(),
+            Params::Lock(_) => vec![CellName {
+                name: "v".into(),
+                array: false,
+            }],
+            _ => Vec::new(),
+        }
     }
 
     /// How these parameters pace the run differently from the tutorial, if they do.

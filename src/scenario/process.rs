@@ -130,12 +130,12 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     let parent = std::process::id() as i32;
     let claims = vec![
         Claim {
-            claim: "the child is a process of its own, with its own pid".into(),
-            measured: format!("parent pid {parent}, child pid {pid}"),
+            claim: "the child is a process of its own".into(),
+            measured: format!("pid {pid}, the parent's {parent}"),
             holds: pid > 0 && pid != parent,
         },
         Claim {
-            claim: "join() waits until the child has finished".into(),
+            claim: "join() waits for the child to finish".into(),
             measured: match exit {
                 (Some(c), _) => format!("joined after it exited with code {c}"),
                 (_, Some(sig)) => format!("joined after signal {sig} ended it"),

@@ -133,11 +133,16 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
         expected: Num::Int(expected),
     };
     let claims = vec![Claim {
-        claim: "q.get() hands the parent every result the processes put".into(),
+        claim: "q.get() gives the parent every result put".into(),
         measured: format!(
-            "{} of {} results; their sum {sum} (exactly {expected})",
+            "{} of {}, sum {sum}{}",
             details.items.len(),
-            p.workers
+            p.workers,
+            if sum == expected {
+                " exact"
+            } else {
+                " not exact"
+            }
         ),
         holds: details.items.len() == p.workers as usize && sum == expected,
     }];

@@ -339,11 +339,9 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
         .count();
     let writes_total: u64 = reports.iter().map(|r| r.writes).sum();
     let claims = vec![Claim {
-        claim:
-            "Value and Array live in shared memory: every process's writes land in the same cells"
-                .into(),
+        claim: "every process writes the same cells".into(),
         measured: format!(
-            "{exact} of {} cells hold what all {writes_total} writes together give",
+            "{exact} of {} exact after {writes_total} writes",
             reports.len()
         ),
         holds: exact == reports.len(),

@@ -121,27 +121,39 @@ impl Widget for TracePlot<'_> {
         }
         if let Some(l) = caption {
             let (a, b) = (l.lost, l.overwritten_by);
-            Line::from(vec![
-                Span::styled(format!("{LOST} lost: "), t.bad),
-                Span::styled(
-                    format!("{}{} {}→{}", glyph(a.worker), a.worker, a.old, a.new),
-                    t.worker(a.worker),
-                ),
-                Span::styled(", overwritten by ", t.dim),
-                Span::styled(
-                    format!("{}{} {}→{}", glyph(b.worker), b.worker, b.old, b.new),
-                    t.worker(b.worker),
-                ),
-                Span::styled(
-                    if l.same_read {
-                        format!(" (both read {})", a.old)
-                    } else {
-                        String::new()
-                    },
-                    t.dim,
-                ),
-            ])
-            .render(Rect::new(inner.x, inner.bottom() - 2, inner.width, 1), buf);
+            let both = if l.same_read {
+                format!(" (both read {})", a.old)
+            } else {
+                String::new()
+            };
+            // The longest wording that fits the panel, never a cut one.
+            let line = |lost: &str, by: &str, both: &str| {
+                Line::from(vec![
+                    Span::styled(lost.to_string(), t.bad),
+                    Span::styled(
+                        format!("{}{} {}→{}", glyph(a.worker), a.worker, a.old, a.new),
+                        t.worker(a.worker),
+                    ),
+                    Span::styled(by.to_string(), t.dim),
+                    Span::styled(
+                        format!("{}{} {}→{}", glyph(b.worker), b.worker, b.old, b.new),
+                        t.worker(b.worker),
+                    ),
+                    Span::styled(both.to_string(), t.dim),
+                ])
+            };
+            let lost = format!("{LOST} lost: ");
+            let short = format!("{LOST} ");
+            let caption = [
+                line(&lost, ", overwritten by ", &both),
+                line(&short, " lost to ", &both),
+                line(&short, " lost to ", ""),
+                line(&short, "→✗ by ", ""),
+            ]
+            .into_iter()
+            .find(|l| l.width() <= inner.width as usize)
+            .unwrap_or_else(|| line(&short, "→✗ by ", ""));
+            caption.render(Rect::new(inner.x, inner.bottom() - 2, inner.width, 1), buf);
         }
         // Legend: which glyph is which worker, and what the cross means.
         let mut legend = vec![Span::styled("writers: ", t.dim)];

@@ -469,18 +469,41 @@ fn shared_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
         "cell                      value(s)                       last writer  writes",
         t.dim,
     )];
-    for c in &run.shared.cells {
-        let vals = c
-            .values
-            .iter()
-            .map(|v| v.to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let vals = if c.values.len() > 1 {
-            format!("[{vals}]")
-        } else {
-            vals
+    // Once the run is over, each cell beside what all the writes together should give.
+    let expected = match &run.ended {
+        Some(Ok(e)) => e.details["values"].as_array().cloned().unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    for (i, c) in run.shared.cells.iter().enumerate() {
+        let show = |v: &[String]| {
+            if v.len() > 1 {
+                format!("[{}]", v.join(", "))
+            } else {
+                v.join(", ")
+            }
         };
+        let mut vals = show(&c.values.iter().map(|v| v.to_string()).collect::<Vec<_>>());
+        if let Some(want) = expected.get(i).and_then(|x| x["expected"].as_array()) {
+            let want: Vec<String> = want.iter().map(|v| v.to_string()).collect();
+            // As the run's own check does: floats within a millionth, integers exactly.
+            let near = |a: &serde_json::Value, b: &serde_json::Value| match (a.as_f64(), b.as_f64())
+            {
+                _ if a == b => true,
+                (Some(x), Some(y)) => (x - y).abs() <= 1e-6 * x.abs().max(y.abs()).max(1.0),
+                _ => false,
+            };
+            let finals = expected[i]["final"].as_array().cloned().unwrap_or_default();
+            let exact = finals.len() == want.len()
+                && finals
+                    .iter()
+                    .zip(expected[i]["expected"].as_array().into_iter().flatten())
+                    .all(|(a, b)| near(a, b));
+            if exact {
+                vals.push_str(" ✓");
+            } else {
+                vals.push_str(&format!(" ≠ {}", show(&want)));
+            }
+        }
         let mut spans = vec![Span::styled(
             format!("{:<25} {:<30} ", c.name, vals),
             t.text,
@@ -530,13 +553,14 @@ impl Widget for LogPanel<'_> {
         block.render(area, buf);
         let n = inner.height as usize;
         let t0 = self.run.t0.unwrap_or(0);
+        let cells = self.run.params.cell_names();
         let skip = self.run.log.len().saturating_sub(n);
         let lines: Vec<Line> = self
             .run
             .log
             .iter()
             .skip(skip)
-            .filter_map(|e| crate::report::text_line(e, t0))
+            .filter_map(|e| crate::report::text_line(e, t0, &cells))
             .map(|l| Line::styled(l, t.text))
             .collect();
         Paragraph::new(lines).render(inner, buf);
