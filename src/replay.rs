@@ -28,8 +28,9 @@ pub fn parse(text: &str) -> Result<Recording, String> {
         if line.is_empty() {
             continue;
         }
-        let v: serde_json::Value =
+        let mut v: serde_json::Value =
             serde_json::from_str(line).map_err(|e| format!("line {}: not JSON: {e}", n + 1))?;
+        beyond_64_bits_as_text(&mut v);
         if v["type"] == "summary" {
             summary = Some(v);
             continue;
@@ -57,6 +58,23 @@ pub fn parse(text: &str) -> Result<Recording, String> {
         events,
         summary,
     })
+}
+
+/// Integers beyond 64 bits (a queue's or compare's 128-bit sums) as their digits: serde's
+/// buffering of tagged and flattened types cannot carry them as numbers, and `Num` reads the
+/// digits back exactly.
+fn beyond_64_bits_as_text(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Number(n) if n.as_i64().is_none() && n.as_u64().is_none() => {
+            let text = n.to_string();
+            if text.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+                *v = serde_json::Value::String(text);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(beyond_64_bits_as_text),
+        serde_json::Value::Object(o) => o.values_mut().for_each(beyond_64_bits_as_text),
+        _ => {}
+    }
 }
 
 /// The parameters the recorded run used (from its summary), or the scenario's defaults.

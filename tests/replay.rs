@@ -67,3 +67,45 @@ fn replay_reproduces_the_live_final_screen() {
     assert_eq!(screen(&replayed), screen(&live));
     assert!(screen(&replayed).contains("with the lock: 20 of 20"));
 }
+
+/// Every file `run --json` writes replays, 128-bit sums included: the README's own example
+/// (`queue --n 10000000`) and compare at its default size.
+#[test]
+fn every_scenario_recorded_with_json_replays_to_its_summary() {
+    for args in [
+        &["run", "queue", "--n", "10000000", "--json"][..],
+        &["run", "compare", "--json"],
+        &["run", "process", "--json"],
+        &["run", "pool", "--json"],
+        &["run", "shared", "--json"],
+        &["run", "lock", "--interval-ms", "5", "--json"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mpviz"))
+            .args(args)
+            .output()
+            .expect("run mpviz");
+        assert!(out.status.code().is_some_and(|c| c <= 1), "{args:?}");
+        let text = String::from_utf8(out.stdout).expect("utf-8");
+        let rec = parse(&text).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        let events = text.lines().count() - 1;
+        assert_eq!(
+            rec.events.len(),
+            events,
+            "{args:?}: every event is read back"
+        );
+        let summary = rec.summary.clone().expect("a summary");
+        let mut app = App::new(std::time::Duration::from_millis(250), 0);
+        app.update(Msg::Resize(120, 40));
+        let mut p = Player::new(rec);
+        p.open(&mut app);
+        p.to_end(&mut app);
+        let end = app
+            .run
+            .as_ref()
+            .and_then(|r| r.ended.clone())
+            .expect("ended");
+        let end = end.expect("a summary, not a failure");
+        assert_eq!(end.details, summary, "{args:?}: the same summary");
+        assert_eq!(end.ok, summary["ok"].as_bool().unwrap_or(false));
+    }
+}

@@ -28,12 +28,16 @@ pub enum Num {
 impl<'de> Deserialize<'de> for Num {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = serde_json::Value::deserialize(d)?;
-        let serde_json::Value::Number(n) = v else {
-            return Err(serde::de::Error::custom(format!(
-                "expected a number, got {v}"
-            )));
+        let text = match v {
+            serde_json::Value::Number(n) => n.to_string(),
+            // An integer beyond 64 bits, carried as its digits (see `replay`).
+            serde_json::Value::String(s) if s.parse::<i128>().is_ok() => s,
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "expected a number, got {other}"
+                )));
+            }
         };
-        let text = n.to_string();
         if let Ok(i) = text.parse::<i128>() {
             return Ok(Num::Int(i));
         }

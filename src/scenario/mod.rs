@@ -494,10 +494,10 @@ impl Params {
         match &mut self {
             Params::Process(p) => p.for_the_ui(given),
             Params::Queue(p) => p.for_the_ui(given),
+            Params::Shared(p) => p.for_the_ui(given),
             Params::Compare(p) => p.for_the_ui(given),
             Params::Pool(p) => p.for_the_ui(given),
             Params::Lock(p) => p.for_the_ui(given),
-            _ => {}
         }
         self
     }
@@ -531,10 +531,10 @@ impl Params {
         match self {
             Params::Process(p) => p.pacing(),
             Params::Queue(p) => p.pacing(),
+            Params::Shared(p) => p.pacing(),
             Params::Compare(p) => p.pacing(),
             Params::Pool(p) => p.pacing(),
             Params::Lock(p) => p.pacing(),
-            _ => None,
         }
     }
 

@@ -112,6 +112,24 @@ pub struct Params {
 }
 
 impl Params {
+    /// The UI's pace: a write every 0.4 s, so the cells can be seen changing (the tutorial's
+    /// run is over in half a second).
+    pub fn for_the_ui(&mut self, given: &dyn Fn(&str) -> bool) {
+        if !given("interval_ms") {
+            self.interval_ms = 400;
+        }
+    }
+
+    pub fn pacing(&self) -> Option<super::Pacing> {
+        (self.interval_ms != 100).then(|| super::Pacing {
+            short: format!("a write each {} ms", self.interval_ms),
+            long: format!(
+                "a write every {} ms so the cells can be followed (e: --interval-ms 100 = tutorial)",
+                self.interval_ms
+            ),
+        })
+    }
+
     /// The cells, with the tutorial's defaults where none were given.
     pub fn cells(&self) -> Vec<CellArg> {
         let mut cells = if self.values.is_empty() {
