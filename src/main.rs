@@ -56,8 +56,9 @@ fn main() -> ExitCode {
         signal_hook::consts::SIGHUP,
     ] {
         // The run loop checks the flag and cleans up (kills and reaps workers, unlinks the
-        // segment) before leaving; a second signal still ends the process at once.
-        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, interrupt_flag());
+        // segment, restores the terminal) before leaving. Any number of signals, in any mix,
+        // only set it again: a second signal must never skip the clean-up (an `_exit` on the
+        // second one left segments and a raw terminal behind); the clean-up itself is bounded.
         let _ = signal_hook::flag::register(sig, interrupt_flag());
     }
     let matches = match Cli::command().try_get_matches() {
@@ -198,12 +199,8 @@ fn snapshot(args: SnapshotArgs) -> ExitCode {
         );
         return ExitCode::from(EXIT_USAGE);
     }
-    // Refuse an unwritable destination before starting anything.
-    if let Err(e) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&out)
-    {
+    // Refuse an unwritable destination (or a planted link) before starting anything.
+    if let Err(e) = mpviz::export::files::check_writable(&out) {
         eprintln!("mpviz: --out {}: cannot write there: {e}", out.display());
         return ExitCode::from(EXIT_USAGE);
     }
@@ -226,13 +223,7 @@ fn snapshot(args: SnapshotArgs) -> ExitCode {
     };
     match mpviz::snapshot::take(args.scenario, &shot) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            // Remove the empty file the writability check left, not an older picture.
-            if std::fs::metadata(&out).is_ok_and(|m| m.len() == 0) {
-                let _ = std::fs::remove_file(&out);
-            }
-            fail(&e)
-        }
+        Err(e) => fail(&e),
     }
 }
 
@@ -352,10 +343,7 @@ fn run(args: RunArgs) -> ExitCode {
     let cells = params.cell_names();
     let json = args.json;
     if let Some(path) = &args.trace_out
-        && let Err(e) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
+        && let Err(e) = mpviz::export::files::check_writable(path)
     {
         eprintln!(
             "mpviz: --trace-out {}: cannot write there: {e}",
@@ -369,42 +357,65 @@ fn run(args: RunArgs) -> ExitCode {
         .map(|_| mpviz::export::trace::ChromeTrace::default());
     let stdout = std::io::stdout();
     let t0 = mpviz::runtime::clock::now_ns();
+    // A write that fails (the reader went away, a full disk) stops the run, cleanly: there is
+    // no one left to show it to.
+    let mut out_error: Option<std::io::Error> = None;
     let mut observer = |e: &Envelope| {
         if let Some(t) = trace.as_mut() {
             t.observe(e);
         }
+        if out_error.is_some() {
+            return;
+        }
         let mut out = stdout.lock();
-        if json {
-            report::json_line(&mut out, e);
-        } else if let Some(line) = report::text_line(e, t0, &cells) {
-            let _ = writeln!(out, "{line}");
+        let written = if json {
+            report::json_line(&mut out, e)
+        } else {
+            match report::text_line(e, t0, &cells) {
+                Some(line) => writeln!(out, "{line}"),
+                None => Ok(()),
+            }
+        };
+        if let Err(err) = written {
+            out_error = Some(err);
+            interrupt_flag().store(true, std::sync::atomic::Ordering::Relaxed);
         }
     };
     let result = scenario::run(&params, opts, &mut observer);
-    if let (Some(t), Some(path)) = (trace, &args.trace_out)
-        && let Err(e) = std::fs::write(path, t.finish())
-    {
-        eprintln!("mpviz: cannot write the trace {}: {e}", path.display());
-    }
-    match result {
+    let mut code = match &result {
         Ok(summary) => {
             let mut out = stdout.lock();
-            if json {
-                let _ = writeln!(
+            let written = if json {
+                writeln!(
                     out,
                     "{}",
-                    serde_json::to_string(&summary).unwrap_or_default()
-                );
+                    serde_json::to_string(summary).unwrap_or_default()
+                )
             } else {
-                let _ = write!(out, "{}", report::summary_text(&summary));
+                write!(out, "{}", report::summary_text(summary))
             }
-            let _ = out.flush();
+            .and_then(|()| out.flush());
+            if let Err(e) = written {
+                out_error.get_or_insert(e);
+            }
             if summary.ok {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(EXIT_PROBLEMS)
             }
         }
-        Err(e) => fail(&e),
+        Err(_) if out_error.is_some() => ExitCode::from(EXIT_PROBLEMS),
+        Err(e) => fail(e),
+    };
+    if let (Some(t), Some(path)) = (trace, &args.trace_out)
+        && let Err(e) = mpviz::export::files::write_whole(path, t.finish().as_bytes())
+    {
+        eprintln!("mpviz: cannot write the trace {}: {e}", path.display());
+        code = ExitCode::from(EXIT_PROBLEMS);
     }
+    if let Some(e) = out_error {
+        eprintln!("mpviz: cannot write the output ({e}); the run was stopped and cleaned up");
+        code = ExitCode::from(EXIT_PROBLEMS);
+    }
+    code
 }

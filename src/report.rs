@@ -8,9 +8,10 @@ use crate::runtime::{Access, Envelope, EventKind};
 use crate::scenario::{Summary, signal_name};
 
 /// Prints each event as one JSON line.
-pub fn json_line(out: &mut impl Write, e: &Envelope) {
-    if let Ok(s) = serde_json::to_string(e) {
-        let _ = writeln!(out, "{s}");
+pub fn json_line(out: &mut impl Write, e: &Envelope) -> std::io::Result<()> {
+    match serde_json::to_string(e) {
+        Ok(s) => writeln!(out, "{s}"),
+        Err(_) => Ok(()),
     }
 }
 

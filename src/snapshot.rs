@@ -92,7 +92,10 @@ pub fn save(
         frame: true,
         light: theme.name == "light",
     };
-    std::fs::write(path, export::render(&frame(app, size), format, &pic))
+    export::files::write_whole(
+        path,
+        export::render(&frame(app, size), format, &pic).as_bytes(),
+    )
 }
 
 /// A file name for a screenshot taken now: `mpviz-lock-1764170000.svg`.

@@ -194,3 +194,70 @@ fn a_reader_that_goes_away_is_no_reason_to_panic() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.code(), Some(0), "{err}");
 }
+
+/// Output that cannot be written stops the run and says so, with a non-zero exit and nothing
+/// left behind: a full disk, and a reader that has gone away mid-run.
+#[test]
+fn output_that_cannot_be_written_stops_the_run() {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let out = std::process::Command::new(common::BIN)
+        .args(["run", "lock", "--interval-ms", "1"])
+        .stdout(full)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot write the output"), "{err}");
+    // A reader that takes three lines and leaves: the run stops instead of going on for
+    // 200 000 increments.
+    let mut child = common::spawn(&[
+        "run",
+        "lock",
+        "--mode",
+        "unlocked",
+        "--interval-ms",
+        "1",
+        "--steps",
+        "100000",
+        "--json",
+    ]);
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    for _ in 0..3 {
+        lines.next();
+    }
+    drop(lines);
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(1));
+    let segs = common::segments_of(child.id() as i32);
+    assert!(segs.is_empty(), "{segs:?}");
+}
+
+/// Files mpviz writes never follow a planted link: a dangling link at `--out` or
+/// `--trace-out` is refused before anything starts, and nothing appears where it points.
+#[test]
+fn outputs_never_follow_a_planted_link() {
+    let dir = std::env::temp_dir().join(format!("mpviz-links-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let target = dir.join("elsewhere");
+    for (flag, name, args) in [
+        ("--out", "shot.svg", &["snapshot", "process"][..]),
+        ("--trace-out", "trace.json", &["run", "process"][..]),
+    ] {
+        let link = dir.join(name);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&target, &link).expect("link");
+        let mut a: Vec<&str> = args.to_vec();
+        let l = link.to_string_lossy().into_owned();
+        a.extend([flag, l.as_str()]);
+        let (code, err, printed) = run(&a);
+        assert_eq!(code, Some(2), "{a:?}: {err}");
+        assert!(err.contains("symbolic link"), "{err}");
+        assert!(!printed, "{a:?} started something");
+        assert!(!target.exists(), "{a:?} wrote through the link");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

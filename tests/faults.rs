@@ -124,6 +124,47 @@ fn ctrl_c_stops_the_run_and_cleans_up() {
     assert_clean(&out);
 }
 
+/// A pool handing out ten million one-value chunks to 64 workers hears Ctrl-C while it is
+/// still submitting (the submit loop never looked before): the run ends, with every worker
+/// reaped and the 80 MB result segment removed, long before the submitting would have. Two
+/// more signals while it cleans up change nothing.
+#[test]
+fn ctrl_c_is_heard_while_a_big_pool_submits() {
+    let mut sent = false;
+    let mut at = None;
+    let out = run_with(
+        &[
+            "run",
+            "pool",
+            "--processes",
+            "64",
+            "--map-n",
+            "10000000",
+            "--chunksize",
+            "1",
+            "--json",
+        ],
+        |e, child| {
+            // Once the map's chunks are going out.
+            if e["type"] == "task_start" && !sent {
+                sent = true;
+                at = Some(std::time::Instant::now());
+                let pid = Pid::from_raw(child.id() as i32);
+                for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGINT] {
+                    kill(pid, sig).expect("signal");
+                }
+            }
+        },
+    );
+    let took = at.map(|t| t.elapsed());
+    assert_eq!(out.code, Some(130), "{}", out.stderr);
+    assert!(
+        took.is_some_and(|d| d < std::time::Duration::from_secs(10)),
+        "it took {took:?} to stop"
+    );
+    assert_clean(&out);
+}
+
 #[test]
 fn workers_leave_on_their_own_when_the_parent_is_killed() {
     for method in ["reexec", "fork"] {

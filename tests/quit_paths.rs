@@ -4,9 +4,12 @@
 //! in /dev/shm (after a SIGKILL: removed by the next start), and, except after SIGKILL, the
 //! terminal back on the primary screen, cursor shown, in cooked mode.
 //!
+//! Two or three signals in a row at random gaps (the same twice, or a mix) and a closed
+//! terminal are quit paths too: any number of signals ends in one clean-up.
+//!
 //! Seeded and reproducible: `MPVIZ_FAULT_SEED` picks the sequence (printed with any failure),
-//! `MPVIZ_FAULT_TRIALS` how many trials run (default 210: every scenario × every quit path,
-//! five times, with random moments and start methods).
+//! `MPVIZ_FAULT_TRIALS` how many trials run (default 240: every scenario × every quit path,
+//! four times, with random moments and start methods).
 
 mod common;
 
@@ -26,16 +29,24 @@ enum Quit {
     Key,
     CtrlC,
     Signal(Signal),
+    /// Several signals in a row, a random gap (0-25 ms) apart: a second or third signal must
+    /// never skip the clean-up.
+    Signals(&'static [Signal]),
+    /// The terminal closes (the window is shut): the kernel hangs up the session.
+    HangUp,
     Panic,
 }
 
-const QUITS: [Quit; 7] = [
+const QUITS: [Quit; 10] = [
     Quit::Key,
     Quit::CtrlC,
     Quit::Signal(Signal::SIGINT),
     Quit::Signal(Signal::SIGTERM),
     Quit::Signal(Signal::SIGHUP),
     Quit::Signal(Signal::SIGKILL),
+    Quit::Signals(&[Signal::SIGTERM, Signal::SIGTERM]),
+    Quit::Signals(&[Signal::SIGINT, Signal::SIGHUP, Signal::SIGTERM]),
+    Quit::HangUp,
     Quit::Panic,
 ];
 
@@ -45,6 +56,8 @@ struct Trial {
     scenario: &'static str,
     quit: Quit,
     after_ms: u64,
+    /// Between the signals of `Quit::Signals`.
+    gap_ms: u64,
     fork: bool,
 }
 
@@ -95,6 +108,17 @@ fn run_trial(seed: u64, t: &Trial) -> Result<usize, String> {
         Quit::CtrlC => s.press(b"\x03"),
         Quit::Panic => s.press(b"!"),
         Quit::Signal(sig) => kill(Pid::from_raw(ui), sig).map_err(|e| format!("kill: {e}"))?,
+        Quit::Signals(sigs) => {
+            for (i, sig) in sigs.iter().enumerate() {
+                if i > 0 {
+                    // The fault's own timing: the next signal comes this long after.
+                    std::thread::sleep(Duration::from_millis(t.gap_ms));
+                }
+                // The UI may already be gone after the first: that is a clean exit too.
+                let _ = kill(Pid::from_raw(ui), *sig);
+            }
+        }
+        Quit::HangUp => s.hang_up(),
     }
     let deadline = Instant::now() + common::pty::LONG;
     let status = loop {
@@ -112,13 +136,13 @@ fn run_trial(seed: u64, t: &Trial) -> Result<usize, String> {
         return Err(format!("a panic should exit with 101, got {status:?}"));
     }
     if !killed {
-        // The terminal: cooked mode, primary screen, cursor shown.
-        if s.cooked() == Some(false) {
+        // The terminal: cooked mode, primary screen, cursor shown (a closed one is gone).
+        if t.quit != Quit::HangUp && s.cooked() == Some(false) {
             return Err("the terminal was left in raw mode".into());
         }
         s.close();
         let (alternate, hidden) = s.screen_modes();
-        if alternate || hidden {
+        if t.quit != Quit::HangUp && (alternate || hidden) {
             return Err(format!(
                 "terminal not restored: alternate screen {alternate}, cursor hidden {hidden}"
             ));
@@ -180,7 +204,7 @@ fn every_quit_path_at_random_moments_leaves_nothing_behind() {
     let trials: usize = std::env::var("MPVIZ_FAULT_TRIALS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(SCENARIOS.len() * QUITS.len() * 5);
+        .unwrap_or(SCENARIOS.len() * QUITS.len() * 4);
     let mut rng = Rng::new(seed);
     // Every (scenario, quit path) pair in turn; the moment and the start method at random.
     let plan: Vec<Trial> = (0..trials)
@@ -189,6 +213,7 @@ fn every_quit_path_at_random_moments_leaves_nothing_behind() {
             scenario: SCENARIOS[index % SCENARIOS.len()],
             quit: QUITS[(index / SCENARIOS.len()) % QUITS.len()],
             after_ms: rng.below(1200),
+            gap_ms: rng.below(26),
             fork: rng.below(3) == 0,
         })
         .collect();

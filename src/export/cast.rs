@@ -17,7 +17,7 @@ pub struct Cast {
 
 impl Cast {
     pub fn create(path: &Path, width: u16, height: u16, title: &str) -> std::io::Result<Cast> {
-        let mut out = BufWriter::new(File::create(path)?);
+        let mut out = BufWriter::new(super::files::create_streamed(path)?);
         let timestamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());

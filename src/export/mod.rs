@@ -3,6 +3,7 @@
 
 pub mod ansi;
 pub mod cast;
+pub mod files;
 pub mod html;
 pub mod palette;
 pub mod svg;

@@ -347,6 +347,15 @@ impl<'o> Session<'o> {
         self.rt.emit(kind);
     }
 
+    /// An error once a signal, `q` or a restart asked the run to end: every loop of the parent
+    /// that can run long calls it (an atomic load, cheap enough for each iteration).
+    pub fn check_interrupt(&self) -> Result<(), RunError> {
+        if self.rt.interrupted() {
+            return Err(RuntimeError::Interrupted.into());
+        }
+        Ok(())
+    }
+
     /// `d` as the run's speed setting scales it (the `+` / `-` keys, `--speed`).
     pub fn scaled(&self, d: Duration) -> Duration {
         d * self.rt.hub().speed() / 1000

@@ -700,6 +700,24 @@ impl PoolClient {
         }
     }
 
+    /// Takes what has already arrived, without waiting: called while submitting, so that a
+    /// long submission still shows its tasks running (and hears a worker die) instead of
+    /// holding every event back until the last task is out.
+    fn pump(&mut self, s: &mut Session<'_>) -> Result<(), RunError> {
+        for _ in 0..4096 {
+            match s.next_or(&self.results, Duration::ZERO)? {
+                Got::Other(out) => self.accept(out),
+                Got::Event(e) => {
+                    if let Some(death) = self.log.observe(&e) {
+                        self.on_death(s, &e, death)?;
+                    }
+                }
+                Got::Closed | Got::Timeout => break,
+            }
+        }
+        Ok(())
+    }
+
     /// Waits until every task in `ids` has its result (`.get()` on each).
     fn wait(&mut self, s: &mut Session<'_>, ids: &[u32]) -> Result<(), RunError> {
         // The tasks still waited for, updated as each result arrives (not rescanned).
@@ -846,6 +864,12 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     let mut chunks = Vec::new();
     let mut start = 0u64;
     while start < p.map_n {
+        // Millions of chunks can take seconds to hand out: a Ctrl-C or q is heard meanwhile,
+        // and what the workers report is shown as it comes.
+        s.check_interrupt()?;
+        if chunks.len() % 1024 == 1023 {
+            pool.pump(s)?;
+        }
         let count = chunksize.min(p.map_n - start).min(u32::MAX as u64) as u32;
         let first = start as i64;
         chunks.push(pool.submit(
@@ -915,6 +939,7 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
     });
     let mut ids = Vec::new();
     for i in 0..p.apply_list_n as i64 {
+        s.check_interrupt()?;
         ids.push(pool.submit(
             |task| Task::Apply {
                 task,
@@ -940,6 +965,7 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
             name: format!("apply_async round trips ({})", p.roundtrips),
         });
         for i in 0..p.roundtrips as i64 {
+            s.check_interrupt()?;
             let id = pool.submit(
                 |task| Task::Apply {
                     task,

@@ -1,7 +1,7 @@
 //! mpviz in a real pseudo-terminal, its output parsed by a terminal emulator (vt100): start it,
 //! press keys, resize, signal it, and check the screen and the terminal it leaves behind.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::num::NonZeroU16;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -19,6 +19,8 @@ pub struct Session {
     parser: Arc<Mutex<vt100::Parser>>,
     raw: Arc<Mutex<Vec<u8>>>,
     pump: Option<JoinHandle<()>>,
+    /// Tells the pump to stop reading (so the master can be closed for a hang-up).
+    stop_pump: Arc<std::sync::atomic::AtomicBool>,
     pub pid: i32,
 }
 
@@ -57,19 +59,40 @@ impl Session {
         // Only the child keeps the slave side open, so reading the master ends when it exits.
         drop(pty.slave);
         let pid = child.process_id().expect("pid") as i32;
-        let mut reader = pty.master.try_clone_reader().expect("reader");
+        // The pump reads the master's own descriptor (no duplicate), polling so that it can be
+        // told to stop: a hang-up needs every descriptor of the master closed.
+        let fd = pty.master.as_raw_fd().expect("the master's descriptor");
         let keys = pty.master.take_writer().expect("writer");
         let parser = Arc::new(Mutex::new(vt100::Parser::new(nz(24), nz(80), 0)));
         let raw = Arc::new(Mutex::new(Vec::new()));
-        let (p, r) = (parser.clone(), raw.clone());
+        let stop_pump = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (p, r, stop) = (parser.clone(), raw.clone(), stop_pump.clone());
         let pump = std::thread::spawn(move || {
+            use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+            use std::os::fd::BorrowedFd;
             let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // The one `unsafe` outside src/runtime/sys.rs, in a test helper: portable-pty
+                // gives the master's descriptor only as a number, and a real hang-up needs
+                // this read to use it rather than a duplicate.
+                // SAFETY: the master, which owns `fd`, is closed only after this thread has
+                // been told to stop and has been joined (`hang_up`, `close`, drop).
+                #[allow(unsafe_code)]
+                let bfd = unsafe { BorrowedFd::borrow_raw(fd) };
+                let mut fds = [PollFd::new(bfd, PollFlags::POLLIN)];
+                match poll(&mut fds, PollTimeout::from(50u16)) {
+                    Ok(0) => continue,
+                    Ok(_) => {}
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    Err(_) => break,
                 }
-                p.lock().expect("parser").process(&buf[..n]);
-                r.lock().expect("raw").extend_from_slice(&buf[..n]);
+                match nix::unistd::read(bfd, &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        p.lock().expect("parser").process(&buf[..n]);
+                        r.lock().expect("raw").extend_from_slice(&buf[..n]);
+                    }
+                }
             }
         });
         Session {
@@ -79,6 +102,7 @@ impl Session {
             parser,
             raw,
             pump: Some(pump),
+            stop_pump,
             pid,
         }
     }
@@ -133,12 +157,26 @@ impl Session {
         }
     }
 
-    /// Closes our side of the terminal and waits until all output has been read.
-    pub fn close(&mut self) {
-        drop(self.master.take());
+    /// Closes the terminal as a closing window does (the kernel hangs up the session), without
+    /// waiting for anything.
+    pub fn hang_up(&mut self) {
+        self.stop_pump
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         if let Some(p) = self.pump.take() {
             let _ = p.join();
         }
+        self.keys = Box::new(std::io::sink());
+        drop(self.master.take());
+    }
+
+    /// Closes our side of the terminal and waits until all output has been read.
+    pub fn close(&mut self) {
+        // The pump ends at the end of the output (the terminal side closes when mpviz exits);
+        // only then is the master, whose descriptor it reads, closed.
+        if let Some(p) = self.pump.take() {
+            let _ = p.join();
+        }
+        drop(self.master.take());
     }
 
     /// Whether the pty's terminal side is in cooked mode (canonical input, echo), as a shell
@@ -175,6 +213,17 @@ impl Session {
             tail.contains("\u{1b}[?1049l"),
             "left the alternate screen: {tail:?}"
         );
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // The pump borrows the master's descriptor: stop it before the master closes.
+        self.stop_pump
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(p) = self.pump.take() {
+            let _ = p.join();
+        }
     }
 }
 
