@@ -91,7 +91,8 @@ impl ValueTrace {
                     return;
                 };
                 run.unsorted |= run.writes.last().is_some_and(|l| l.t_ns > w.t_ns);
-                run.delta_sum += w.new - w.old;
+                // Saturating: a damaged recording may carry any 128-bit values.
+                run.delta_sum = run.delta_sum.saturating_add(w.new.saturating_sub(w.old));
                 run.writes.push(w);
                 let earlier = match run.first_write.iter_mut().find(|(w, _)| *w == e.worker) {
                     Some((_, t)) if *t <= e.t_ns => false,
