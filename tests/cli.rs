@@ -64,6 +64,10 @@ fn bad_parameters_are_refused_with_a_message_naming_them() {
         (&["run", "lock", "--mode", "sideways"], "possible values"),
         (&["bench", "nosuch"], "possible values"),
         (&["run", "shared", "--array", "q:1,x"], "--array"),
+        // Non-finite values cannot be checked against an expected total.
+        (&["run", "shared", "--value", "d:1e309"], "finite"),
+        (&["run", "shared", "--value", "d:nan"], "finite"),
+        (&["run", "shared", "--value", "f:1e39"], "finite"),
         (
             &["snapshot", "lock", "--size", "10x10", "--out", "/tmp/x.svg"],
             "--size",
@@ -259,5 +263,56 @@ fn outputs_never_follow_a_planted_link() {
         assert!(!printed, "{a:?} started something");
         assert!(!target.exists(), "{a:?} wrote through the link");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A FIFO given to replay is refused at once (its open would block where no signal can end
+/// it); a recording with a UTF-8 byte-order mark is read; a umask that would make the segment
+/// read-only does not stop a run.
+#[test]
+fn odd_files_and_umasks_are_handled() {
+    let dir = std::env::temp_dir().join(format!("mpviz-odd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let fifo = dir.join("f.jsonl");
+    let _ = std::fs::remove_file(&fifo);
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
+    let (code, err, _) = run(&["replay", fifo.to_str().expect("path")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("not a regular file"), "{err}");
+
+    let out = std::process::Command::new(common::BIN)
+        .args([
+            "run",
+            "lock",
+            "--interval-ms",
+            "1",
+            "--steps",
+            "2",
+            "--json",
+        ])
+        .output()
+        .expect("run");
+    let mut bom = vec![0xef, 0xbb, 0xbf];
+    bom.extend_from_slice(&out.stdout);
+    let file = dir.join("bom.jsonl");
+    std::fs::write(&file, bom).expect("write");
+    mpviz::replay::load(&file).expect("a recording with a byte-order mark");
+
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "umask 0277; exec {} run lock --interval-ms 1 --steps 2",
+                common::BIN
+            ),
+        ])
+        .output()
+        .expect("sh");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -355,6 +355,17 @@ impl Segment {
                 name: name.clone(),
                 source,
             })?;
+        // Owner read and write whatever the umask says (under umask 0277 the object was 0400,
+        // and no worker could open it to write).
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            format!("/dev/shm/{name}"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .map_err(|e| ShmError::Invalid {
+            name: name.clone(),
+            why: format!("cannot set its mode to 0600: {e}"),
+        })?;
         // The region stays valid as long as `shmem`, which the Segment keeps beside it.
         let region = region_of(&shmem);
         let mut header = [0u8; HEADER_LEN];

@@ -42,6 +42,16 @@ fn parse_number(t: TypeCode, s: &str) -> Result<Num, String> {
     let s = s.trim();
     if t.is_float() {
         let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+        // Infinity and NaN cannot be checked against an expected value (NaN is equal to
+        // nothing), and a float cell that overflows its type is no lesson: refuse them.
+        let stored = t.normalise(Num::Float(v));
+        if !matches!(stored, Num::Float(x) if x.is_finite()) {
+            return Err(format!(
+                "{s} is not a finite number that fits typecode '{}' ({})",
+                t.as_char(),
+                t.c_name()
+            ));
+        }
         return Ok(Num::Float(v));
     }
     let v: i128 = s.parse().map_err(|_| format!("{s:?} is not an integer"))?;
