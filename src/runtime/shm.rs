@@ -27,8 +27,6 @@
 
 use std::io::Read;
 
-use nix::sys::signal::kill;
-use nix::unistd::Pid;
 use shared_memory::{Shmem, ShmemConf, ShmemError};
 use thiserror::Error;
 
@@ -52,6 +50,8 @@ pub const MAX_LEN: usize = 128 * 1024 * 1024;
 pub enum ShmError {
     #[error("cannot create shared segment {name}: {source}")]
     Create { name: String, source: ShmemError },
+    #[error("cannot create shared segment {name}: {why}")]
+    Make { name: String, why: String },
     #[error("cannot open shared segment {name}: {source}")]
     Open { name: String, source: ShmemError },
     #[error("shared segment {name} is not a valid mpviz segment: {why}")]
@@ -304,6 +304,10 @@ pub struct Segment {
     region: RawRegion,
     cells: Vec<CellDesc>,
     mutex: RobustMutex,
+    /// The creator's exclusive `flock` on the object, held for as long as it lives: the kernel
+    /// drops it with the creator's last descriptor, so "is its creator alive?" is answered
+    /// rightly across pid namespaces, where the pid in the name may mean another process.
+    _alive: Option<nix::fcntl::Flock<std::fs::File>>,
 }
 
 /// Sixteen random hex digits (for segment names and the run token).
@@ -347,25 +351,17 @@ impl Segment {
                 why: format!("{total} bytes is too large"),
             });
         }
-        let shmem = ShmemConf::new()
-            .size(total)
-            .os_id(&name)
-            .create()
-            .map_err(|source| ShmError::Create {
-                name: name.clone(),
-                source,
-            })?;
-        // Owner read and write whatever the umask says (under umask 0277 the object was 0400,
-        // and no worker could open it to write).
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(
-            format!("/dev/shm/{name}"),
-            std::fs::Permissions::from_mode(0o600),
-        )
-        .map_err(|e| ShmError::Invalid {
-            name: name.clone(),
-            why: format!("cannot set its mode to 0600: {e}"),
-        })?;
+        let alive = reserve(&name, total)?;
+        let mut shmem =
+            ShmemConf::new()
+                .os_id(&name)
+                .open()
+                .map_err(|source| ShmError::Create {
+                    name: name.clone(),
+                    source,
+                })?;
+        // Ours to unlink on drop, as if `shared_memory` had created it.
+        shmem.set_owner(true);
         // The region stays valid as long as `shmem`, which the Segment keeps beside it.
         let region = region_of(&shmem);
         let mut header = [0u8; HEADER_LEN];
@@ -393,6 +389,7 @@ impl Segment {
             region,
             cells: descs,
             mutex,
+            _alive: Some(alive),
         };
         for (ci, c) in cells.iter().enumerate() {
             for (ei, v) in c.init.iter().enumerate() {
@@ -425,6 +422,7 @@ impl Segment {
             region,
             cells,
             mutex,
+            _alive: None,
         })
     }
 
@@ -589,7 +587,60 @@ fn parse_header(region: &RawRegion) -> Result<Vec<CellDesc>, String> {
     Ok(cells)
 }
 
-/// Removes `mpviz` segments left by runs whose creator no longer exists. Returns their names.
+/// Makes the object for segment `name`: created here (exclusively, never through a link),
+/// mode 0600 whatever the umask, locked for as long as its creator lives, and its pages
+/// reserved now — a full `/dev/shm` is a clear refusal before any worker starts, not a SIGBUS
+/// at the first write.
+fn reserve(name: &str, len: usize) -> Result<nix::fcntl::Flock<std::fs::File>, ShmError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    // Made under a name the sweeper passes over, and renamed once locked: no other run's
+    // sweep can ever see it unlocked.
+    let path = format!("/dev/shm/{name}");
+    let making = format!("/dev/shm/{NAME_PREFIX}making-{}", random_hex());
+    let invalid = |why: String| ShmError::Make {
+        name: name.to_string(),
+        why,
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&making)
+        .map_err(|e| invalid(format!("cannot create {making}: {e}")))?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| invalid(format!("cannot set its mode to 0600: {e}")))?;
+    let locked = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock);
+    let file = match locked {
+        Ok(f) => f,
+        Err((_, e)) => {
+            let _ = std::fs::remove_file(&making);
+            return Err(invalid(format!("cannot lock it: {e}")));
+        }
+    };
+    if let Err(e) = nix::fcntl::posix_fallocate(&*file, 0, len as libc::off_t) {
+        let _ = std::fs::remove_file(&making);
+        let free = nix::sys::statvfs::statvfs("/dev/shm")
+            .map(|s| s.blocks_available() as u64 * s.fragment_size() as u64);
+        return Err(invalid(match (e, free) {
+            (nix::errno::Errno::ENOSPC, Ok(free)) => format!(
+                "it needs {len} bytes in /dev/shm, and only {free} are free there \
+                 (a container's /dev/shm is often 64 MB: give it more, e.g. docker --shm-size)"
+            ),
+            (e, _) => format!("cannot reserve {len} bytes in /dev/shm: {e}"),
+        }));
+    }
+    if let Err(e) = std::fs::rename(&making, &path) {
+        let _ = std::fs::remove_file(&making);
+        return Err(invalid(format!("cannot name it {path}: {e}")));
+    }
+    Ok(file)
+}
+
+/// Removes `mpviz` segments whose creator is gone: nobody holds the creator's lock on them.
+/// Right across pid namespaces (a pid in the name may be another process there); a segment
+/// whose creator lives is never touched. Returns their names.
 pub fn sweep_stale() -> Vec<String> {
     let Ok(dir) = std::fs::read_dir("/dev/shm") else {
         return Vec::new();
@@ -597,10 +648,24 @@ pub fn sweep_stale() -> Vec<String> {
     let mut removed = Vec::new();
     for entry in dir.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = owner_pid_of(&name) else {
+        if owner_pid_of(&name).is_none() {
+            continue;
+        }
+        use std::os::unix::fs::OpenOptionsExt;
+        let Ok(file) = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(entry.path())
+        else {
             continue;
         };
-        if pid_is_gone(pid) && nix::sys::mman::shm_unlink(name.as_str()).is_ok() {
+        // Held while we unlink, so a creator cannot be mid-way through making it.
+        let Ok(_unheld) =
+            nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock)
+        else {
+            continue;
+        };
+        if nix::sys::mman::shm_unlink(name.as_str()).is_ok() {
             removed.push(name);
         }
     }
@@ -612,13 +677,6 @@ pub fn owner_pid_of(name: &str) -> Option<i32> {
     let rest = name.strip_prefix(NAME_PREFIX)?;
     let (pid, _) = rest.split_once('-')?;
     pid.parse().ok().filter(|p| *p > 0)
-}
-
-fn pid_is_gone(pid: i32) -> bool {
-    matches!(
-        kill(Pid::from_raw(pid), None),
-        Err(nix::errno::Errno::ESRCH)
-    )
 }
 
 /// Names of `mpviz` segments currently in `/dev/shm` (for tests and diagnostics).
@@ -744,28 +802,22 @@ mod tests {
     }
 
     #[test]
-    fn only_segments_whose_owner_is_gone_are_swept() {
-        // A pid that existed and is gone: a child that has been waited for.
-        let mut child = std::process::Command::new("true")
-            .spawn()
-            .expect("spawn true");
-        let dead = child.id();
-        child.wait().expect("wait");
-        let mine = format!("{NAME_PREFIX}{}-{}", std::process::id(), random_hex());
-        let stale = format!("{NAME_PREFIX}{dead}-{}", random_hex());
-        for n in [&mine, &stale] {
-            std::fs::write(format!("/dev/shm/{n}"), b"x").expect("make a segment file");
-        }
+    fn only_segments_whose_creator_is_gone_are_swept() {
+        // A live creator's segment (it holds the lock), and one nobody holds: its creator gone,
+        // whatever pid its name carries (in another pid namespace it may be a live process).
+        let live =
+            Segment::create(&[CellSpec::value(TypeCode::I32, NumSer::Int(0))]).expect("create");
+        let stale = format!("{NAME_PREFIX}{}-{}", std::process::id(), random_hex());
+        std::fs::write(format!("/dev/shm/{stale}"), b"x").expect("make a segment file");
         let swept = sweep_stale();
         let here = list_segments();
-        let _ = std::fs::remove_file(format!("/dev/shm/{mine}"));
         assert!(
             swept.contains(&stale) && !here.contains(&stale),
             "{swept:?}"
         );
         assert!(
-            !swept.contains(&mine) && here.contains(&mine),
-            "a live owner's is kept"
+            !swept.contains(&live.name().to_string()) && here.contains(&live.name().to_string()),
+            "a live creator's is kept"
         );
     }
 
