@@ -622,7 +622,7 @@ fn reserve(name: &str, len: usize) -> Result<nix::fcntl::Flock<std::fs::File>, S
     if let Err(e) = nix::fcntl::posix_fallocate(&*file, 0, len as libc::off_t) {
         let _ = std::fs::remove_file(&making);
         let free = nix::sys::statvfs::statvfs("/dev/shm")
-            .map(|s| s.blocks_available() as u64 * s.fragment_size() as u64);
+            .map(|s| s.blocks_available().saturating_mul(s.fragment_size()));
         return Err(invalid(match (e, free) {
             (nix::errno::Errno::ENOSPC, Ok(free)) => format!(
                 "it needs {len} bytes in /dev/shm, and only {free} are free there \
