@@ -50,24 +50,50 @@ pub struct QueueItem {
 #[derive(Debug, Clone, Default)]
 pub struct QueueView {
     pub items: Vec<QueueItem>,
+    /// Items not yet taken, by who put them and what (`Num` as its bits): each get finds its
+    /// put at once, so a recording of 100 000 gets is not matched in quadratic time.
+    waiting: std::collections::HashMap<(u16, NumKey), std::collections::VecDeque<usize>>,
+}
+
+/// A queue item's value as a hashable key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum NumKey {
+    Int(i128),
+    Float(u64),
+}
+
+impl From<Num> for NumKey {
+    fn from(n: Num) -> NumKey {
+        match n {
+            Num::Int(v) => NumKey::Int(v),
+            Num::Float(f) => NumKey::Float(f.to_bits()),
+        }
+    }
 }
 
 impl QueueView {
     pub fn on_event(&mut self, e: &Envelope) {
         match &e.kind {
-            EventKind::QueuePut { value } => self.items.push(QueueItem {
-                from: e.worker,
-                value: *value,
-                put_ns: e.t_ns,
-                got_ns: None,
-            }),
+            EventKind::QueuePut { value } => {
+                self.waiting
+                    .entry((e.worker, (*value).into()))
+                    .or_default()
+                    .push_back(self.items.len());
+                self.items.push(QueueItem {
+                    from: e.worker,
+                    value: *value,
+                    put_ns: e.t_ns,
+                    got_ns: None,
+                });
+            }
             EventKind::QueueGet { from, value } => {
                 if let Some(i) = self
-                    .items
-                    .iter_mut()
-                    .find(|i| i.got_ns.is_none() && i.from == *from && i.value == *value)
+                    .waiting
+                    .get_mut(&(*from, (*value).into()))
+                    .and_then(|q| q.pop_front())
+                    && let Some(item) = self.items.get_mut(i)
                 {
-                    i.got_ns = Some(e.t_ns);
+                    item.got_ns = Some(e.t_ns);
                 }
             }
             _ => {}
@@ -220,6 +246,44 @@ impl SharedView {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn every_get_finds_its_put_even_among_equal_values() {
+        let mut q = QueueView::default();
+        for i in 0..1000u64 {
+            let v = Num::Int((i % 7) as i128);
+            q.on_event(&Envelope::of(
+                1 + (i % 2) as u16,
+                i,
+                EventKind::QueuePut { value: v },
+            ));
+        }
+        for i in 0..1000u64 {
+            let v = Num::Int((i % 7) as i128);
+            let from = 1 + (i % 2) as u16;
+            q.on_event(&Envelope::of(
+                0,
+                2000 + i,
+                EventKind::QueueGet { from, value: v },
+            ));
+        }
+        // Gets that match nothing change nothing.
+        q.on_event(&Envelope::of(
+            0,
+            9999,
+            EventKind::QueueGet {
+                from: 9,
+                value: Num::Int(1),
+            },
+        ));
+        assert_eq!(q.in_flight(), 0);
+        assert!(
+            q.items
+                .iter()
+                .enumerate()
+                .all(|(i, it)| it.got_ns == Some(2000 + i as u64))
+        );
+    }
     use super::*;
 
     fn ev(worker: u16, t_ns: u64, kind: EventKind) -> Envelope {

@@ -267,7 +267,9 @@ fn queue_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
         ));
     }
     lines.push(Line::raw(""));
-    for it in &q.items {
+    // The newest items that fit (a recording may hold a hundred thousand).
+    let room = area.height.saturating_sub(6) as usize;
+    for it in q.items.iter().skip(q.items.len().saturating_sub(room)) {
         let (state, style) = match it.got_ns {
             Some(_) => ("q.get() ✓".to_string(), t.good),
             None => ("in the queue".to_string(), t.accent),
