@@ -74,6 +74,10 @@ pub enum RuntimeError {
     Interrupted,
     #[error("too many workers (at most {0})")]
     TooMany(u16),
+    #[error(
+        "cannot start the threads that read worker {worker}: {source} (is `ulimit -u` too low?)"
+    )]
+    Threads { worker: u16, source: std::io::Error },
 }
 
 static INTERRUPT: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
@@ -320,6 +324,16 @@ impl Runtime {
             self.tx.clone(),
             self.shutdown.clone(),
         );
+        let reader = match reader {
+            Ok(r) => r,
+            Err(source) => {
+                // The worker exists: kill it and keep its handle, so it is reaped like the rest.
+                handle.proc.signal(nix::sys::signal::Signal::SIGKILL);
+                self.hub.add(handle.clone());
+                self.workers.push(handle);
+                return Err(RuntimeError::Threads { worker: id, source });
+            }
+        };
         self.readers.push(reader);
         let handshake = handle.control.send_raw(&encode_spec(&spec));
         self.hub.add(handle.clone());
@@ -531,17 +545,19 @@ fn start_readers(
     outputs: [File; 2],
     tx: Sender<Batch>,
     shutdown: Arc<AtomicBool>,
-) -> JoinHandle<()> {
+) -> std::io::Result<JoinHandle<()>> {
     let pid = handle.pid;
+    // Threads that cannot be made (a low `ulimit -u`) are an error to report, not a panic.
     let out_threads: Vec<JoinHandle<()>> = outputs
         .into_iter()
         .zip([Stream::Stdout, Stream::Stderr])
         .map(|(file, stream)| {
             let (tx, shutdown) = (tx.clone(), shutdown.clone());
-            std::thread::spawn(move || read_output(worker, pid, stream, file, tx, &shutdown))
+            std::thread::Builder::new()
+                .spawn(move || read_output(worker, pid, stream, file, tx, &shutdown))
         })
-        .collect();
-    std::thread::spawn(move || {
+        .collect::<std::io::Result<_>>()?;
+    std::thread::Builder::new().spawn(move || {
         let mut dec = Decoder::default();
         let mut buf = vec![0u8; 64 * 1024];
         let mut delivering = true;

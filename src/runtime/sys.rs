@@ -382,13 +382,14 @@ fn check_rc(rc: i32) -> nix::Result<()> {
 /// 0 from /dev/null, then `fixed` as 1 (stdout), 2 (stderr), 3 (events), 4 (control), and the
 /// extras from 5; every other descriptor (the launcher's socket among them) is closed.
 pub fn arrange_worker_fds(fixed: [RawFd; 4], extras: &[RawFd]) -> nix::Result<()> {
-    const HIGH: RawFd = 256;
-    // First move every source above the target range, so placing one cannot clobber another.
+    // First move every source above the target range, so placing one cannot clobber another:
+    // just above it (a fixed 256 is past the whole table under `ulimit -n 256`).
+    let high = (5 + extras.len()) as RawFd;
     let mut moved = Vec::with_capacity(3 + extras.len());
     for fd in fixed.iter().chain(extras) {
         // SAFETY: F_DUPFD_CLOEXEC on an integer has no memory-safety preconditions.
-        let high = unsafe { libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, HIGH) };
-        moved.push(Errno::result(high)?);
+        let above = unsafe { libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, high) };
+        moved.push(Errno::result(above)?);
     }
     let null = nix::fcntl::open(
         "/dev/null",
