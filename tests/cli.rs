@@ -314,5 +314,23 @@ fn odd_files_and_umasks_are_handled() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // A descriptor table of 256: forked workers still get their pipes (they were moved to
+    // descriptor 256 and up, past the table's end).
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "ulimit -n 256; exec {} run pool --processes 8 --start-method fork",
+                common::BIN
+            ),
+        ])
+        .output()
+        .expect("sh");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
