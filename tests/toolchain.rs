@@ -26,7 +26,11 @@ fn the_declared_rust_version_covers_every_locked_dependency() {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo metadata");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let m: Value = serde_json::from_slice(&out.stdout).expect("metadata JSON");
     let packages = m["packages"].as_array().expect("packages");
     let ours = packages
@@ -43,8 +47,8 @@ fn the_declared_rust_version_covers_every_locked_dependency() {
         .collect();
     assert!(too_new.is_empty(), "rust-version {ours}, but {too_new:?}");
     // The README states the same minimum.
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .expect("README");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
     assert!(
         readme.contains(&format!("Rust {ours} or newer")),
         "the README should say Rust {ours} or newer"
