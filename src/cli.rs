@@ -9,7 +9,7 @@ use crate::scenario::{Params, int_in};
 #[derive(Debug, Parser)]
 #[command(
     name = "mpviz",
-    version,
+    version = env!("MPVIZ_VERSION"),
     about = "Makes multiprocessing visible: re-enacts a Python multiprocessing tutorial with real OS processes",
     after_help = "Scenarios: process, queue, compare, pool, shared, lock (see `mpviz list`).\n\
                   Example: mpviz run lock --race-window-ms 30"
@@ -35,6 +35,13 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Measure start latency and event throughput with real processes.
     Bench(BenchArgs),
+    /// Print a completion script for a shell: `mpviz completions bash > ~/.local/share/bash-completion/completions/mpviz`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `mpviz man > ~/.local/share/man/man1/mpviz.1`.
+    Man,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

@@ -104,6 +104,21 @@ fn main() -> ExitCode {
         Some(Command::Snapshot(args)) => snapshot(args),
         Some(Command::Demo(args)) => demo(&args.tape),
         Some(Command::Replay(args)) => replay(args),
+        Some(Command::Completions { shell }) => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "mpviz", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Some(Command::Man) => {
+            let mut out = std::io::stdout().lock();
+            match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("mpviz: cannot write the manual page: {e}");
+                    ExitCode::from(EXIT_PROBLEMS)
+                }
+            }
+        }
         Some(Command::Bench(args)) => match bench::run(&args) {
             Ok(figs) => {
                 let lines = figs.iter().map(|f| {

@@ -334,3 +334,59 @@ fn odd_files_and_umasks_are_handled() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Conventions of the tools people already use: completions that the shell accepts, a manual
+/// page that roff renders, and a version that names the commit.
+#[test]
+fn completions_man_page_and_version() {
+    let out = |args: &[&str]| {
+        let o = std::process::Command::new(common::BIN)
+            .args(args)
+            .output()
+            .expect("run");
+        assert!(o.status.success(), "{args:?}");
+        o.stdout
+    };
+    for shell in ["bash", "zsh", "fish"] {
+        let script = out(&["completions", shell]);
+        assert!(
+            String::from_utf8_lossy(&script).contains("snapshot"),
+            "{shell} completes the subcommands"
+        );
+    }
+    let bash = out(&["completions", "bash"]);
+    let mut check = std::process::Command::new("bash")
+        .arg("-n")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("bash");
+    std::io::Write::write_all(&mut check.stdin.take().expect("stdin"), &bash).expect("write");
+    assert!(
+        check.wait().expect("bash -n").success(),
+        "bash parses its completions"
+    );
+    let man = out(&["man"]);
+    assert!(String::from_utf8_lossy(&man).contains(".TH mpviz"));
+    match std::process::Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-z"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    {
+        Ok(mut g) => {
+            std::io::Write::write_all(&mut g.stdin.take().expect("stdin"), &man).expect("write");
+            let o = g.wait_with_output().expect("groff");
+            assert!(
+                o.status.success() && o.stderr.is_empty(),
+                "{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        Err(_) => eprintln!("skipped: no groff here to render the manual page"),
+    }
+    let version = String::from_utf8(out(&["--version"])).expect("utf-8");
+    assert!(
+        version.starts_with("mpviz 0.") && version.contains("commit"),
+        "{version}"
+    );
+}
