@@ -110,7 +110,14 @@ pub struct RuntimeOptions {
     /// lock requests, waits and holds). Off, they send only their lifecycle, phases, results
     /// and errors: what a headless run that wants only the answer, or a benchmark, needs.
     pub trace: bool,
+    /// Test-only: make this start-up step fail (`launcher`, `segment`, `pipe`, `spawn`,
+    /// `handover`, `readers`), so tests can check that a failure at any step leaves nothing
+    /// behind. Taken from `MPVIZ_TEST_FAULT` by default, as `MPVIZ_TEST_PANIC` is for the UI.
+    pub fault: Option<String>,
 }
+
+/// The environment variable a test sets to make a start-up step fail (see `RuntimeOptions`).
+pub const FAULT_ENV: &str = "MPVIZ_TEST_FAULT";
 
 impl Default for RuntimeOptions {
     fn default() -> Self {
@@ -121,11 +128,20 @@ impl Default for RuntimeOptions {
             exe: None,
             hub: None,
             trace: true,
+            fault: std::env::var(FAULT_ENV).ok(),
         }
     }
 }
 
 impl RuntimeOptions {
+    /// An error if a test asked for `step` to fail.
+    fn injected(&self, step: &str) -> std::io::Result<()> {
+        match &self.fault {
+            Some(f) if f == step => Err(std::io::Error::other(format!("test fault at {step}"))),
+            _ => Ok(()),
+        }
+    }
+
     fn exe(&self) -> std::io::Result<std::path::PathBuf> {
         self.exe.clone().map_or_else(std::env::current_exe, Ok)
     }
@@ -177,7 +193,9 @@ impl Runtime {
         let token = super::shm::random_hex();
         let launcher = match opts.method {
             StartMethod::Fork => Some(
-                Launcher::start(&opts.exe().map_err(RuntimeError::Launcher)?, &token)
+                opts.injected("launcher")
+                    .and_then(|()| opts.exe())
+                    .and_then(|exe| Launcher::start(&exe, &token))
                     .map_err(RuntimeError::Launcher)?,
             ),
             StartMethod::Reexec => None,
@@ -226,6 +244,13 @@ impl Runtime {
 
     /// Creates the run's shared segment (one per runtime; a second call replaces the first).
     pub fn create_segment(&mut self, cells: &[CellSpec]) -> Result<&Segment, RuntimeError> {
+        if let Err(e) = self.opts.injected("segment") {
+            return Err(ShmError::Make {
+                name: "(test)".into(),
+                why: e.to_string(),
+            }
+            .into());
+        }
         self.segment = Some(Segment::create(cells)?);
         Ok(self.segment.as_ref().expect("segment just set"))
     }
@@ -269,6 +294,12 @@ impl Runtime {
         let (ctl_r, ctl_w) = pipe()?;
         let (out_r, out_w) = pipe()?;
         let (err_r, err_w) = pipe()?;
+        if self.opts.injected("pipe").is_err() {
+            return Err(RuntimeError::Pipe {
+                worker: id,
+                source: nix::errno::Errno::EMFILE,
+            });
+        }
         let extra_count = extras.len() as u32;
         let method = self.opts.method;
         let spawned_ns = now_ns();
@@ -316,21 +347,22 @@ impl Runtime {
             proc: Proc::new(pid),
             control,
         });
-        let reader = start_readers(
-            id,
-            handle.clone(),
-            File::from(ev_r),
-            [File::from(out_r), File::from(err_r)],
-            self.tx.clone(),
-            self.shutdown.clone(),
-        );
+        let reader = self.opts.injected("readers").and_then(|()| {
+            start_readers(
+                id,
+                handle.clone(),
+                File::from(ev_r),
+                [File::from(out_r), File::from(err_r)],
+                self.tx.clone(),
+                self.shutdown.clone(),
+            )
+        });
         let reader = match reader {
             Ok(r) => r,
             Err(source) => {
-                // The worker exists: kill it and keep its handle, so it is reaped like the rest.
+                // The worker exists and no reader will reap it: kill and reap it here.
                 handle.proc.signal(nix::sys::signal::Signal::SIGKILL);
-                self.hub.add(handle.clone());
-                self.workers.push(handle);
+                handle.proc.reap();
                 return Err(RuntimeError::Threads { worker: id, source });
             }
         };
@@ -498,6 +530,7 @@ fn spawn_reexec(
         return Err(std::io::Error::other("too many pipes for one worker"));
     }
     let exe = opts.exe()?;
+    opts.injected("spawn")?;
     // Only stdin, stdout and stderr are mapped at the start, so std can use posix_spawn (no
     // copy of this process's memory map, unlike the fork a pre_exec hook forces: 0.9 ms of the
     // start became 0.08). The worker's other pipes follow over stdin, a socket.
@@ -508,11 +541,20 @@ fn spawn_reexec(
         .stdin(Stdio::from(OwnedFd::from(theirs)))
         .stdout(Stdio::from(out_w))
         .stderr(Stdio::from(err_w));
-    let child = cmd.spawn()?;
+    let mut child = cmd.spawn()?;
     drop(cmd); // our copies of the child's stdin, stdout and stderr
     let mut passed = vec![ev_w.as_raw_fd(), ctl_r.as_raw_fd()];
     passed.extend(extras.iter().map(|f| f.as_raw_fd()));
-    super::fdpass::send_fds(&ours, &passed)?;
+    let handed = opts
+        .injected("handover")
+        .and_then(|()| super::fdpass::send_fds(&ours, &passed));
+    if let Err(e) = handed {
+        // The worker exists but will never have its pipes: end it and reap it now, or it stays
+        // a zombie for as long as this process lives.
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(e);
+    }
     // The `Child` is not waited on here: the reader thread reaps by pid.
     Ok(Pid::from_raw(child.id() as i32))
 }
