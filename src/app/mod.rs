@@ -478,6 +478,17 @@ impl App {
     }
 
     fn on_mouse(&mut self, m: MouseEvent) -> Option<Command> {
+        // The wheel scrolls the help while it is open, and a run's workers list.
+        let wheel = match m.kind {
+            MouseEventKind::ScrollDown => Some(KeyCode::Down),
+            MouseEventKind::ScrollUp => Some(KeyCode::Up),
+            _ => None,
+        };
+        if let Some(code) = wheel
+            && (self.help || self.screen == Screen::Run)
+        {
+            return self.on_key(KeyEvent::from(code));
+        }
         if self.screen != Screen::Picker || self.help {
             return None;
         }
@@ -558,7 +569,8 @@ impl App {
                 self.help_scroll = 0;
                 None
             }
-            KeyCode::Char('q') => {
+            // F10 quits, as in htop.
+            KeyCode::Char('q') | KeyCode::F(10) => {
                 self.quit = true;
                 Some(Command::Quit)
             }

@@ -822,3 +822,40 @@ fn small_things_a_user_meets() {
         "{text}"
     );
 }
+
+#[test]
+fn the_wheel_scrolls_and_f10_quits() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+    let wheel = |kind| {
+        Msg::Mouse(MouseEvent {
+            kind,
+            column: 10,
+            row: 10,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    let mut app = App::new(std::time::Duration::from_millis(250), 0);
+    app.update(Msg::Resize(80, 24));
+    start(&mut app, '?');
+    app.update(wheel(MouseEventKind::ScrollDown));
+    assert_eq!(app.help_scroll, 1);
+    app.update(wheel(MouseEventKind::ScrollUp));
+    assert_eq!(app.help_scroll, 0);
+    start(&mut app, '?');
+    start(&mut app, '4');
+    for w in 1..=8 {
+        app.update(ev(
+            w,
+            w as u64,
+            EventKind::Spawned {
+                method: "reexec".into(),
+            },
+        ));
+    }
+    app.update(wheel(MouseEventKind::ScrollDown));
+    assert_eq!(app.workers_first(), 1);
+    assert!(matches!(
+        app.update(Msg::Key(KeyEvent::from(KeyCode::F(10)))),
+        Some(crate::app::Command::Quit)
+    ));
+}
