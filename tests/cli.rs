@@ -298,39 +298,25 @@ fn odd_files_and_umasks_are_handled() {
     std::fs::write(&file, bom).expect("write");
     mpviz::replay::load(&file).expect("a recording with a byte-order mark");
 
-    let out = std::process::Command::new("sh")
-        .args([
-            "-c",
-            &format!(
-                "umask 0277; exec {} run lock --interval-ms 1 --steps 2",
-                common::BIN
-            ),
-        ])
-        .output()
-        .expect("sh");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // mpviz under a shell setting: it runs to the end, exit 0.
+    let succeeds_under = |setting: &str, args: &str| {
+        let out = std::process::Command::new("sh")
+            .args(["-c", &format!("{setting}; exec {} {args}", common::BIN)])
+            .output()
+            .expect("sh");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{setting}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    succeeds_under("umask 0277", "run lock --interval-ms 1 --steps 2");
     // A descriptor table of 256: forked workers still get their pipes (they were moved to
     // descriptor 256 and up, past the table's end).
-    let out = std::process::Command::new("sh")
-        .args([
-            "-c",
-            &format!(
-                "ulimit -n 256; exec {} run pool --processes 8 --start-method fork",
-                common::BIN
-            ),
-        ])
-        .output()
-        .expect("sh");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeds_under(
+        "ulimit -n 256",
+        "run pool --processes 8 --start-method fork",
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
