@@ -29,13 +29,10 @@ pub enum Moment {
 }
 
 impl Moment {
-    /// The moment as the command line names it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Moment::FirstLostUpdate => "first-lost-update",
-            Moment::LockHandover => "lock-handover",
-            Moment::Done => "done",
-        }
+    /// The moment as the command line names it (clap's own name for the value).
+    pub fn name(self) -> String {
+        clap::ValueEnum::to_possible_value(&self)
+            .map_or_else(|| format!("{self:?}"), |v| v.get_name().to_string())
     }
 
     /// What makes the moment come, for a run that ended without it.
@@ -219,7 +216,7 @@ pub fn take(params: Params, shot: &Shot) -> Result<(), RunError> {
         }
         if start.elapsed() > PATIENCE {
             let moment = match trigger {
-                Trigger::When(m) => m.name().to_string(),
+                Trigger::When(m) => m.name(),
                 Trigger::At(s) => format!("{s} s"),
             };
             return Err(RunError::Failed(format!(
@@ -231,7 +228,7 @@ pub fn take(params: Params, shot: &Shot) -> Result<(), RunError> {
         if ended && matches!(trigger, Trigger::When(_)) && !trigger.due(&app, elapsed) {
             let (moment, hint) = match trigger {
                 Trigger::When(m) => (m.name(), m.hint(app.run.as_ref().map_or("", |r| r.name()))),
-                Trigger::At(_) => ("the moment", ""),
+                Trigger::At(_) => ("the moment".to_string(), ""),
             };
             return Err(RunError::Failed(format!(
                 "the run ended before {moment}; {} was not written{hint}",

@@ -365,13 +365,16 @@ impl App {
             return 0;
         };
         let rows = &run.workers.rows;
-        let max = rows
-            .len()
-            .saturating_sub(layout::workers_fit(self.size, rows.len()));
         let first = self
             .workers_scroll
             .unwrap_or_else(|| rows.iter().position(|r| r.state.alive()).unwrap_or(0));
-        first.min(max)
+        first.min(self.workers_last_first())
+    }
+
+    /// The furthest the workers panel scrolls: its last rows fill it.
+    fn workers_last_first(&self) -> usize {
+        let rows = self.run.as_ref().map_or(0, |r| r.workers.rows.len());
+        rows.saturating_sub(layout::workers_fit(self.size, rows))
     }
 
     /// Speed as a factor (2.0 = twice as fast as the tutorial).
@@ -651,14 +654,12 @@ impl App {
             KeyCode::Char('r') => self.start(self.selected),
             KeyCode::Up | KeyCode::Down | KeyCode::Char('k') | KeyCode::Char('j') => {
                 let first = self.workers_first();
-                let rows = self.run.as_ref().map_or(0, |r| r.workers.rows.len());
-                let max = rows.saturating_sub(layout::workers_fit(self.size, rows));
                 let next = if matches!(k.code, KeyCode::Up | KeyCode::Char('k')) {
                     first.saturating_sub(1)
                 } else {
                     first + 1
                 };
-                self.workers_scroll = Some(next.min(max));
+                self.workers_scroll = Some(next.min(self.workers_last_first()));
                 None
             }
             KeyCode::Left | KeyCode::Right | KeyCode::Home | KeyCode::End

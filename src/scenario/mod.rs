@@ -314,9 +314,7 @@ impl<'o> Session<'o> {
     ) -> Result<Got<T>, RunError> {
         let deadline = std::time::Instant::now() + timeout;
         loop {
-            if self.rt.interrupted() {
-                return Err(RuntimeError::Interrupted.into());
-            }
+            self.check_interrupt()?;
             if let Some(e) = self.rt.take_ready() {
                 self.deliver(&e);
                 return Ok(Got::Event(e));

@@ -248,7 +248,9 @@ fn show(v: &[Num]) -> String {
     v.iter().map(Num::to_string).collect::<Vec<_>>().join(", ")
 }
 
-fn close_enough(a: Num, b: Num) -> bool {
+/// Whether a cell's value is the expected one: floats within a millionth (relative), integers
+/// exactly.
+pub fn close_enough(a: Num, b: Num) -> bool {
     match (a, b) {
         (Num::Float(x), Num::Float(y)) => (x - y).abs() <= 1e-6 * x.abs().max(y.abs()).max(1.0),
         _ => a == b,

@@ -10,7 +10,7 @@ use super::panel;
 use super::theme::{Theme, glyph};
 use super::trace::{LockLanes, TracePlot};
 use crate::app::{App, RunState};
-use crate::scenario::Params;
+use crate::scenario::{Params, shared};
 
 pub struct ScenarioPanel<'a> {
     pub app: &'a App,
@@ -485,21 +485,18 @@ fn shared_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
             }
         };
         let mut vals = show(&c.values.iter().map(|v| v.to_string()).collect::<Vec<_>>());
-        if let Some(want) = expected.get(i).and_then(|x| x["expected"].as_array()) {
-            let want: Vec<String> = want.iter().map(|v| v.to_string()).collect();
-            // As the run's own check does: floats within a millionth, integers exactly.
-            let near = |a: &serde_json::Value, b: &serde_json::Value| match (a.as_f64(), b.as_f64())
-            {
-                _ if a == b => true,
-                (Some(x), Some(y)) => (x - y).abs() <= 1e-6 * x.abs().max(y.abs()).max(1.0),
-                _ => false,
-            };
-            let finals = expected[i]["final"].as_array().cloned().unwrap_or_default();
+        let nums = |key: &str| {
+            let v = expected.get(i).map(|x| x[key].clone())?;
+            serde_json::from_value::<Vec<crate::runtime::Num>>(v).ok()
+        };
+        if let (Some(finals), Some(want)) = (nums("final"), nums("expected")) {
+            // The run's own check: floats within a millionth, integers exactly.
             let exact = finals.len() == want.len()
                 && finals
                     .iter()
-                    .zip(expected[i]["expected"].as_array().into_iter().flatten())
-                    .all(|(a, b)| near(a, b));
+                    .zip(&want)
+                    .all(|(a, b)| shared::close_enough(*a, *b));
+            let want: Vec<String> = want.iter().map(|v| v.to_string()).collect();
             if exact {
                 vals.push_str(" ✓");
             } else {
