@@ -106,18 +106,19 @@ pub struct Monitor {
 impl Monitor {
     /// Starts sampling every `interval` (the first sysinfo reading is discarded, as sysinfo
     /// needs two readings to compute a load).
-    pub fn start(interval: Duration) -> Monitor {
+    pub fn start(interval: Duration) -> std::io::Result<Monitor> {
         let (tx, rx) = bounded(8);
         let (stop_tx, stop_rx) = bounded::<()>(0);
         let watched = Arc::new(Mutex::new(Vec::new()));
         let w = watched.clone();
-        let thread = std::thread::spawn(move || sample_loop(tx, stop_rx, w, interval));
-        Monitor {
+        let thread =
+            std::thread::Builder::new().spawn(move || sample_loop(tx, stop_rx, w, interval))?;
+        Ok(Monitor {
             samples: rx,
             watched,
             stop: Some(stop_tx),
             thread: Some(thread),
-        }
+        })
     }
 
     /// The processes to report on from the next round on.

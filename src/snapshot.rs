@@ -168,7 +168,11 @@ pub fn take(params: Params, shot: &Shot) -> Result<(), RunError> {
     let mut app = App::new(refresh, shot.theme);
     app.update(Msg::Resize(shot.size.0, shot.size.1));
     app.open_run(index, params.clone());
-    let monitor = Monitor::start(refresh);
+    let monitor = Monitor::start(refresh).map_err(|e| {
+        RunError::Failed(format!(
+            "cannot start the CPU sampler thread: {e} (is `ulimit -u` too low?)"
+        ))
+    })?;
     let mut driver = Some(Driver::start(params, shot.runtime.clone()));
     let mut recorder = match &shot.record {
         Some(path) => Some(Recorder {

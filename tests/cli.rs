@@ -376,3 +376,86 @@ fn completions_man_page_and_version() {
         "{version}"
     );
 }
+
+/// A low `ulimit -u` (processes and threads of the user) is a one-line error naming the limit,
+/// never a panic, whatever step it stops, and leaves no process or segment. Root is not held to
+/// the limit, so as root the runs are made as `nobody` (setpriv); the test says so and skips
+/// when that cannot be arranged.
+#[test]
+fn a_low_process_limit_is_a_clear_error_and_leaves_nothing() {
+    use std::os::unix::fs::MetadataExt;
+    const NOBODY: u32 = 65534;
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    if !root {
+        eprintln!("skipped: needs root to run as a user whose process count is known");
+        return;
+    }
+    let as_nobody = |args: &[&str]| {
+        std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .args(args)
+            .current_dir("/")
+            .output()
+    };
+    match as_nobody(&[common::BIN, "--version"]) {
+        Ok(o) if o.status.success() => {}
+        _ => {
+            eprintln!("skipped: setpriv or a binary that `nobody` may run is missing");
+            return;
+        }
+    }
+    let nobodys = || -> Vec<String> {
+        let procs = std::fs::read_dir("/proc")
+            .expect("/proc")
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+            .filter(|e| e.metadata().is_ok_and(|m| m.uid() == NOBODY))
+            .map(|e| format!("pid {}", e.file_name().to_string_lossy()));
+        let segs = std::fs::read_dir("/dev/shm")
+            .expect("/dev/shm")
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("mpviz-"))
+            .filter(|e| e.metadata().is_ok_and(|m| m.uid() == NOBODY))
+            .map(|e| e.file_name().to_string_lossy().into_owned());
+        procs.chain(segs).collect()
+    };
+    assert!(nobodys().is_empty(), "nobody has processes already");
+    let mut refused = 0;
+    for method in ["reexec", "fork"] {
+        for scenario in [
+            &["lock", "--interval-ms", "1"][..],
+            &["pool", "--processes", "4"],
+        ] {
+            for limit in 1..=12 {
+                let nproc = format!("--nproc={limit}");
+                let mut args = vec!["prlimit", &nproc, "--", common::BIN, "run"];
+                args.extend(scenario);
+                args.extend(["--start-method", method, "--json"]);
+                let out = as_nobody(&args).expect("setpriv");
+                let err = String::from_utf8_lossy(&out.stderr);
+                let json = String::from_utf8_lossy(&out.stdout);
+                let what = format!("{scenario:?} {method} under ulimit -u {limit}: {err}");
+                assert!(!err.contains("panicked"), "{what}");
+                assert!(!json.contains("panicked"), "{what}: {json}");
+                match out.status.code() {
+                    Some(0) => {}
+                    // Refused before the run (one line on stderr), or a worker that could not
+                    // start a thread reported it in the run's own output.
+                    Some(1) => {
+                        refused += 1;
+                        if err.is_empty() {
+                            assert!(json.contains("ulimit -u"), "{what}: {json}");
+                        } else {
+                            assert_eq!(err.lines().count(), 1, "{what}");
+                            assert!(err.contains("ulimit -u"), "{what}");
+                        }
+                    }
+                    other => panic!("{what}: exit {other:?}"),
+                }
+                let left = nobodys();
+                assert!(left.is_empty(), "{what}: left {left:?}");
+            }
+        }
+    }
+    assert!(refused > 0, "some limit was low enough to refuse a run");
+}

@@ -2,7 +2,8 @@
 //! hand-over of a worker's pipes, its reader threads — fails the run with an error that says
 //! which, and leaves nothing: no worker alive, no zombie of this process, no segment. The
 //! steps are made to fail by the test-only `RuntimeOptions::fault` (`MPVIZ_TEST_FAULT` for the
-//! binary, as `MPVIZ_TEST_PANIC` is for the UI).
+//! binary, as `MPVIZ_TEST_PANIC` is for the UI); `launcher-dies` kills the fork launcher in the
+//! middle of a request.
 
 mod common;
 
@@ -45,6 +46,9 @@ fn a_failure_at_any_start_up_step_leaves_nothing_behind() {
         ("handover", StartMethod::Reexec),
         ("readers", StartMethod::Reexec),
         ("readers", StartMethod::Fork),
+        // The launcher is killed after it forked the intermediate and the worker, before it
+        // reaped the one or reported the other: both are re-parented to us unannounced.
+        ("launcher-dies", StartMethod::Fork),
     ];
     for (step, method) in steps {
         let opts = RuntimeOptions {
@@ -64,7 +68,9 @@ fn a_failure_at_any_start_up_step_leaves_nothing_behind() {
             Err(e) => e.to_string(),
         };
         assert!(
-            err.contains("test fault") || err.contains("EMFILE"),
+            err.contains("test fault")
+                || err.contains("EMFILE")
+                || err.contains("the fork launcher ended"),
             "{step}: {err}"
         );
         let zombies = zombie_children();

@@ -58,7 +58,10 @@ impl StartMethod {
 pub enum RuntimeError {
     #[error("cannot create a pipe for worker {worker}: {source}")]
     Pipe { worker: u16, source: nix::Error },
-    #[error("cannot start worker {worker} ({method}): {source}")]
+    #[error(
+        "cannot start worker {worker} ({method}): {source}{}",
+        limit_hint(source)
+    )]
     Spawn {
         worker: u16,
         method: &'static str,
@@ -66,7 +69,7 @@ pub enum RuntimeError {
     },
     #[error("cannot send worker {worker} its job: {source}")]
     Handshake { worker: u16, source: std::io::Error },
-    #[error("cannot start the fork launcher: {0}")]
+    #[error("cannot start the fork launcher: {0}{hint}", hint = limit_hint(.0))]
     Launcher(std::io::Error),
     #[error(transparent)]
     Shm(#[from] ShmError),
@@ -78,6 +81,15 @@ pub enum RuntimeError {
         "cannot start the threads that read worker {worker}: {source} (is `ulimit -u` too low?)"
     )]
     Threads { worker: u16, source: std::io::Error },
+}
+
+/// What a process start that failed with EAGAIN most likely ran into.
+fn limit_hint(e: &std::io::Error) -> &'static str {
+    if e.raw_os_error() == Some(libc::EAGAIN) {
+        " (is `ulimit -u` too low?)"
+    } else {
+        ""
+    }
 }
 
 static INTERRUPT: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
@@ -195,7 +207,7 @@ impl Runtime {
             StartMethod::Fork => Some(
                 opts.injected("launcher")
                     .and_then(|()| opts.exe())
-                    .and_then(|exe| Launcher::start(&exe, &token))
+                    .and_then(|exe| Launcher::start(&exe, &token, opts.fault.as_deref()))
                     .map_err(RuntimeError::Launcher)?,
             ),
             StartMethod::Reexec => None,
@@ -304,13 +316,24 @@ impl Runtime {
         let method = self.opts.method;
         let spawned_ns = now_ns();
         let pid = match (&mut self.launcher, method) {
-            (Some(l), StartMethod::Fork) => l
-                .fork_worker(&[&out_w, &err_w, &ev_w, &ctl_r], &extras)
-                .map_err(|source| RuntimeError::Spawn {
-                    worker: id,
-                    method: "fork",
-                    source,
-                })?,
+            (Some(l), StartMethod::Fork) => {
+                match l.fork_worker(&[&out_w, &err_w, &ev_w, &ctl_r], &extras) {
+                    Ok(pid) => pid,
+                    Err(source) => {
+                        // A launcher that died mid-request leaves an intermediate and perhaps
+                        // a worker whose pids we never learnt; our end of the worker's control
+                        // pipe goes with this scope, so such a worker ends anyway.
+                        drop(ctl_w);
+                        let known: Vec<i32> = self.workers.iter().map(|w| w.pid).collect();
+                        l.reap_strays(&known);
+                        return Err(RuntimeError::Spawn {
+                            worker: id,
+                            method: "fork",
+                            source,
+                        });
+                    }
+                }
+            }
             _ => spawn_reexec(&self.opts, &self.token, [out_w, err_w, ev_w, ctl_r], extras)
                 .map_err(|source| RuntimeError::Spawn {
                     worker: id,

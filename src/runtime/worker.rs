@@ -331,7 +331,13 @@ pub fn worker_main(dispatch: Dispatch) -> i32 {
         stores: 0,
     };
     ctx.emit(EventKind::Started);
-    std::thread::spawn(move || control_loop(control, &state));
+    if let Err(e) = std::thread::Builder::new().spawn(move || control_loop(control, &state)) {
+        ctx.emit(EventKind::Error {
+            message: format!("cannot start its control thread: {e} (is `ulimit -u` too low?)"),
+        });
+        ctx.flush();
+        return 3;
+    }
     if let Some(name) = &spec.segment {
         match Segment::open(name) {
             Ok(s) => ctx.segment = Some(s),

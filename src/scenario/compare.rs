@@ -251,7 +251,7 @@ pub fn work(ctx: &mut WorkerCtx, job: &SumJob) -> JobResult {
                     job.gil_switch_us.is_some(),
                 );
                 let reps = job.repeats.max(1);
-                std::thread::spawn(move || {
+                std::thread::Builder::new().spawn(move || {
                     let mut out = Vec::new();
                     for _ in 0..reps {
                         let t0 = now_ns();
@@ -265,7 +265,8 @@ pub fn work(ctx: &mut WorkerCtx, job: &SumJob) -> JobResult {
                     Some(out)
                 })
             })
-            .collect();
+            .collect::<std::io::Result<Vec<_>>>()
+            .map_err(|e| format!("cannot start a compute thread: {e} (is `ulimit -u` too low?)"))?;
         for h in handles {
             match h.join() {
                 Ok(Some(r)) => results.extend(r),

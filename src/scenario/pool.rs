@@ -455,16 +455,23 @@ type Feeder = (
     std::thread::JoinHandle<std::io::Result<()>>,
 );
 
-fn start_feeder(pipe: Arc<TaskWriter>, queued: Arc<AtomicUsize>) -> Feeder {
+fn start_feeder(pipe: Arc<TaskWriter>, queued: Arc<AtomicUsize>) -> std::io::Result<Feeder> {
     let (tx, rx) = crossbeam_channel::unbounded::<[u8; TASK_RECORD]>();
-    let feeder = std::thread::spawn(move || {
+    let feeder = std::thread::Builder::new().spawn(move || {
         for rec in rx {
             pipe.put(&rec)?;
             queued.fetch_sub(1, Ordering::AcqRel);
         }
         Ok(())
-    });
-    (tx, feeder)
+    })?;
+    Ok((tx, feeder))
+}
+
+/// A thread of the parent's that could not be started: most likely the process limit.
+fn no_thread(what: &str, e: std::io::Error) -> RunError {
+    RunError::Failed(format!(
+        "cannot start the pool's {what} thread: {e} (is `ulimit -u` too low?)"
+    ))
 }
 
 /// Which worker ran which task, from the `task_start` / `task_end` events (the parent's
@@ -819,22 +826,25 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
         s.rt.spawn(job.clone(), vec![task_r.try_clone()?, res_w.try_clone()?])?;
     }
     let (tx, rx) = crossbeam_channel::unbounded();
-    let reader = std::thread::spawn(move || {
-        let mut q = MessageReader::new(res_r);
-        let mut m = Vec::new();
-        while let Ok(true) = q.get_into(&mut m) {
-            if let Some(out) = decode_output(&m)
-                && tx.send(out).is_err()
-            {
-                break;
+    let reader = std::thread::Builder::new()
+        .spawn(move || {
+            let mut q = MessageReader::new(res_r);
+            let mut m = Vec::new();
+            while let Ok(true) = q.get_into(&mut m) {
+                if let Some(out) = decode_output(&m)
+                    && tx.send(out).is_err()
+                {
+                    break;
+                }
             }
-        }
-    });
+        })
+        .map_err(|e| no_thread("result", e))?;
     let pipe = Arc::new(
         TaskWriter::new(task_w).map_err(|e| RunError::Failed(format!("task queue: {e}")))?,
     );
     let queued = Arc::new(AtomicUsize::new(0));
-    let (tasks, feeder) = start_feeder(pipe.clone(), queued.clone());
+    let (tasks, feeder) =
+        start_feeder(pipe.clone(), queued.clone()).map_err(|e| no_thread("task feeder", e))?;
     let mut pool = PoolClient {
         tasks: Some(tasks),
         pipe,

@@ -30,7 +30,8 @@ impl Driver {
         opts.hub = Some(hub.clone());
         let (tx, rx) = bounded(1 << 13);
         let h = hub.clone();
-        let thread = std::thread::spawn(move || {
+        let failed = tx.clone();
+        let thread = std::thread::Builder::new().spawn(move || {
             let send = |mut m: DriverMsg| {
                 // Back-pressure while the UI keeps up; give up once the run is cancelled.
                 loop {
@@ -55,11 +56,17 @@ impl Driver {
             };
             send(DriverMsg::Ended(end));
         });
-        Driver {
-            rx,
-            hub,
-            thread: Some(thread),
-        }
+        // A run whose thread cannot start ends at once, with the reason, like any failed run.
+        let thread = match thread {
+            Ok(t) => Some(t),
+            Err(e) => {
+                let _ = failed.try_send(DriverMsg::Ended(Err(format!(
+                    "cannot start the run's thread: {e} (is `ulimit -u` too low?)"
+                ))));
+                None
+            }
+        };
+        Driver { rx, hub, thread }
     }
 }
 

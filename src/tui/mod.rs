@@ -47,9 +47,9 @@ pub const TEST_PANIC_ENV: &str = "MPVIZ_TEST_PANIC";
 /// Runtime events applied per loop turn before drawing again, so a flood cannot starve input.
 const EVENT_BATCH: usize = 20_000;
 
-fn spawn_input(stop: Arc<AtomicBool>) -> Receiver<Msg> {
+fn spawn_input(stop: Arc<AtomicBool>) -> std::io::Result<Receiver<Msg>> {
     let (tx, rx) = crossbeam_channel::bounded(256);
-    std::thread::spawn(move || {
+    std::thread::Builder::new().spawn(move || {
         while !stop.load(Ordering::Relaxed) {
             // Poll with a timeout so the thread notices the UI closing.
             match event::poll(Duration::from_secs(1)) {
@@ -68,8 +68,8 @@ fn spawn_input(stop: Arc<AtomicBool>) -> Receiver<Msg> {
                 return;
             }
         }
-    });
-    rx
+    })?;
+    Ok(rx)
 }
 
 /// Ticks every `interval` (no faster than sysinfo can measure a load).
@@ -183,7 +183,11 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
     let mut guard = TerminalGuard::enter(cast)?;
     let test_panic = std::env::var_os(TEST_PANIC_ENV).is_some();
     let stop_input = Arc::new(AtomicBool::new(false));
-    let input = spawn_input(stop_input.clone());
+    let input = spawn_input(stop_input.clone()).map_err(|e| {
+        std::io::Error::other(format!(
+            "cannot start the input thread: {e} (is `ulimit -u` too low?)"
+        ))
+    })?;
     let mut s = Session {
         app: App::new(opts.refresh, opts.theme),
         driver: None,
