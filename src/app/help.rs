@@ -79,7 +79,8 @@ pub fn lines(width: u16) -> Vec<HelpLine> {
 }
 
 /// Greedy word wrap to `width` characters; a word longer than the width is cut.
-fn wrap(text: &str, width: usize) -> Vec<String> {
+/// `text` broken at spaces into lines of at most `width` characters (a longer word is cut).
+pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut cur = String::new();
     for word in text.split(' ') {

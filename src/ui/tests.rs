@@ -859,3 +859,22 @@ fn the_wheel_scrolls_and_f10_quits() {
         Some(crate::app::Command::Quit)
     ));
 }
+
+#[test]
+fn why_a_run_failed_is_shown_whole_at_80x24() {
+    let mut app = App::new(std::time::Duration::from_millis(250), 0);
+    app.update(Msg::Resize(80, 24));
+    let p = crate::scenario::default_params("lock").expect("lock");
+    app.open_run(5, p);
+    let why = "cannot start the threads that read worker 1: Resource temporarily unavailable \
+               (os error 11) (is `ulimit -u` too low?)";
+    app.update(Msg::RunEnded(Err(why.into())));
+    let text = screen_text(&app, 80, 24);
+    let flat: String = text
+        .lines()
+        .map(|l| l.trim_matches(|c: char| c == '│' || c.is_whitespace()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(flat.contains("(is `ulimit -u` too low?)"), "{text}");
+    assert!(flat.contains("read worker 1"), "{text}");
+}

@@ -21,32 +21,30 @@ pub struct ScenarioPanel<'a> {
 impl Widget for ScenarioPanel<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let (run, t) = (self.run, self.theme);
-        // A finished run with problems says so above everything else.
-        let area = match &run.ended {
-            Some(Err(msg)) => {
-                let [top, rest] =
-                    Layout::vertical([Constraint::Length(3), Constraint::Min(3)]).areas(area);
-                Paragraph::new(Line::styled(msg.clone(), t.bad))
-                    .wrap(Wrap { trim: true })
-                    .block(panel(" run failed ", t))
-                    .render(top, buf);
-                rest
-            }
-            Some(Ok(e)) if !e.problems.is_empty() => {
-                let h = (e.problems.len() as u16 + 2).min(area.height / 3);
+        // A finished run with problems says so above everything else, wrapped so that the
+        // reason is read whole (up to a third of the panel; the run's own view keeps the rest).
+        let said = match &run.ended {
+            Some(Err(msg)) => Some((" run failed ", std::slice::from_ref(msg))),
+            Some(Ok(e)) if !e.problems.is_empty() => Some((" problems ", &e.problems[..])),
+            _ => None,
+        };
+        let area = match said {
+            Some((title, texts)) => {
+                let width = area.width.saturating_sub(2).max(1) as usize;
+                let lines: Vec<Line> = texts
+                    .iter()
+                    .flat_map(|p| crate::app::help::wrap(p, width))
+                    .map(|l| Line::styled(l, t.bad))
+                    .collect();
+                let h = (lines.len() as u16 + 2).min((area.height / 3).max(3));
                 let [top, rest] =
                     Layout::vertical([Constraint::Length(h), Constraint::Min(3)]).areas(area);
-                let lines: Vec<Line> = e
-                    .problems
-                    .iter()
-                    .map(|p| Line::styled(p.clone(), t.bad))
-                    .collect();
                 Paragraph::new(lines)
-                    .block(panel(" problems ", t))
+                    .block(panel(title, t))
                     .render(top, buf);
                 rest
             }
-            _ => area,
+            None => area,
         };
         match &run.params {
             Params::Lock(p) => lock_view(run, p, area, buf, t),
