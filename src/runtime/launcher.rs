@@ -11,7 +11,8 @@
 //! `waitpid` exactly as it reaps re-executed ones, and a worker's exit status never depends on
 //! the launcher staying alive.
 //!
-//! The launcher leads a process group of its own, which everything it forks inherits. If it
+//! The launcher leads a process group of its own, which everything it forks inherits (the
+//! parent moves each worker it is told of into its own group at once). If it
 //! dies in the middle of a request (after forking, before replying), the intermediate and the
 //! worker are re-parented to the parent with pids the parent was never told: `reap_strays`
 //! finds them as the parent's children in the launcher's group that are not registered

@@ -318,7 +318,13 @@ impl Runtime {
         let pid = match (&mut self.launcher, method) {
             (Some(l), StartMethod::Fork) => {
                 match l.fork_worker(&[&out_w, &err_w, &ev_w, &ctl_r], &extras) {
-                    Ok(pid) => pid,
+                    Ok(pid) => {
+                        // A worker that is ours joins our process group, as a re-executed one
+                        // is in: Ctrl-Z and Ctrl-C at a shell reach it with us (the
+                        // launcher's group holds only what is not registered).
+                        let _ = nix::unistd::setpgid(pid, nix::unistd::getpgrp());
+                        pid
+                    }
                     Err(source) => {
                         // A launcher that died mid-request leaves an intermediate and perhaps
                         // a worker whose pids we never learnt; our end of the worker's control
