@@ -86,13 +86,17 @@ impl Launcher {
             .collect();
         send_fds(&self.socket, &fds)?;
         let mut reply = [0u8; 4];
-        self.socket.read_exact(&mut reply).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        if let Err(e) = self.socket.read_exact(&mut reply) {
+            // The launcher is gone (or no use any more): reap it, so that its children have
+            // been re-parented to us before `reap_strays` looks for them.
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            return Err(if e.kind() == std::io::ErrorKind::UnexpectedEof {
                 std::io::Error::other("the fork launcher ended before it replied")
             } else {
                 e
-            }
-        })?;
+            });
+        }
         let pid = i32::from_le_bytes(reply);
         if pid <= 0 {
             return Err(std::io::Error::from_raw_os_error(-pid));
@@ -106,16 +110,24 @@ impl Launcher {
     /// in `known` (the registered workers): what a launcher that died mid-request left. Call
     /// only while no request is in flight (a worker being reported is not registered yet).
     pub fn reap_strays(&self, known: &[i32]) -> Vec<i32> {
-        let strays = children_in_group(self.pid())
-            .into_iter()
-            .filter(|pid| *pid != self.pid() && !known.contains(pid))
-            .collect::<Vec<_>>();
-        for &pid in &strays {
-            let pid = Pid::from_raw(pid);
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-            while let Err(nix::errno::Errno::EINTR) = waitpid(pid, None) {}
+        let mut all = Vec::new();
+        // Round after round: a process's children are re-parented to us before its own reap
+        // returns, so an intermediate reaped now may hand us its worker for the next round.
+        loop {
+            let strays = children_in_group(self.pid())
+                .into_iter()
+                .filter(|pid| *pid != self.pid() && !known.contains(pid))
+                .collect::<Vec<_>>();
+            if strays.is_empty() {
+                return all;
+            }
+            for &pid in &strays {
+                let pid = Pid::from_raw(pid);
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                while let Err(nix::errno::Errno::EINTR) = waitpid(pid, None) {}
+            }
+            all.extend(strays);
         }
-        strays
     }
 }
 
