@@ -68,14 +68,32 @@ pub struct UiArgs {
     #[arg(long, value_parser = parse_scenario)]
     pub scenario: Option<usize>,
     /// Colours: default, light, high-contrast or monochrome (NO_COLOR forces monochrome).
+    /// [default: the config file's, else default]
     #[arg(long, global = true, value_parser = ["default", "light", "high-contrast", "monochrome"])]
     pub theme: Option<String>,
-    /// How often the CPU bars are sampled, in milliseconds (125 to 4000).
-    #[arg(long, global = true, allow_negative_numbers = true, default_value_t = 250, value_parser = |s: &str| int_in::<u64>(s, 125, 4000))]
-    pub refresh_ms: u64,
-    /// How workers are started.
-    #[arg(long, global = true, value_enum, default_value_t = MethodArg::Reexec, allow_hyphen_values = true)]
-    pub start_method: MethodArg,
+    /// How often the CPU bars are sampled, in milliseconds (125 to 4000). [default: the config
+    /// file's, else 250]
+    #[arg(long, global = true, allow_negative_numbers = true, value_parser = |s: &str| int_in::<u64>(s, 125, 4000))]
+    pub refresh_ms: Option<u64>,
+    /// Play the scenario's intervals faster (2 = twice as fast) or slower (0.5); 0.01 to 100
+    /// (+ and - change it in the UI). [default: the config file's, else 1]
+    #[arg(long, global = true, allow_negative_numbers = true, value_parser = parse_speed)]
+    pub speed: Option<f64>,
+    /// How workers are started. [default: the config file's, else reexec]
+    #[arg(long, global = true, value_enum, allow_hyphen_values = true)]
+    pub start_method: Option<MethodArg>,
+    /// Read (and with S in the UI, write) the settings here instead of
+    /// $XDG_CONFIG_HOME/mpviz/config.toml.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE.toml",
+        conflicts_with = "no_config"
+    )]
+    pub config: Option<std::path::PathBuf>,
+    /// Read no config file (and write none): the built-in defaults and the flags only.
+    #[arg(long, global = true)]
+    pub no_config: bool,
     /// Record the session as an asciicast v2 file (plays in the asciinema player).
     #[arg(long, global = true, value_name = "FILE.cast")]
     pub record: Option<std::path::PathBuf>,
@@ -87,14 +105,6 @@ pub struct UiArgs {
     /// to the others).
     #[arg(skip)]
     pub given: Vec<String>,
-}
-
-impl UiArgs {
-    /// The flags' defaults, for `mpviz` with no arguments.
-    pub fn with_defaults(mut self) -> Self {
-        self.refresh_ms = 250;
-        self
-    }
 }
 
 fn parse_scenario(s: &str) -> Result<usize, String> {
@@ -179,9 +189,15 @@ pub struct SnapshotArgs {
 pub struct ReplayArgs {
     /// The recording: JSON lines as `mpviz run ... --json` prints them.
     pub file: std::path::PathBuf,
-    /// Colours: default, light, high-contrast or monochrome.
+    /// Colours: default, light, high-contrast or monochrome. [default: the config file's]
     #[arg(long, value_parser = ["default", "light", "high-contrast", "monochrome"])]
     pub theme: Option<String>,
+    /// Read the settings here instead of $XDG_CONFIG_HOME/mpviz/config.toml.
+    #[arg(long, value_name = "FILE.toml", conflicts_with = "no_config")]
+    pub config: Option<std::path::PathBuf>,
+    /// Read no config file.
+    #[arg(long)]
+    pub no_config: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -94,7 +94,7 @@ fn main() -> ExitCode {
         return ExitCode::from(EXIT_USAGE);
     }
     match cli.command {
-        None => ui(UiArgs::default().with_defaults()),
+        None => ui(UiArgs::default()),
         Some(Command::Ui(args)) => ui(args),
         Some(Command::List) => {
             print_list();
@@ -144,8 +144,11 @@ fn ui(args: UiArgs) -> ExitCode {
         );
         return ExitCode::from(EXIT_USAGE);
     }
+    let (config, file) = read_config(args.config, args.no_config);
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let theme = mpviz::ui::theme::pick(args.theme.as_deref(), no_color).unwrap_or(0);
+    let theme_name = args.theme.or(file.settings.theme);
+    let theme = mpviz::ui::theme::pick(theme_name.as_deref(), no_color).unwrap_or(0);
+    let speed = args.speed.or(file.settings.speed).unwrap_or(1.0);
     let scenario = args
         .params
         .as_ref()
@@ -157,10 +160,17 @@ fn ui(args: UiArgs) -> ExitCode {
             .params
             .map(|p| p.for_the_ui(&|id| given.iter().any(|g| g == id))),
         theme,
-        refresh: Duration::from_millis(args.refresh_ms),
-        method: args.start_method.into(),
+        refresh: Duration::from_millis(args.refresh_ms.or(file.settings.refresh_ms).unwrap_or(250)),
+        speed_permille: mpviz::app::permille_of(speed),
+        method: args
+            .start_method
+            .or(file.settings.start_method)
+            .unwrap_or_default()
+            .into(),
         replay: None,
         record: args.record,
+        config,
+        notices: file.problems,
     };
     run_ui(opts)
 }
@@ -177,17 +187,43 @@ fn replay(args: ReplayArgs) -> ExitCode {
         eprintln!("mpviz: replay needs a terminal, and this is not one.");
         return ExitCode::from(EXIT_USAGE);
     }
+    let (config, file) = read_config(args.config, args.no_config);
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let theme = mpviz::ui::theme::pick(args.theme.as_deref(), no_color).unwrap_or(0);
+    let theme_name = args.theme.or(file.settings.theme);
+    let theme = mpviz::ui::theme::pick(theme_name.as_deref(), no_color).unwrap_or(0);
     run_ui(UiOptions {
         scenario: None,
         theme,
-        refresh: Duration::from_millis(250),
+        refresh: Duration::from_millis(file.settings.refresh_ms.unwrap_or(250)),
+        speed_permille: 1000,
         method: Default::default(),
         replay: Some(rec),
         record: None,
         params: None,
+        config,
+        notices: file.problems,
     })
+}
+
+/// The config file to use (`--config`, the default place, or none with `--no-config`) and
+/// what it says. Its problems are printed here, one line each (they stay on the terminal's
+/// main screen after the UI leaves), and the UI shows them too; none stops mpviz.
+fn read_config(
+    named: Option<std::path::PathBuf>,
+    none: bool,
+) -> (Option<std::path::PathBuf>, mpviz::config::Loaded) {
+    if none {
+        return (None, mpviz::config::Loaded::default());
+    }
+    let given = named.is_some();
+    let Some(path) = named.or_else(mpviz::config::default_path) else {
+        return (None, mpviz::config::Loaded::default());
+    };
+    let loaded = mpviz::config::read(&path, given);
+    for p in &loaded.problems {
+        eprintln!("mpviz: {p}");
+    }
+    (Some(path), loaded)
 }
 
 fn run_ui(opts: UiOptions) -> ExitCode {

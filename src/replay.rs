@@ -2,8 +2,6 @@
 //! feeds them to the same app state and screens as a live run, on a clock of its own that can
 //! be paused, sped up and moved back and forth. No worker is involved.
 
-use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::Instant;
 
@@ -111,32 +109,9 @@ pub const MAX_RECORDING: u64 = 1 << 30;
 /// would block the open, where no signal can end the wait), and one larger than
 /// `MAX_RECORDING` is refused before it is read.
 pub fn load(path: &Path) -> Result<Recording, String> {
-    let what = |e: String| format!("cannot read {}: {e}", path.display());
-    let meta = std::fs::metadata(path).map_err(|e| what(e.to_string()))?;
-    if !meta.is_file() {
-        return Err(what(
-            "it is not a regular file (a recording is a file of JSON lines)".into(),
-        ));
-    }
-    if meta.len() > MAX_RECORDING {
-        return Err(what(format!(
-            "{} bytes is more than a recording can be ({} at most)",
-            meta.len(),
-            MAX_RECORDING
-        )));
-    }
-    let mut f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| what(e.to_string()))?;
-    let mut text = String::new();
-    std::io::Read::take(&mut f, MAX_RECORDING + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| what(e.to_string()))?;
-    // A UTF-8 byte-order mark (some editors write one) is no part of the first line.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    parse(text).map_err(|e| format!("{}: {e}", path.display()))
+    let text = crate::export::files::read_text(path, MAX_RECORDING, "a recording")
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The recording's end as the UI shows a finished run.

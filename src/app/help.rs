@@ -20,6 +20,7 @@ pub fn entries() -> Vec<(&'static str, String)> {
         ("e", "edit the scenario's parameters, checked as the command line checks them"),
         ("t", "next theme: default, light, high-contrast, monochrome"),
         ("[ / ]", "sample the CPU less / more often"),
+        ("S", "keep the theme, CPU refresh and speed: written to the config file, read at every start"),
         ("← → home end", "replay: back / forward 1 s (shift: 10 s), start, end"),
         ("? / F1", "this help (↑↓ PgUp PgDn scroll it)"),
         ("q / F10 / ctrl-c", "quit (workers are killed, the segment removed)"),

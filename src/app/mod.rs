@@ -60,6 +60,8 @@ pub enum Command {
     Refresh(Duration),
     /// Save the current screen as a picture.
     Screenshot,
+    /// Keep the theme, refresh and speed (and the start method) in the config file.
+    SaveSettings,
     /// Replay only: move the clock by this many milliseconds (negative: back).
     Seek(i64),
     Quit,
@@ -290,6 +292,11 @@ impl RunState {
 /// The tutorial's parameters as the UI plays them (`Params::for_the_ui`).
 pub fn visible_defaults(p: Params) -> Params {
     p.for_the_ui(&|_| false)
+}
+
+/// A speed factor (2.0 = twice as fast) as the runtime's interval scale, in thousandths.
+pub fn permille_of(speed: f64) -> u32 {
+    ((1000.0 / speed).round() as u32).clamp(MIN_PERMILLE, MAX_PERMILLE)
 }
 
 /// The whole UI state.
@@ -600,6 +607,7 @@ impl App {
                 self.form = Some(form::Form::new(i, &params));
                 None
             }
+            KeyCode::Char('S') => Some(Command::SaveSettings),
             KeyCode::Char('[') => self.set_refresh(self.refresh.as_millis() as u64 * 2),
             KeyCode::Char(']') => self.set_refresh(self.refresh.as_millis() as u64 / 2),
             _ => match self.screen {
@@ -698,8 +706,7 @@ impl App {
                         .find(|s| *s < now - 1e-9)
                         .unwrap_or(now)
                 };
-                self.speed_permille =
-                    ((1000.0 / next).round() as u32).clamp(MIN_PERMILLE, MAX_PERMILLE);
+                self.speed_permille = permille_of(next);
                 Some(Command::Speed(self.speed_permille))
             }
             KeyCode::Char('m' | 'e') if self.replay.is_some() => {

@@ -96,6 +96,35 @@ fn not_regular(path: &Path) -> std::io::Error {
     ))
 }
 
+/// Reads the text file `path` whole: only a regular file (a FIFO or device is refused, and
+/// the open never blocks), of at most `max` bytes; a UTF-8 byte-order mark (some editors write
+/// one) is dropped. `what` names the file's kind in the refusals.
+pub fn read_text(path: &Path, max: u64, what: &str) -> std::io::Result<String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other(format!(
+            "it is not a regular file ({what} is a text file)"
+        )));
+    }
+    if meta.len() > max {
+        return Err(std::io::Error::other(format!(
+            "{} bytes is more than {what} can be ({max} at most)",
+            meta.len()
+        )));
+    }
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let mut text = String::new();
+    f.take(max + 1).read_to_string(&mut text)?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
+}
+
 /// Whether `path` can be written (before a run starts): its directory is there and writable,
 /// and `path` is not a symbolic link. Nothing is created.
 pub fn check_writable(path: &Path) -> std::io::Result<()> {

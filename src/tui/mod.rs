@@ -33,6 +33,12 @@ pub struct UiOptions {
     pub record: Option<std::path::PathBuf>,
     /// Parameters to open `scenario` with (instead of its defaults for watching).
     pub params: Option<crate::scenario::Params>,
+    /// The speed to start at (`app::permille_of`).
+    pub speed_permille: u32,
+    /// The config file `S` writes (none with `--no-config`).
+    pub config: Option<std::path::PathBuf>,
+    /// What was wrong with the config file, shown at start.
+    pub notices: Vec<String>,
 }
 
 /// Frames per second at most; a frame is drawn only when something changed.
@@ -86,6 +92,8 @@ struct Session {
     sampler: Sampler,
     sample_clock: Receiver<Instant>,
     method: StartMethod,
+    /// Where `S` keeps the settings.
+    config: Option<std::path::PathBuf>,
 }
 
 impl Session {
@@ -153,7 +161,39 @@ impl Session {
                 };
                 self.app.update(Msg::Notice(msg));
             }
+            Command::SaveSettings => {
+                let msg = self.save_settings();
+                self.app.update(Msg::Notice(msg));
+            }
             Command::Quit => {}
+        }
+    }
+
+    /// Writes the settings in use to the config file; says what happened.
+    fn save_settings(&self) -> String {
+        let Some(path) = &self.config else {
+            return "no config file to write (--no-config, or no HOME): give --config FILE".into();
+        };
+        let settings = crate::config::Settings {
+            theme: crate::ui::theme::THEMES
+                .get(self.app.theme)
+                .map(|t| t.name.to_string()),
+            refresh_ms: Some(self.app.refresh.as_millis() as u64),
+            speed: Some(self.app.speed()),
+            start_method: Some(match self.method {
+                StartMethod::Fork => crate::cli::MethodArg::Fork,
+                StartMethod::Reexec => crate::cli::MethodArg::Reexec,
+            }),
+        };
+        match crate::config::save(path, &settings) {
+            Ok(()) => format!(
+                "settings kept in {} (theme {}, CPU every {} ms, speed ×{})",
+                path.display(),
+                settings.theme.as_deref().unwrap_or("default"),
+                self.app.refresh.as_millis(),
+                self.app.speed()
+            ),
+            Err(e) => format!("could not write {}: {e}", path.display()),
         }
     }
 
@@ -195,7 +235,9 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
         sampler: Sampler::new(),
         sample_clock: sample_clock(opts.refresh),
         method: opts.method,
+        config: opts.config,
     };
+    s.app.speed_permille = opts.speed_permille;
     let size = guard.terminal.size()?;
     s.app.update(Msg::Resize(size.width, size.height));
     if let Some(p) = s.player.as_mut() {
@@ -208,6 +250,10 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
         }
         s.app.selected = i;
         s.update(Msg::Key(event::KeyEvent::from(event::KeyCode::Enter)));
+    }
+    // A damaged config file is said first thing (and was printed before the UI opened).
+    if !opts.notices.is_empty() {
+        s.app.notice = Some(opts.notices.join(" · "));
     }
     let frames = tick(FRAME);
     let mut dirty = true;

@@ -74,6 +74,16 @@ impl Widget for Picker<'_> {
             Span::styled("q", t.key),
             Span::styled(" quit", t.dim),
         ]));
+        // What the last key did, or what is wrong with the config file, wrapped below.
+        if let Some(n) = &self.app.notice {
+            lines.push(Line::raw(""));
+            let width = inner.width.saturating_sub(2).max(1) as usize;
+            lines.extend(
+                crate::app::help::wrap(n, width)
+                    .into_iter()
+                    .map(|l| Line::styled(format!(" {l}"), t.accent)),
+            );
+        }
         // No wrapping: each entry keeps its two rows, so mouse clicks map to entries.
         Paragraph::new(lines).render(inner, buf);
     }

@@ -49,6 +49,9 @@ impl Session {
         let mut cmd = CommandBuilder::new(super::BIN);
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
+        // No config file of the machine's user changes what a test sees (a test that wants one
+        // names its own place).
+        cmd.env("XDG_CONFIG_HOME", "/nonexistent/mpviz-tests");
         for (k, v) in envs {
             cmd.env(k, v);
         }
