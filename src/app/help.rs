@@ -20,7 +20,7 @@ pub fn entries() -> Vec<(&'static str, String)> {
         ("e", "edit the scenario's parameters, checked as the command line checks them"),
         ("t", "next theme: default, light, high-contrast, monochrome"),
         ("[ / ]", "sample the CPU less / more often"),
-        ("S", "keep the theme, CPU refresh and speed: written to the config file, read at every start"),
+        ("S", "keep the theme, CPU refresh and speed in the config file (read at every start)"),
         ("← → home end", "replay: back / forward 1 s (shift: 10 s), start, end"),
         ("? / F1", "this help (↑↓ PgUp PgDn scroll it)"),
         ("q / F10 / ctrl-c", "quit (workers are killed, the segment removed)"),
@@ -107,7 +107,7 @@ pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
 
 /// The overlay on a screen of `size`: its outer width and height, centred by the drawing.
 pub fn overlay_size(size: (u16, u16)) -> (u16, u16) {
-    (size.0.min(96), size.1.min(30))
+    (size.0.min(120), size.1.min(40))
 }
 
 /// Inside the overlay's border: the text's width, and its rows (one is kept for the line
