@@ -8,7 +8,8 @@ use crate::ui::theme::GLYPHS;
 pub fn entries() -> Vec<(&'static str, String)> {
     let mut v: Vec<(&'static str, String)> = [
         ("1-6 ↑↓ enter click", "pick and start a scenario"),
-        ("esc", "stop the run, back to the scenarios"),
+        ("esc", "close a worker's details; else stop the run, back to the scenarios"),
+        ("click a worker", "its details: pid, role, state, CPU, core and its own recent events (again: close)"),
         ("↑ ↓ (a run)", "scroll the workers list when it has more workers than rows"),
         ("r", "restart the scenario (a replay: from the start)"),
         ("space / p", "pause / resume the workers (SIGSTOP / SIGCONT); paused time is left out of every time shown"),
@@ -24,7 +25,7 @@ pub fn entries() -> Vec<(&'static str, String)> {
         ("← → home end", "replay: back / forward 1 s (shift: 10 s), start, end"),
         ("? / F1", "this help (↑↓ PgUp PgDn scroll it)"),
         ("q / F10 / ctrl-c", "quit (workers are killed, the segment removed)"),
-        ("mouse wheel", "scrolls the help, and a run's workers list"),
+        ("mouse wheel", "scrolls the panel under it: the help, the workers, the events"),
         ("CPU bars", "green < 40% ≤ yellow < 80% ≤ red; glyphs = workers on that core now"),
         ("cores over time", "the core a worker ran on at each sample, so migrations show; * several at once (threads)"),
         ("value trace", "a point per write, in its writer's glyph; ✗ a lost update"),

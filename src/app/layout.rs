@@ -28,3 +28,84 @@ pub fn workers_height(size: (u16, u16), rows: usize) -> u16 {
 pub fn workers_fit(size: (u16, u16), rows: usize) -> usize {
     workers_height(size, rows).saturating_sub(3) as usize
 }
+
+use ratatui::layout::{Constraint, Layout, Rect};
+
+/// Where each panel of the run screen is, for a screen of `size` with `cores` CPU rows and
+/// `rows` workers: the drawing and the mouse (what is under a click or the wheel) both use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunPanels {
+    pub header: Rect,
+    pub cpu: Rect,
+    pub workers: Rect,
+    /// The events (on wide screens; narrow ones have no room for them beside the scenario).
+    pub log: Option<Rect>,
+    /// The scenario's own panel (on narrow screens also where `c` shows the code).
+    pub view: Rect,
+    /// The code pane beside the view (wide screens).
+    pub code: Option<Rect>,
+    pub footer: Rect,
+}
+
+impl RunPanels {
+    /// Where a picked worker's details go: in place of the events where they are shown, else
+    /// in place of the scenario's panel.
+    pub fn details(&self) -> Rect {
+        self.log.unwrap_or(self.view)
+    }
+}
+
+pub fn run_panels(size: (u16, u16), cores: usize, rows: usize) -> RunPanels {
+    let area = Rect::new(0, 0, size.0, size.1);
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(10),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let cpu_h = cpu_height(size, cores);
+    let workers_h = workers_height(size, rows);
+    if size.0 >= WIDE {
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                .areas(body);
+        let [cpu, workers, log] = Layout::vertical([
+            Constraint::Length(cpu_h),
+            Constraint::Length(workers_h),
+            Constraint::Min(3),
+        ])
+        .areas(left);
+        let [view, code] =
+            Layout::vertical([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(right);
+        RunPanels {
+            header,
+            cpu,
+            workers,
+            log: Some(log),
+            view,
+            code: Some(code),
+            footer,
+        }
+    } else {
+        let [cpu, workers, view] = Layout::vertical([
+            Constraint::Length(cpu_h),
+            Constraint::Length(workers_h),
+            Constraint::Min(8),
+        ])
+        .areas(body);
+        RunPanels {
+            header,
+            cpu,
+            workers,
+            log: None,
+            view,
+            code: None,
+            footer,
+        }
+    }
+}
+
+/// Whether the cell at (`column`, `row`) is inside `r`.
+pub fn contains(r: Rect, column: u16, row: u16) -> bool {
+    r.contains(ratatui::layout::Position::new(column, row))
+}

@@ -310,6 +310,10 @@ pub struct App {
     /// First worker the workers panel shows, once the user scrolled it (until then the panel
     /// follows the live workers).
     pub workers_scroll: Option<usize>,
+    /// The worker clicked on, whose details are shown (until clicked again or esc).
+    pub picked: Option<u16>,
+    /// Lines the events (or the picked worker's) are scrolled back from the newest.
+    pub log_scroll: usize,
     pub theme: usize,
     pub cpu: CpuState,
     pub run: Option<RunState>,
@@ -339,6 +343,8 @@ impl App {
             help: false,
             help_scroll: 0,
             workers_scroll: None,
+            picked: None,
+            log_scroll: 0,
             theme,
             cpu: CpuState::default(),
             run: None,
@@ -407,6 +413,8 @@ impl App {
         self.screen = Screen::Run;
         self.paused = false;
         self.workers_scroll = None;
+        self.picked = None;
+        self.log_scroll = 0;
         self.run = Some(RunState::new(i, params));
     }
 
@@ -488,19 +496,22 @@ impl App {
     }
 
     fn on_mouse(&mut self, m: MouseEvent) -> Option<Command> {
-        // The wheel scrolls the help while it is open, and a run's workers list.
+        // The wheel scrolls the help while it is open; on a run, the panel under it.
         let wheel = match m.kind {
             MouseEventKind::ScrollDown => Some(KeyCode::Down),
             MouseEventKind::ScrollUp => Some(KeyCode::Up),
             _ => None,
         };
         if let Some(code) = wheel
-            && (self.help || self.screen == Screen::Run)
+            && self.help
         {
             return self.on_key(KeyEvent::from(code));
         }
-        if self.screen != Screen::Picker || self.help {
+        if self.form.is_some() || self.help {
             return None;
+        }
+        if self.screen == Screen::Run {
+            return self.on_run_mouse(m, wheel);
         }
         match m.kind {
             MouseEventKind::Down(_) => {
@@ -518,6 +529,46 @@ impl App {
             }
             MouseEventKind::ScrollUp => {
                 self.selected = self.selected.saturating_sub(1);
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// A click on a worker's row picks it (again: lets it go); the wheel scrolls the events
+    /// (or the picked worker's) when over them, else the workers list.
+    fn on_run_mouse(&mut self, m: MouseEvent, wheel: Option<KeyCode>) -> Option<Command> {
+        let run = self.run.as_ref()?;
+        let p = layout::run_panels(self.size, self.cpu.cores.len(), run.workers.rows.len());
+        let over = |r| layout::contains(r, m.column, m.row);
+        let events = if self.picked.is_some() {
+            Some(p.details())
+        } else {
+            p.log
+        };
+        match (wheel, m.kind) {
+            (Some(code), _) if events.is_some_and(over) => {
+                self.log_scroll = if code == KeyCode::Up {
+                    self.log_scroll.saturating_add(1).min(LOG_LINES)
+                } else {
+                    self.log_scroll.saturating_sub(1)
+                };
+                None
+            }
+            (Some(code), _) if over(p.workers) => self.on_key(KeyEvent::from(code)),
+            (None, MouseEventKind::Down(_)) if over(p.workers) => {
+                // Below the border and the header row.
+                let line = m.row.checked_sub(p.workers.y + 2)? as usize;
+                if line >= layout::workers_fit(self.size, run.workers.rows.len()) {
+                    return None;
+                }
+                let id = run.workers.rows.get(self.workers_first() + line)?.id;
+                self.picked = if self.picked == Some(id) {
+                    None
+                } else {
+                    Some(id)
+                };
+                self.log_scroll = 0;
                 None
             }
             _ => None,
@@ -653,6 +704,12 @@ impl App {
     fn on_run_key(&mut self, k: KeyEvent) -> Option<Command> {
         let running = self.run.as_ref().is_some_and(RunState::running);
         match k.code {
+            // Esc first closes a picked worker's details, then leaves the run.
+            KeyCode::Esc if self.picked.is_some() => {
+                self.picked = None;
+                self.log_scroll = 0;
+                None
+            }
             KeyCode::Esc => {
                 self.screen = Screen::Picker;
                 self.paused = false;

@@ -13,7 +13,7 @@ pub mod workers;
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
@@ -234,46 +234,45 @@ fn footer(app: &App, theme: &Theme) -> Line<'static> {
 }
 
 fn run_screen(app: &App, run: &RunState, area: Rect, buf: &mut Buffer, theme: &Theme) {
-    let [top, body, bottom] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(10),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    header(app, run, theme).render(top, buf);
-    footer(app, theme).render(bottom, buf);
-    let cpu_h = layout::cpu_height(app.size, app.cpu.cores.len());
-    let workers_h = layout::workers_height(app.size, run.workers.rows.len());
-    if area.width >= layout::WIDE {
-        let [left, right] =
-            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
-                .areas(body);
-        let [c, w, log] = Layout::vertical([
-            Constraint::Length(cpu_h),
-            Constraint::Length(workers_h),
-            Constraint::Min(3),
-        ])
-        .areas(left);
-        cpu_and_workers(app, run, (c, w), buf, theme);
-        views::LogPanel { run, theme }.render(log, buf);
-        let [view, code] =
-            Layout::vertical([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(right);
-        views::ScenarioPanel { app, run, theme }.render(view, buf);
-        code::CodePane { run, theme }.render(code, buf);
-    } else {
-        let [c, w, main] = Layout::vertical([
-            Constraint::Length(cpu_h),
-            Constraint::Length(workers_h),
-            Constraint::Min(8),
-        ])
-        .areas(body);
-        cpu_and_workers(app, run, (c, w), buf, theme);
-        // Narrow screens show the code instead of the scenario's panel while `c` is on.
-        if app.code {
-            code::CodePane { run, theme }.render(main, buf);
-        } else {
-            views::ScenarioPanel { app, run, theme }.render(main, buf);
+    let p = layout::run_panels(
+        (area.width, area.height),
+        app.cpu.cores.len(),
+        run.workers.rows.len(),
+    );
+    header(app, run, theme).render(p.header, buf);
+    footer(app, theme).render(p.footer, buf);
+    cpu_and_workers(app, run, (p.cpu, p.workers), buf, theme);
+    // A picked worker's details take the events' place (or, narrow, the scenario's).
+    let picked = app
+        .picked
+        .and_then(|id| run.workers.rows.iter().find(|r| r.id == id));
+    if let Some(row) = picked {
+        views::WorkerDetails {
+            run,
+            row,
+            scroll: app.log_scroll,
+            theme,
         }
+        .render(p.details(), buf);
+    }
+    if let Some(log) = p.log.filter(|_| picked.is_none()) {
+        views::LogPanel {
+            run,
+            scroll: app.log_scroll,
+            theme,
+        }
+        .render(log, buf);
+    }
+    if p.log.is_some() || picked.is_none() {
+        // Narrow screens show the code instead of the scenario's panel while `c` is on.
+        if app.code && p.code.is_none() {
+            code::CodePane { run, theme }.render(p.view, buf);
+        } else {
+            views::ScenarioPanel { app, run, theme }.render(p.view, buf);
+        }
+    }
+    if let Some(c) = p.code {
+        code::CodePane { run, theme }.render(c, buf);
     }
 }
 
@@ -293,6 +292,7 @@ fn cpu_and_workers(
     workers::WorkersPanel {
         workers: &run.workers,
         first: app.workers_first(),
+        picked: app.picked,
         theme,
     }
     .render(w, buf);

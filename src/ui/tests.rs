@@ -878,3 +878,80 @@ fn why_a_run_failed_is_shown_whole_at_80x24() {
     assert!(flat.contains("(is `ulimit -u` too low?)"), "{text}");
     assert!(flat.contains("read worker 1"), "{text}");
 }
+
+#[test]
+fn a_click_on_a_worker_shows_its_details_and_the_wheel_scrolls_the_panel_under_it() {
+    use ratatui::crossterm::event::MouseEventKind as K;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent};
+    let mouse = |kind, column, row| {
+        Msg::Mouse(MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    for (w, h) in [(80u16, 24u16), (160, 48)] {
+        let mut app = App::new(std::time::Duration::from_millis(250), 0);
+        app.update(Msg::Resize(w, h));
+        start(&mut app, '6');
+        for id in 1..=2 {
+            app.update(ev(
+                id,
+                1,
+                EventKind::Spawned {
+                    method: "reexec".into(),
+                },
+            ));
+            app.update(ev(id, 2, EventKind::Started));
+        }
+        for k in 0..40u64 {
+            let who = 1 + (k % 2) as u16;
+            let seq = k as u32 + 1;
+            app.update(write(
+                who,
+                10 + k,
+                (k as i128, k as i128 + 1),
+                seq,
+                (0, 0),
+                (0, 0),
+            ));
+        }
+        // The second worker's row: found on the screen, as a user aims at it.
+        let text = screen_text(&app, w, h);
+        let row = text
+            .lines()
+            .position(|l| l.contains("1002"))
+            .expect("worker 2's row") as u16;
+        app.update(mouse(K::Down(MouseButton::Left), 20, row));
+        assert_eq!(app.picked, Some(2), "at {w}x{h}");
+        let text = screen_text(&app, w, h);
+        assert!(text.contains("worker ▲2"), "{text}");
+        assert!(text.contains("pid 1002"), "{text}");
+        assert!(text.contains("click it again or esc"), "{text}");
+        // Only its own events: worker 1's writes are not among them.
+        let details: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.contains("pid 1002 ·"))
+            .collect();
+        assert!(details.iter().any(|l| l.contains("worker 2")), "{text}");
+        assert!(!details.iter().any(|l| l.contains("worker 1  ")), "{text}");
+        // The wheel over the details goes back in its events; over the workers, it scrolls them.
+        let inside = text
+            .lines()
+            .position(|l| l.contains("pid 1002 ·"))
+            .expect("details") as u16;
+        app.update(mouse(K::ScrollUp, 5, inside + 1));
+        assert_eq!(app.log_scroll, 1);
+        app.update(mouse(K::ScrollDown, 5, inside + 1));
+        assert_eq!(app.log_scroll, 0);
+        // Clicked again: closed. Esc closes first, then leaves the run.
+        app.update(mouse(K::Down(MouseButton::Left), 20, row));
+        assert_eq!(app.picked, None);
+        app.update(mouse(K::Down(MouseButton::Left), 20, row));
+        app.update(Msg::Key(KeyEvent::from(KeyCode::Esc)));
+        assert_eq!((app.picked, app.screen), (None, Screen::Run));
+        app.update(Msg::Key(KeyEvent::from(KeyCode::Esc)));
+        assert_eq!(app.screen, Screen::Picker);
+    }
+}

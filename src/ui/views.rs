@@ -539,28 +539,98 @@ fn shared_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
 /// The newest lines of the event log.
 pub struct LogPanel<'a> {
     pub run: &'a RunState,
+    /// Lines scrolled back from the newest (the wheel over the panel; 0 follows the run).
+    pub scroll: usize,
     pub theme: &'a Theme,
+}
+
+/// The run's recent events as log lines, those of `worker` only when given.
+fn log_lines(run: &RunState, worker: Option<u16>) -> Vec<String> {
+    let t0 = run.t0.unwrap_or(0);
+    let cells = run.params.cell_names();
+    run.log
+        .iter()
+        .filter(|e| worker.is_none_or(|w| e.worker == w))
+        .filter_map(|e| crate::report::text_line(e, t0, &cells))
+        .collect()
+}
+
+/// The `rows` lines to show of `lines`, `scroll` back from the newest (clamped), and a word
+/// for the title when scrolled back.
+fn scrolled(lines: &[String], rows: usize, scroll: usize) -> (&[String], String) {
+    let back = scroll.min(lines.len().saturating_sub(rows));
+    let end = lines.len() - back;
+    let shown = &lines[end.saturating_sub(rows)..end];
+    let note = if back > 0 {
+        format!("· {back} lines back, wheel down to follow ")
+    } else {
+        String::new()
+    };
+    (shown, note)
 }
 
 impl Widget for LogPanel<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let t = self.theme;
-        let block = panel(format!(" Events ({}) ", self.run.events), t);
+        let lines = log_lines(self.run, None);
+        let n = area.height.saturating_sub(2) as usize;
+        let (shown, note) = scrolled(&lines, n, self.scroll);
+        let block = panel(format!(" Events ({}) {note}", self.run.events), t);
         let inner = block.inner(area);
         block.render(area, buf);
-        let n = inner.height as usize;
-        let t0 = self.run.t0.unwrap_or(0);
-        let cells = self.run.params.cell_names();
-        let skip = self.run.log.len().saturating_sub(n);
-        let lines: Vec<Line> = self
-            .run
-            .log
+        let lines: Vec<Line> = shown
             .iter()
-            .skip(skip)
-            .filter_map(|e| crate::report::text_line(e, t0, &cells))
-            .map(|l| Line::styled(l, t.text))
+            .map(|l| Line::styled(l.clone(), t.text))
             .collect();
         Paragraph::new(lines).render(inner, buf);
+    }
+}
+
+/// One worker picked with a click: who it is, what it does now, and its recent events.
+pub struct WorkerDetails<'a> {
+    pub run: &'a RunState,
+    pub row: &'a crate::app::workers::WorkerRow,
+    pub scroll: usize,
+    pub theme: &'a Theme,
+}
+
+impl Widget for WorkerDetails<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let (t, r) = (self.theme, self.row);
+        let lines = log_lines(self.run, Some(r.id));
+        let n = area.height.saturating_sub(3) as usize;
+        let (shown, note) = scrolled(&lines, n, self.scroll);
+        let title = Line::from(vec![
+            Span::styled(format!(" worker {}{} ", glyph(r.id), r.id), t.worker(r.id)),
+            Span::styled(format!("{note}· click it again or esc to close "), t.title),
+        ]);
+        let block = panel(title, t);
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let cores = match r.cores.as_slice() {
+            [] => "-".to_string(),
+            cs => cs.iter().map(u32::to_string).collect::<Vec<_>>().join(","),
+        };
+        let mut out = vec![Line::from(vec![
+            Span::styled(format!("pid {}", r.pid), t.text),
+            Span::styled(format!(" · {} · ", r.role), t.dim),
+            Span::styled(r.state.label(), t.accent),
+            Span::styled(
+                format!(
+                    " · CPU {:.1}% on core {cores} · {} events",
+                    r.cpu_pct, r.events
+                ),
+                t.dim,
+            ),
+        ])];
+        if shown.is_empty() {
+            out.push(Line::styled(
+                "(none of its events is among the run's recent ones)",
+                t.dim,
+            ));
+        }
+        out.extend(shown.iter().map(|l| Line::styled(l.clone(), t.text)));
+        Paragraph::new(out).render(inner, buf);
     }
 }
 

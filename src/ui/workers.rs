@@ -14,6 +14,8 @@ pub struct WorkersPanel<'a> {
     pub workers: &'a WorkersState,
     /// The first row shown (the app's scroll position).
     pub first: usize,
+    /// The worker picked with a click (its row is highlighted).
+    pub picked: Option<u16>,
     pub theme: &'a Theme,
 }
 
@@ -100,7 +102,12 @@ impl Widget for WorkersPanel<'_> {
                 cells.push(Cell::from(Line::from(Span::styled(lane, t.worker(r.id)))));
             }
             cells.push(Cell::from(r.events.to_string()));
-            Row::new(cells)
+            let row = Row::new(cells);
+            if self.picked == Some(r.id) {
+                row.style(t.selected)
+            } else {
+                row
+            }
         });
         let mut widths = vec![
             Constraint::Length(4),
