@@ -5,9 +5,9 @@
 use std::hint::black_box;
 
 use mpviz::app::{App, Msg};
+use mpviz::model::lock::LockStats;
 use mpviz::model::lost::{WriteRec, find_lost_updates};
 use mpviz::runtime::event::{Decoded, Decoder, STREAM_HEADER, encode};
-use mpviz::runtime::lock::LockStats;
 use mpviz::runtime::shm::{CellSpec, NumSer, Segment, TypeCode};
 use mpviz::runtime::{Envelope, EventKind, Num, StoreId};
 use ratatui::buffer::Buffer;

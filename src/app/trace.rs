@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::model::lock::LockStats;
 use crate::model::lost::{LostUpdate, WriteRec, find_lost_updates};
-use crate::runtime::lock::LockStats;
 use crate::runtime::{Envelope, EventKind};
 
 /// Writes beyond which lost updates are no longer recomputed live (the analysis is quadratic

@@ -117,7 +117,7 @@ impl QueueView {
 #[derive(Debug, Clone, Default)]
 pub struct PoolView {
     /// Which worker runs or ran which task (the same log the pool's summary is made from).
-    pub log: crate::scenario::pool::TaskLog,
+    pub log: crate::model::tasks::TaskLog,
     pub phase: String,
 }
 

@@ -623,6 +623,11 @@ impl Decoder {
     }
 }
 
+/// A signal's name (`SIGKILL`) for an exit event's number.
+pub fn signal_name(sig: i32) -> &'static str {
+    nix::sys::signal::Signal::try_from(sig).map_or("unknown signal", |s| s.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::lock::LockStats;
 use crate::model::lost::{LostUpdate, WriteRec, WriterBlock, find_lost_updates, writer_blocks};
-use crate::runtime::lock::{LockStats, acquire, release};
+use crate::runtime::lock::{acquire, release};
 use crate::runtime::shm::{CellSpec, NumSer, TypeCode};
 use crate::runtime::{Access, Control, Envelope, EventKind, Flow, Num, WorkerCtx};
 

@@ -148,9 +148,7 @@ impl WorkerReport {
     }
 }
 
-pub fn signal_name(sig: i32) -> &'static str {
-    nix::sys::signal::Signal::try_from(sig).map_or("unknown signal", |s| s.as_str())
-}
+pub use crate::runtime::event::signal_name;
 
 /// Start latency across a run's workers (spawn request to the worker's first event).
 #[derive(Debug, Clone, Default, Serialize)]
