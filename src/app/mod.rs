@@ -20,7 +20,7 @@ use ratatui::crossterm::event::{
 use crate::model::pause::Pauses;
 use crate::monitor::Sample;
 use crate::runtime::control::{MAX_PERMILLE, MIN_PERMILLE};
-use crate::runtime::{Envelope, EventKind};
+use crate::runtime::{Envelope, EventKind, Stage};
 use crate::scenario::{self, Params};
 
 use cpu::CpuState;
@@ -246,8 +246,12 @@ impl RunState {
     fn activity_of<'e>(&self, e: &'e Envelope) -> Option<&'e str> {
         let key = match &e.kind {
             EventKind::Phase { name } if e.worker == 0 => name.as_str(),
-            EventKind::Phase { name } if name == "sleep" || name == "compute" => name.as_str(),
-            EventKind::Write { .. } if self.phase == "locked" => "locked",
+            EventKind::Phase { name }
+                if matches!(e.kind.stage_of(), Some(Stage::Sleep | Stage::Compute)) =>
+            {
+                name.as_str()
+            }
+            EventKind::Write { .. } if Stage::of(&self.phase) == Some(Stage::Locked) => "locked",
             EventKind::Write { .. } => "write",
             EventKind::Spawned { .. } => "spawned",
             EventKind::Started => "started",

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::model::lock::LockStats;
 use crate::model::lost::{LostUpdate, WriteRec, find_lost_updates};
+use crate::runtime::Stage;
 use crate::runtime::{Envelope, EventKind};
 
 /// Writes beyond which lost updates are no longer recomputed live (the analysis is quadratic
@@ -73,7 +74,7 @@ impl ValueTrace {
     pub fn on_event(&mut self, e: &Envelope) {
         match &e.kind {
             EventKind::Phase { name }
-                if e.worker == 0 && (name == "unlocked" || name == "locked") =>
+                if e.worker == 0 && e.kind.stage_of().is_some_and(Stage::starts_a_run) =>
             {
                 self.runs.push(TraceRun {
                     mode: name.clone(),
@@ -147,9 +148,7 @@ impl LockTimeline {
     pub fn on_event(&mut self, e: &Envelope) {
         self.stats.observe(e);
         if e.worker == 0 {
-            if let EventKind::Phase { name } = &e.kind
-                && (name == "unlocked" || name == "locked")
-            {
+            if e.kind.stage_of().is_some_and(Stage::starts_a_run) {
                 // A new run: its own lanes and figures, the same record of pauses.
                 let pauses = std::mem::take(&mut self.stats.pauses);
                 *self = LockTimeline::default();
@@ -159,7 +158,7 @@ impl LockTimeline {
         }
         let lane = match e.kind {
             EventKind::Started => Some(Lane::Running),
-            EventKind::Phase { ref name } if name == "sleep" => {
+            EventKind::Phase { .. } if e.kind.stage_of() == Some(Stage::Sleep) => {
                 Some(if self.holder.is_some_and(|(h, _)| h == e.worker) {
                     Lane::Holding
                 } else {

@@ -113,7 +113,9 @@ impl WorkersState {
         r.events += 1;
         let next = match &e.kind {
             EventKind::Started => Some(WorkerState::Running),
-            EventKind::Phase { name } if name == "sleep" => Some(WorkerState::Sleeping),
+            EventKind::Phase { .. } if e.kind.stage_of() == Some(crate::runtime::Stage::Sleep) => {
+                Some(WorkerState::Sleeping)
+            }
             EventKind::Phase { .. }
             | EventKind::Read { .. }
             | EventKind::Write { .. }

@@ -623,6 +623,60 @@ impl Decoder {
     }
 }
 
+/// The stages that mean something to the UI and the models; any other phase name is a label
+/// only (a scenario's own step, a pool call). On the wire a phase is its name, so any source —
+/// a Rust scenario, a recording, a traced Python run — speaks the same words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The parent starts a run without the lock (the lock scenario's first half).
+    Unlocked,
+    /// The parent starts a run with the lock.
+    Locked,
+    /// A worker sleeps (its state, its lane).
+    Sleep,
+    /// A worker computes (the compare scenario's busy part).
+    Compute,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 4] = [Stage::Unlocked, Stage::Locked, Stage::Sleep, Stage::Compute];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Unlocked => "unlocked",
+            Stage::Locked => "locked",
+            Stage::Sleep => "sleep",
+            Stage::Compute => "compute",
+        }
+    }
+
+    pub fn of(name: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// A run of the lock scenario starts (without or with the lock).
+    pub fn starts_a_run(self) -> bool {
+        matches!(self, Stage::Unlocked | Stage::Locked)
+    }
+}
+
+impl EventKind {
+    /// The phase event for a stage.
+    pub fn stage(s: Stage) -> EventKind {
+        EventKind::Phase {
+            name: s.name().into(),
+        }
+    }
+
+    /// The stage this event enters, if it is a phase with a meaning.
+    pub fn stage_of(&self) -> Option<Stage> {
+        match self {
+            EventKind::Phase { name } => Stage::of(name),
+            _ => None,
+        }
+    }
+}
+
 /// A signal's name (`SIGKILL`) for an exit event's number.
 pub fn signal_name(sig: i32) -> &'static str {
     nix::sys::signal::Signal::try_from(sig).map_or("unknown signal", |s| s.as_str())
@@ -630,6 +684,19 @@ pub fn signal_name(sig: i32) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_stage_is_its_name_on_the_wire_and_other_names_are_labels() {
+        for st in Stage::ALL {
+            assert_eq!(Stage::of(st.name()), Some(st));
+            assert_eq!(EventKind::stage(st).stage_of(), Some(st));
+        }
+        let label = EventKind::Phase {
+            name: "race window".into(),
+        };
+        assert_eq!(label.stage_of(), None);
+        assert!(Stage::Locked.starts_a_run() && !Stage::Sleep.starts_a_run());
+    }
+
     use super::*;
 
     fn samples() -> Vec<EventKind> {

@@ -222,9 +222,7 @@ pub fn parse_item(m: &[u8]) -> Option<(u16, u128)> {
 /// The worker: runs the job as configured, reports each result and puts it on the queue (fd 5).
 pub fn work(ctx: &mut WorkerCtx, job: &SumJob) -> JobResult {
     let mut queue = MessageWriter::new(ctx.take_extra(0)?);
-    ctx.emit(EventKind::Phase {
-        name: "compute".into(),
-    });
+    ctx.emit(EventKind::stage(crate::runtime::Stage::Compute));
     ctx.flush();
     let threads = job.threads.max(1) as usize;
     let mut results: Vec<(u128, u64)> = Vec::new();
@@ -276,9 +274,7 @@ pub fn work(ctx: &mut WorkerCtx, job: &SumJob) -> JobResult {
         }
     }
     if job.pace_ms > 0 {
-        ctx.emit(EventKind::Phase {
-            name: "sleep".into(),
-        });
+        ctx.emit(EventKind::stage(crate::runtime::Stage::Sleep));
         let wait = Duration::from_millis(job.pace_ms.saturating_mul(ctx.id as u64));
         if ctx.sleep(wait) == Flow::Stop {
             return Ok(Flow::Stop);

@@ -188,9 +188,7 @@ fn increment(ctx: &mut WorkerCtx, job: &CounterJob) -> JobResult {
 }
 
 fn pause(ctx: &mut WorkerCtx, job: &CounterJob) -> Flow {
-    ctx.emit(EventKind::Phase {
-        name: "sleep".into(),
-    });
+    ctx.emit(EventKind::stage(crate::runtime::Stage::Sleep));
     ctx.sleep(Duration::from_millis(job.interval_ms))
 }
 
@@ -386,8 +384,13 @@ fn play_script(
 
 fn one_run(s: &mut Session<'_>, p: &Params, locked: bool) -> Result<RunReport, RunError> {
     let steps = p.steps_for(locked);
-    let mode = if locked { "locked" } else { "unlocked" };
-    s.emit(EventKind::Phase { name: mode.into() });
+    let stage = if locked {
+        crate::runtime::Stage::Locked
+    } else {
+        crate::runtime::Stage::Unlocked
+    };
+    let mode = stage.name();
+    s.emit(EventKind::stage(stage));
     s.rt.create_segment(&[CellSpec {
         typecode: TypeCode::I32,
         array: false,

@@ -202,9 +202,7 @@ pub fn work(ctx: &mut WorkerCtx, job: &WriterJob) -> JobResult {
         .map(|c| (c.typecode, c.array, c.len))
         .collect();
     for step in 0..job.steps {
-        ctx.emit(EventKind::Phase {
-            name: "sleep".into(),
-        });
+        ctx.emit(EventKind::stage(crate::runtime::Stage::Sleep));
         if ctx.sleep(Duration::from_millis(job.interval_ms)) == Flow::Stop {
             return Ok(Flow::Stop);
         }

@@ -29,9 +29,9 @@ impl Widget for TracePlot<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let t = self.theme;
         let run = self.run;
-        let mode = match run.mode.as_str() {
-            "locked" => "with the lock",
-            "unlocked" => "without the lock",
+        let mode = match crate::runtime::Stage::of(&run.mode) {
+            Some(crate::runtime::Stage::Locked) => "with the lock",
+            Some(crate::runtime::Stage::Unlocked) => "without the lock",
             _ => "value",
         };
         let lost = run.lost.len();

@@ -63,7 +63,9 @@ fn lock_plot<'a>(
     p: &crate::scenario::lock::Params,
     t: &'a Theme,
 ) -> TracePlot<'a> {
-    let steps = p.steps_for(r.mode == "locked") as i128;
+    let steps = p
+        .steps_for(crate::runtime::Stage::of(&r.mode) == Some(crate::runtime::Stage::Locked))
+        as i128;
     TracePlot {
         run: r,
         theme: t,
