@@ -73,7 +73,14 @@ fn a_worker_killed_while_it_waits_for_the_lock_does_not_stop_the_holder() {
         _ => {}
     });
     check(&out, "waiter killed");
-    if killed {
+    // The signal may land after the worker's last step (the event that chose it was already
+    // history): only a worker that died of it must make the run fail.
+    let died_of_it = out
+        .events("exit")
+        .iter()
+        .any(|e| e["signal"].as_i64() == Some(Signal::SIGKILL as i64));
+    assert!(!died_of_it || killed);
+    if died_of_it {
         assert_eq!(out.summary()["ok"], false, "a killed worker is reported");
     }
 }
