@@ -434,7 +434,8 @@ struct Watched {
 /// arrives every 100 ms, as from a person, and is answered by the next frame.
 fn watch_run(params: crate::scenario::Params, keys: bool) -> Result<Watched, RunError> {
     use crate::app::{App, Msg};
-    use crate::tui::driver::{Driver, DriverMsg};
+    use crate::source::scenario::Driver;
+    use crate::source::{Feed, Sink};
     use ratatui::crossterm::event::{KeyCode, KeyEvent};
     let index = crate::scenario::index_of(params.name())
         .ok_or_else(|| RunError::Failed("no such scenario".into()))?;
@@ -461,14 +462,14 @@ fn watch_run(params: crate::scenario::Params, keys: bool) -> Result<Watched, Run
     loop {
         crossbeam_channel::select! {
             recv(driver.rx) -> m => match m {
-                Ok(DriverMsg::Event(e)) => {
-                    app.update(Msg::Event(e));
+                Ok(f @ (Feed::Event(_) | Feed::Open { .. })) => {
+                    app.feed(f);
                     dirty = true;
                 }
-                Ok(DriverMsg::Ended(Ok(end))) => {
+                Ok(Feed::Ended(Ok(end))) => {
                     return Ok(Watched { details: end.details, frames_ms, keys_ms });
                 }
-                Ok(DriverMsg::Ended(Err(e))) => return Err(RunError::Failed(e)),
+                Ok(Feed::Ended(Err(e))) => return Err(RunError::Failed(e)),
                 Err(_) => return Err(RunError::Failed("the watched run vanished".into())),
             },
             recv(sample_clock) -> _ => {

@@ -16,5 +16,6 @@ pub mod report;
 pub mod runtime;
 pub mod scenario;
 pub mod snapshot;
+pub mod source;
 pub mod tui;
 pub mod ui;

@@ -3,9 +3,8 @@
 //! be paused, sped up and moved back and forth. No worker is involved.
 
 use std::path::Path;
-use std::time::Instant;
 
-use crate::app::{App, Ended, Msg};
+use crate::app::Ended;
 use crate::runtime::Envelope;
 use crate::scenario::{self, Params};
 
@@ -115,7 +114,7 @@ pub fn load(path: &Path) -> Result<Recording, String> {
 }
 
 /// The recording's end as the UI shows a finished run.
-fn ended(summary: &serde_json::Value) -> Ended {
+pub fn ended(summary: &serde_json::Value) -> Ended {
     Ended {
         ok: summary["ok"].as_bool().unwrap_or(false),
         problems: summary["problems"]
@@ -132,122 +131,13 @@ fn ended(summary: &serde_json::Value) -> Ended {
     }
 }
 
-/// Plays a recording into an app on a virtual clock.
-#[derive(Debug, Clone)]
-pub struct Player {
-    pub rec: Recording,
-    /// Events already applied.
-    pub pos: usize,
-    /// Virtual nanoseconds since the first event.
-    pub clock_ns: u64,
-    pub playing: bool,
-    pub speed: f64,
-    /// The wall-clock moment the virtual clock was last moved to, while playing: a pause (or
-    /// the time before playing starts) never counts as time played.
-    last_turn: Option<Instant>,
-}
-
-impl Player {
-    pub fn new(rec: Recording) -> Self {
-        Player {
-            rec,
-            pos: 0,
-            clock_ns: 0,
-            playing: true,
-            speed: 1.0,
-            last_turn: None,
-        }
-    }
-
-    /// Plays or pauses. Play at the end starts again from the beginning, as a media player
-    /// does.
-    pub fn play(&mut self, app: &mut App, on: bool) {
-        if on && self.clock_ns >= self.duration_ns() {
-            self.seek(app, 0);
-        }
-        self.playing = on;
-        self.last_turn = None;
-    }
-
-    /// From the start, playing.
-    pub fn restart(&mut self, app: &mut App) {
-        self.seek(app, 0);
-        self.play(app, true);
-    }
-
-    /// Moves the clock on by the wall time since the last turn (scaled by the speed): the
-    /// frame clock calls it at `now`.
-    pub fn turn(&mut self, app: &mut App, now: Instant) {
-        let wall = self
-            .last_turn
-            .filter(|_| self.playing)
-            .map_or(0, |t| now.saturating_duration_since(t).as_nanos() as u64);
-        self.last_turn = self.playing.then_some(now);
-        self.advance(app, wall);
-    }
-
-    fn t0(&self) -> u64 {
-        self.rec.events.first().map_or(0, |e| e.t_ns)
-    }
-
-    pub fn duration_ns(&self) -> u64 {
-        self.rec.events.last().map_or(0, |e| e.t_ns) - self.t0()
-    }
-
-    /// Starts the app's run screen for this recording.
-    pub fn open(&mut self, app: &mut App) {
-        app.open_run(self.rec.scenario, self.rec.params.clone());
-        self.pos = 0;
-    }
-
-    /// Applies every event up to the clock; the summary once the end is reached.
-    pub fn catch_up(&mut self, app: &mut App) {
-        let until = self.t0() + self.clock_ns;
-        while let Some(e) = self.rec.events.get(self.pos).filter(|e| e.t_ns <= until) {
-            app.update(Msg::Event(e.clone()));
-            self.pos += 1;
-        }
-        let done = self.pos == self.rec.events.len();
-        let shown = app.run.as_ref().is_some_and(|r| r.ended.is_some());
-        if done && !shown {
-            if let Some(s) = &self.rec.summary {
-                app.update(Msg::RunEnded(Ok(ended(s))));
-            }
-            self.playing = false;
-        }
-    }
-
-    /// Moves the clock on by `wall_ns` of real time (scaled by the speed).
-    pub fn advance(&mut self, app: &mut App, wall_ns: u64) {
-        if self.playing {
-            self.clock_ns =
-                (self.clock_ns + (wall_ns as f64 * self.speed) as u64).min(self.duration_ns());
-        }
-        self.catch_up(app);
-    }
-
-    /// Jumps to `clock_ns`; going back rebuilds the screen from the start.
-    pub fn seek(&mut self, app: &mut App, clock_ns: u64) {
-        let target = clock_ns.min(self.duration_ns());
-        if target < self.clock_ns || target == 0 {
-            self.open(app);
-        }
-        self.clock_ns = target;
-        self.catch_up(app);
-    }
-
-    /// Plays everything at once (for pictures and tests).
-    pub fn to_end(&mut self, app: &mut App) {
-        let end = self.duration_ns();
-        self.seek(app, end);
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     use super::*;
+    use crate::app::{App, Msg};
+    use crate::source::replay::Player;
 
     const REC: &str = r#"{"type":"phase","name":"unlocked","worker":0,"pid":1,"t_ns":100}
 {"type":"spawned","method":"reexec","worker":1,"pid":7,"t_ns":110}

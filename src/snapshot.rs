@@ -14,7 +14,8 @@ use crate::export::{self, Format, Picture};
 use crate::monitor::Monitor;
 use crate::runtime::RuntimeOptions;
 use crate::scenario::{self, Params, RunError};
-use crate::tui::driver::{Driver, DriverMsg};
+use crate::source::scenario::Driver;
+use crate::source::{Feed, Sink};
 use crate::ui::theme::THEMES;
 
 /// A moment of a run worth a picture.
@@ -243,8 +244,13 @@ pub fn take(params: Params, shot: &Shot) -> Result<(), RunError> {
         let never = crossbeam_channel::never();
         select! {
             recv(rx.as_ref().unwrap_or(&never)) -> m => match m {
-                Ok(DriverMsg::Event(e)) => { app.update(Msg::Event(e)); }
-                Ok(DriverMsg::Ended(r)) => { app.update(Msg::RunEnded(r)); driver = None; }
+                Ok(f) => {
+                    let ended = matches!(f, Feed::Ended(_));
+                    app.feed(f);
+                    if ended {
+                        driver = None;
+                    }
+                }
                 Err(_) => driver = None,
             },
             recv(monitor.samples) -> s => if let Ok(s) = s {

@@ -1,7 +1,8 @@
 //! A recorded run played back ends on the same screen as the run did live.
 
 use mpviz::app::{App, Ended, Msg};
-use mpviz::replay::{Player, parse};
+use mpviz::replay::parse;
+use mpviz::source::replay::Player;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 

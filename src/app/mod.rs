@@ -44,6 +44,8 @@ pub enum Msg {
     Notice(String),
     /// Where a replay's clock stands.
     Replay(ReplayStatus),
+    /// What the run's source can be steered to do.
+    Steering(crate::source::Steering),
 }
 
 /// What the event loop must do for the UI.
@@ -330,6 +332,8 @@ pub struct App {
     pub notice: Option<String>,
     /// Set while a recording is played instead of a live run.
     pub replay: Option<ReplayStatus>,
+    /// What the run's source can be steered to do: only these keys act and are offered.
+    pub steering: crate::source::Steering,
     /// The parameter form, while open.
     pub form: Option<form::Form>,
     /// Parameters chosen in the form, per scenario, used by later starts.
@@ -358,6 +362,7 @@ impl App {
             code: false,
             notice: None,
             replay: None,
+            steering: crate::source::Steering::LIVE,
             form: None,
             chosen: vec![None; scenario::ALL.len()],
             refresh,
@@ -445,6 +450,10 @@ impl App {
             }
             Msg::Notice(n) => {
                 self.notice = Some(n);
+                None
+            }
+            Msg::Steering(s) => {
+                self.steering = s;
                 None
             }
             Msg::Replay(st) => {
@@ -649,7 +658,7 @@ impl App {
                 ));
                 None
             }
-            KeyCode::Char('e') if self.replay.is_none() => {
+            KeyCode::Char('e') if self.steering.edit => {
                 let i = match (&self.screen, &self.run) {
                     (Screen::Run, Some(r)) => r.scenario,
                     _ => self.selected,
@@ -731,9 +740,7 @@ impl App {
                 self.workers_scroll = Some(next.min(self.workers_last_first()));
                 None
             }
-            KeyCode::Left | KeyCode::Right | KeyCode::Home | KeyCode::End
-                if self.replay.is_some() =>
-            {
+            KeyCode::Left | KeyCode::Right | KeyCode::Home | KeyCode::End if self.steering.seek => {
                 let step = if k.modifiers.contains(KeyModifiers::SHIFT) {
                     10_000
                 } else {
@@ -746,11 +753,13 @@ impl App {
                     _ => i64::MAX / 2,
                 }))
             }
-            KeyCode::Char(' ') | KeyCode::Char('p') if running || self.replay.is_some() => {
+            KeyCode::Char(' ') | KeyCode::Char('p')
+                if self.steering.pause && (running || self.steering.seek) =>
+            {
                 self.paused = !self.paused;
                 Some(Command::Pause(self.paused))
             }
-            KeyCode::Char('+') | KeyCode::Char('=') | KeyCode::Char('-') => {
+            KeyCode::Char('+') | KeyCode::Char('=') | KeyCode::Char('-') if self.steering.speed => {
                 let now = self.speed();
                 let faster = k.code != KeyCode::Char('-');
                 let next = if faster {
@@ -770,9 +779,16 @@ impl App {
                 self.speed_permille = permille_of(next);
                 Some(Command::Speed(self.speed_permille))
             }
-            KeyCode::Char('m' | 'e') if self.replay.is_some() => {
-                self.notice =
-                    Some("a recording plays as it was recorded: no step mode or edits".into());
+            KeyCode::Char(c @ ('m' | 'e'))
+                if (c == 'm' && !self.steering.step) || (c == 'e' && !self.steering.edit) =>
+            {
+                self.notice = Some(if self.steering.seek {
+                    "a recording plays as it was recorded: no step mode or edits".into()
+                } else if c == 'm' {
+                    "this run has no step gates".into()
+                } else {
+                    "this run's parameters cannot be edited".into()
+                });
                 None
             }
             KeyCode::Char('m') => {

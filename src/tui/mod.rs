@@ -2,7 +2,6 @@
 //! the running scenario's events and a frame timer. Input becomes messages for `App::update`;
 //! the commands it returns are carried out here (start, pause, speed, step, quit).
 
-pub mod driver;
 pub mod term;
 
 use std::sync::Arc;
@@ -12,11 +11,12 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, never, select, tick};
 use ratatui::crossterm::event::{self, Event};
 
-use crate::app::{App, Command, Msg, ReplayStatus};
+use crate::app::{App, Command, Msg};
 use crate::monitor::Sampler;
-use crate::replay::Player;
 use crate::runtime::{RuntimeOptions, StartMethod};
-use driver::{Driver, DriverMsg};
+use crate::source::replay::Player;
+use crate::source::scenario::Driver;
+use crate::source::{Feed, Sink, Source};
 use term::TerminalGuard;
 
 /// How the UI starts.
@@ -85,8 +85,8 @@ pub fn sample_clock(interval: Duration) -> Receiver<Instant> {
 
 struct Session {
     app: App,
-    driver: Option<Driver>,
-    player: Option<Player>,
+    /// Where the run's events come from: a scenario's workers or a recording.
+    source: Option<Box<dyn Source>>,
     /// The CPU sampler, run by this loop on its own clock (no thread of its own: a wake-up
     /// per refresh is most of what sampling costs).
     sampler: Sampler,
@@ -97,61 +97,78 @@ struct Session {
 }
 
 impl Session {
-    fn replay_status(&mut self) {
-        if let Some(p) = &self.player {
-            let st = ReplayStatus {
-                clock_ns: p.clock_ns,
-                duration_ns: p.duration_ns(),
-                playing: p.playing,
-                speed: p.speed,
-            };
+    /// Attaches a source: the app learns what it can steer.
+    fn attach(&mut self, source: Box<dyn Source>) {
+        self.app.update(Msg::Steering(source.steering()));
+        self.source = Some(source);
+    }
+
+    /// Applies one item of the source's feed; a live run's source that has ended is let go
+    /// (its thread has finished: the join is immediate).
+    fn apply(&mut self, f: Feed) {
+        let ended = matches!(f, Feed::Ended(_));
+        self.app.feed(f);
+        if ended && self.source.as_ref().is_some_and(|s| !s.steering().seek) {
+            self.source = None;
+        }
+    }
+
+    /// What the source has due now, up to `budget` items.
+    fn pull(&mut self, now: Instant, budget: usize) -> bool {
+        let Some(src) = self.source.as_mut() else {
+            return false;
+        };
+        let mut got: Vec<Feed> = Vec::new();
+        let any = src.due(now, budget, &mut got);
+        for f in got {
+            self.apply(f);
+        }
+        self.status();
+        any
+    }
+
+    /// A recording's clock, for the header.
+    fn status(&mut self) {
+        if let Some(st) = self.source.as_ref().and_then(|s| s.status()) {
             self.app.update(Msg::Replay(st));
         }
     }
 
-    /// Commands aimed at a live run go to the player while a recording plays.
-    fn execute_replay(&mut self, cmd: &Command) -> bool {
-        let Some(p) = self.player.as_mut() else {
+    /// A command aimed at the run, if the source carries it out.
+    fn steer(&mut self, cmd: &Command) -> bool {
+        let Some(src) = self.source.as_mut() else {
             return false;
         };
-        match cmd {
-            Command::Start(..) => p.restart(&mut self.app),
-            Command::Pause(on) => p.play(&mut self.app, !on),
-            Command::Speed(permille) => p.speed = 1000.0 / *permille as f64,
-            Command::Seek(ms) => {
-                let to = (p.clock_ns as i128 + *ms as i128 * 1_000_000).clamp(0, u64::MAX as i128);
-                p.seek(&mut self.app, to as u64);
-            }
-            Command::Stop => p.play(&mut self.app, false),
-            _ => return false,
+        let mut got: Vec<Feed> = Vec::new();
+        let done = src.steer(cmd, &mut got);
+        for f in got {
+            self.apply(f);
         }
-        self.replay_status();
-        true
+        self.status();
+        done
     }
 
     fn execute(&mut self, cmd: Command) {
-        if self.execute_replay(&cmd) {
+        if self.steer(&cmd) {
             return;
         }
         match cmd {
-            Command::Seek(_) => {}
+            Command::Seek(_)
+            | Command::Pause(_)
+            | Command::Speed(_)
+            | Command::Step(_)
+            | Command::Release(_) => {}
             Command::Start(_, params) => {
-                self.driver = None; // cancels and cleans up the previous run first
+                self.source = None; // cancels and cleans up the previous run first
                 let opts = RuntimeOptions {
                     method: self.method,
                     speed_permille: self.app.speed_permille,
                     gates: self.app.step,
                     ..RuntimeOptions::default()
                 };
-                self.driver = Some(Driver::start(*params, opts));
+                self.attach(Box::new(Driver::start(*params, opts)));
             }
-            Command::Stop => self.driver = None,
-            Command::Pause(on) => self.with_hub(|h| h.set_paused(on)),
-            Command::Speed(p) => self.with_hub(|h| h.set_speed(p)),
-            Command::Step(on) => self.with_hub(|h| h.set_gates(on)),
-            Command::Release(id) => self.with_hub(|h| {
-                h.release(id);
-            }),
+            Command::Stop => self.source = None,
             Command::Refresh(d) => self.sample_clock = sample_clock(d),
             Command::Screenshot => {
                 let path = crate::snapshot::screenshot_name(&self.app);
@@ -197,12 +214,6 @@ impl Session {
         }
     }
 
-    fn with_hub(&self, f: impl FnOnce(&crate::runtime::Hub)) {
-        if let Some(d) = &self.driver {
-            f(&d.hub);
-        }
-    }
-
     fn update(&mut self, msg: Msg) {
         if let Some(cmd) = self.app.update(msg) {
             self.execute(cmd);
@@ -230,8 +241,7 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
     })?;
     let mut s = Session {
         app: App::new(opts.refresh, opts.theme),
-        driver: None,
-        player: opts.replay.map(Player::new),
+        source: None,
         sampler: Sampler::new(),
         sample_clock: sample_clock(opts.refresh),
         method: opts.method,
@@ -240,10 +250,12 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
     s.app.speed_permille = opts.speed_permille;
     let size = guard.terminal.size()?;
     s.app.update(Msg::Resize(size.width, size.height));
-    if let Some(p) = s.player.as_mut() {
+    if let Some(rec) = opts.replay {
+        let mut p = Player::new(rec);
         p.open(&mut s.app);
         p.catch_up(&mut s.app);
-        s.replay_status();
+        s.attach(Box::new(p));
+        s.status();
     } else if let Some(i) = opts.scenario {
         if let Some(p) = opts.params {
             s.app.choose(i, p);
@@ -268,13 +280,22 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
             dirty = false;
             last_draw = Instant::now();
         }
-        let driver_rx = s.driver.as_ref().map(|d| d.rx.clone());
+        let arrivals = s.source.as_ref().and_then(|src| src.arrivals());
         let none = never();
         // The frame clock wakes the loop only while something moves between events (a live
         // run's clocks, a playing replay) or a frame is owed; an idle screen sleeps until the
         // next sample or key.
-        let live = s.player.is_none() && s.app.live();
-        let moving = live || s.player.as_ref().is_some_and(|p| p.playing);
+        let clocked = s
+            .source
+            .as_ref()
+            .is_some_and(|src| src.arrivals().is_none());
+        let playing = s
+            .source
+            .as_ref()
+            .and_then(|src| src.status())
+            .is_some_and(|st| st.playing);
+        let live = !clocked && s.app.live();
+        let moving = live || playing;
         let no_frames = never();
         let frame_clock = if moving || dirty { &frames } else { &no_frames };
         select! {
@@ -298,36 +319,20 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
                 s.update(Msg::Sample(smp));
                 dirty = true;
             },
-                        recv(driver_rx.as_ref().unwrap_or(&none)) -> m => {
-                let mut next = match m {
-                    Ok(m) => Some(m),
-                    Err(_) => {
-                        // The run's thread is gone; stop listening to it.
-                        s.driver = None;
-                        None
+            recv(arrivals.as_ref().unwrap_or(&none)) -> m => {
+                match m {
+                    Ok(f) => {
+                        s.apply(f);
+                        // The rest of a burst at once (bounded, so input is never starved).
+                        s.pull(Instant::now(), EVENT_BATCH - 1);
                     }
-                };
-                let mut n = 0;
-                while let Some(m) = next.take() {
-                    match m {
-                        DriverMsg::Event(e) => s.update(Msg::Event(e)),
-                                                DriverMsg::Ended(r) => {
-                            s.update(Msg::RunEnded(r));
-                            s.driver = None; // its thread has finished: this join is immediate
-                            break;
-                        }
-                    }
-                    n += 1;
-                    if n < EVENT_BATCH {
-                        next = driver_rx.as_ref().and_then(|rx| rx.try_recv().ok());
-                    }
+                    // The run's thread is gone; stop listening to it.
+                    Err(_) => s.source = None,
                 }
                 dirty = true;
             },
-                                    recv(frame_clock) -> _ => {
-                if let Some(p) = s.player.as_mut().filter(|p| p.playing) {
-                    p.turn(&mut s.app, Instant::now());
-                    s.replay_status();
+            recv(frame_clock) -> _ => {
+                if clocked && s.pull(Instant::now(), EVENT_BATCH) {
                     dirty = true;
                 } else if live && last_draw.elapsed() >= CLOCK_STEP {
                     // Only a live run needs redrawing between events (its clocks move on, in
@@ -340,7 +345,7 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
     }
     stop_input.store(true, Ordering::Relaxed);
     // Cancel the run and reap its workers before the terminal comes back.
-    s.driver = None;
+    s.source = None;
     drop(guard);
     Ok(())
 }

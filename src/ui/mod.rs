@@ -126,7 +126,11 @@ fn header(app: &App, run: &RunState, theme: &Theme) -> Line<'static> {
     if wide {
         spans.push(Span::styled(format!("— {} ", info.title), theme.text));
     }
-    spans.extend([state, Span::styled(format!(" {elapsed:.1} s"), theme.dim)]);
+    spans.push(state);
+    // A replay's clock is the one clock (the run's own time would be a second, different one).
+    if app.replay.is_none() {
+        spans.push(Span::styled(format!(" {elapsed:.1} s"), theme.dim));
+    }
     if paused >= 0.05 && app.replay.is_none() {
         spans.push(Span::styled(format!(" (paused {paused:.1} s)"), theme.dim));
     }
@@ -188,37 +192,42 @@ fn footer(app: &App, theme: &Theme) -> Line<'static> {
     let running = app.run.as_ref().is_some_and(|r| r.running());
     // Most needed first; only keys that do something here; what does not fit the width is
     // left out (help lists every key).
-    let keys: Vec<(&str, &str)> = match app.replay {
-        Some(r) => vec![
-            ("q", "quit"),
-            ("?", "help"),
+    // Built from what the run's source can be steered to do.
+    let can = app.steering;
+    let mut keys: Vec<(&str, &str)> = vec![("q", "quit"), ("?", "help")];
+    match app.replay.filter(|_| can.seek) {
+        Some(r) => keys.extend([
             ("space", if r.playing { "pause" } else { "play" }),
             ("←/→", "±1 s"),
             ("home/end", "jump"),
-            ("+/-", "speed"),
-            ("r", "from the start"),
-            ("s", "save"),
-            ("c", "code"),
-            ("t", "theme"),
-        ],
-        None => {
-            let mut k = vec![("q", "quit"), ("?", "help")];
-            if running {
-                k.push(("space", if app.paused { "resume" } else { "pause" }));
-            }
-            k.extend([
-                ("+/-", "speed"),
-                ("m", if app.step { "step off" } else { "step" }),
-                ("s", "save"),
-                ("e", "edit"),
-                ("r", "restart"),
-                ("esc", "back"),
-                ("c", "code"),
-                ("t", "theme"),
-            ]);
-            k
+        ]),
+        None if running && can.pause => {
+            keys.push(("space", if app.paused { "resume" } else { "pause" }));
         }
-    };
+        None => {}
+    }
+    if can.speed {
+        keys.push(("+/-", "speed"));
+    }
+    if can.step {
+        keys.push(("m", if app.step { "step off" } else { "step" }));
+    }
+    keys.push(("s", "save"));
+    if can.edit {
+        keys.push(("e", "edit"));
+    }
+    keys.push((
+        "r",
+        if can.seek {
+            "from the start"
+        } else {
+            "restart"
+        },
+    ));
+    if !can.seek {
+        keys.push(("esc", "back"));
+    }
+    keys.extend([("c", "code"), ("t", "theme")]);
     let mut spans = Vec::new();
     let mut used = 0;
     for (k, what) in keys {

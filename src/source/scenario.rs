@@ -1,6 +1,7 @@
-//! A scenario running on its own thread for the UI: its events (and finally its end) arrive on
-//! one channel, in order; the hub steers it. Dropping the driver cancels the run and waits for
-//! the runtime to kill and reap its workers and remove its segment.
+//! A Rust scenario run by real worker processes, on its own thread: its events (and finally its
+//! end) arrive on one channel, in order; the hub steers the workers. Dropping the driver
+//! cancels the run and waits for the runtime to kill and reap its workers and remove its
+//! segment.
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -8,18 +9,13 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, SendTimeoutError, bounded};
 
-use crate::app::Ended;
+use super::{Feed, Sink, Source, Steering};
+use crate::app::{Command, Ended};
 use crate::runtime::{Envelope, Hub, RuntimeOptions};
 use crate::scenario::{self, Params};
 
-#[derive(Debug)]
-pub enum DriverMsg {
-    Event(Envelope),
-    Ended(Result<Ended, String>),
-}
-
 pub struct Driver {
-    pub rx: Receiver<DriverMsg>,
+    pub rx: Receiver<Feed>,
     pub hub: Arc<Hub>,
     thread: Option<JoinHandle<()>>,
 }
@@ -32,7 +28,7 @@ impl Driver {
         let h = hub.clone();
         let failed = tx.clone();
         let thread = std::thread::Builder::new().spawn(move || {
-            let send = |mut m: DriverMsg| {
+            let send = |mut m: Feed| {
                 // Back-pressure while the UI keeps up; give up once the run is cancelled.
                 loop {
                     match tx.send_timeout(m, Duration::from_millis(50)) {
@@ -42,7 +38,7 @@ impl Driver {
                     }
                 }
             };
-            let mut observer = |e: &Envelope| send(DriverMsg::Event(e.clone()));
+            let mut observer = |e: &Envelope| send(Feed::Event(e.clone()));
             let result = scenario::run(&params, opts, &mut observer);
             let end = match result {
                 Ok(s) => Ok(Ended {
@@ -54,13 +50,13 @@ impl Driver {
                 }),
                 Err(e) => Err(e.to_string()),
             };
-            send(DriverMsg::Ended(end));
+            send(Feed::Ended(end));
         });
         // A run whose thread cannot start ends at once, with the reason, like any failed run.
         let thread = match thread {
             Ok(t) => Some(t),
             Err(e) => {
-                let _ = failed.try_send(DriverMsg::Ended(Err(format!(
+                let _ = failed.try_send(Feed::Ended(Err(format!(
                     "cannot start the run's thread: {e} (is `ulimit -u` too low?)"
                 ))));
                 None
@@ -76,5 +72,37 @@ impl Drop for Driver {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+impl Source for Driver {
+    fn steering(&self) -> Steering {
+        Steering::LIVE
+    }
+
+    fn arrivals(&self) -> Option<Receiver<Feed>> {
+        Some(self.rx.clone())
+    }
+
+    fn due(&mut self, _now: std::time::Instant, budget: usize, sink: &mut dyn Sink) -> bool {
+        let mut any = false;
+        for f in self.rx.try_iter().take(budget) {
+            sink.feed(f);
+            any = true;
+        }
+        any
+    }
+
+    fn steer(&mut self, cmd: &Command, _sink: &mut dyn Sink) -> bool {
+        match cmd {
+            Command::Pause(on) => self.hub.set_paused(*on),
+            Command::Speed(p) => self.hub.set_speed(*p),
+            Command::Step(on) => self.hub.set_gates(*on),
+            Command::Release(id) => {
+                self.hub.release(*id);
+            }
+            _ => return false,
+        }
+        true
     }
 }
