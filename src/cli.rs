@@ -35,6 +35,10 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Measure start latency and event throughput with real processes.
     Bench(BenchArgs),
+    /// Run a real CPython program under mpviz's probe and print what its processes did
+    /// (headless; every Python process of the run, its shared-value reads and writes, its
+    /// locks, with every lost update identified).
+    Python(PythonArgs),
     /// Print a completion script for a shell: `mpviz completions bash > ~/.local/share/bash-completion/completions/mpviz`.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -198,6 +202,21 @@ pub struct ReplayArgs {
     /// Read no config file.
     #[arg(long)]
     pub no_config: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PythonArgs {
+    /// Print every event, then the summary, as one JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+    /// The interpreter to run the script with.
+    #[arg(long, value_name = "PATH", default_value = "python3")]
+    pub python: std::path::PathBuf,
+    /// The script.
+    pub script: std::path::PathBuf,
+    /// Its arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]

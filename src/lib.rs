@@ -11,6 +11,7 @@ pub mod config;
 pub mod export;
 pub mod model;
 pub mod monitor;
+pub mod python;
 pub mod replay;
 pub mod report;
 pub mod runtime;

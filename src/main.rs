@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{CommandFactory, FromArgMatches};
 
-use mpviz::cli::{Cli, Command, ReplayArgs, RunArgs, SnapshotArgs, UiArgs};
+use mpviz::cli::{Cli, Command, PythonArgs, ReplayArgs, RunArgs, SnapshotArgs, UiArgs};
 use mpviz::runtime::launcher::launcher_main;
 use mpviz::runtime::spawn::interrupt_flag;
 use mpviz::runtime::worker::worker_main;
@@ -104,6 +104,7 @@ fn main() -> ExitCode {
         Some(Command::Snapshot(args)) => snapshot(args),
         Some(Command::Demo(args)) => demo(&args.tape),
         Some(Command::Replay(args)) => replay(args),
+        Some(Command::Python(args)) => python(args),
         Some(Command::Completions { shell }) => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "mpviz", &mut std::io::stdout());
@@ -173,6 +174,73 @@ fn ui(args: UiArgs) -> ExitCode {
         notices: file.problems,
     };
     run_ui(opts)
+}
+
+/// `mpviz python SCRIPT`: the script's events as they arrive, then a summary; the script's
+/// own exit code is passed on.
+fn python(args: PythonArgs) -> ExitCode {
+    let what = mpviz::python::PythonRun {
+        python: args.python,
+        script: args.script,
+        args: args.args,
+    };
+    let stdout = std::io::stdout();
+    let t0 = mpviz::runtime::clock::now_ns();
+    let mut out_error: Option<std::io::Error> = None;
+    let mut observer = |e: &Envelope| {
+        if out_error.is_some() {
+            return;
+        }
+        let mut out = stdout.lock();
+        let written = if args.json {
+            report::json_line(&mut out, e)
+        } else {
+            match report::text_line(e, t0, &[]) {
+                Some(line) => writeln!(out, "{line}"),
+                None => Ok(()),
+            }
+        };
+        if let Err(err) = written {
+            out_error = Some(err);
+            interrupt_flag().store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    };
+    match mpviz::python::run(&what, &mut observer) {
+        Ok(summary) => {
+            let mut out = stdout.lock();
+            let written = if args.json {
+                writeln!(out, "{}", serde_json::to_string(&summary).unwrap_or_default())
+            } else {
+                writeln!(
+                    out,
+                    "\n== python {} ==\n{} processes, {} reads, {} writes, {} lost updates, {} lock \
+                     acquisitions ({} contended), exit code {}{}",
+                    summary.script,
+                    summary.processes,
+                    summary.reads,
+                    summary.writes,
+                    summary.lost_updates,
+                    summary.lock_acquisitions,
+                    summary.lock_contended,
+                    summary.exit_code,
+                    if summary.dropped_events > 0 {
+                        format!(", {} events dropped", summary.dropped_events)
+                    } else {
+                        String::new()
+                    }
+                )
+            }
+            .and_then(|()| out.flush());
+            if let Some(e) = written.err().or(out_error) {
+                eprintln!(
+                    "mpviz: cannot write the output ({e}); the run was stopped and cleaned up"
+                );
+                return ExitCode::from(EXIT_PROBLEMS);
+            }
+            ExitCode::from(summary.exit_code.clamp(0, 255) as u8)
+        }
+        Err(e) => fail(&e),
+    }
 }
 
 fn replay(args: ReplayArgs) -> ExitCode {

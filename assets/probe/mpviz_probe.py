@@ -1,0 +1,379 @@
+"""mpviz's probe: reports what a CPython multiprocessing program does, as mpviz events.
+
+Pure standard library. mpviz writes this file to a private directory of the run, starts the
+program under it (`main`), and every Python process of the run connects to the run's socket
+(MPVIZ_PROBE_SOCK) and sends its events as JSON lines, the same objects `mpviz run --json`
+prints (without worker and pid: mpviz knows which connection is which process).
+
+How it reaches every process:
+- spawn and forkserver children are started by `multiprocessing.util.spawnv_passfds` with a
+  `python -c PROGRAM`; the program is prefixed with an import of this module (so it installs
+  itself before `spawn_main` or the fork server's `main` runs);
+- fork children (and the fork server's) inherit it; `os.register_at_fork` makes the child drop
+  the parent's connection and open its own at its first event.
+
+What it reports: each process's start and exit code (`BaseProcess._bootstrap`), reads and writes
+of a shared `Value` (the `value` property of `sharedctypes.Synchronized`, wrapped rather than its
+lock: each get and set runs under the Value's own lock, and the write learns the store it
+replaces there, so lost updates are exact), and a `Lock`'s requests, acquisitions and releases
+(`synchronize.SemLock`). Events are buffered and sent at every blocking point (a lock wait, a
+sleep, a join) and at every exit. It never uses multiprocessing's own Lock or Queue for itself
+and never starts a thread. A store is named (worker, seq): a shared tag beside each Value holds
+the last store's name, changed under the Value's lock with the value itself.
+"""
+
+import atexit
+import json
+import os
+import socket
+import sys
+import time
+
+_SOCK = os.environ.get("MPVIZ_PROBE_SOCK", "")
+_DIR = os.path.dirname(os.path.abspath(__file__))
+_SPEED = float(os.environ.get("MPVIZ_PROBE_SPEED", "1") or 1)
+_BATCH = 256
+
+# Everything this process knows of its connection. Reset in a fork child.
+_conn = None
+_installed = False
+_dropped = 0
+
+
+class _Conn:
+    def __init__(self, sock, worker):
+        self.sock = sock
+        self.worker = worker
+        self.pid = os.getpid()
+        self.buf = []
+        self.seq = 0
+        # cell -> (worker, seq, value) of this process's last read of it
+        self.last_read = {}
+        self.held_since = None
+
+
+def _connect():
+    global _conn
+    if not _SOCK:
+        return None
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(_SOCK)
+        hello = {"hello": 1, "pid": os.getpid(), "ppid": os.getppid(), "argv": sys.argv[:3]}
+        s.sendall((json.dumps(hello) + "\n").encode())
+        reply = b""
+        while not reply.endswith(b"\n"):
+            chunk = s.recv(64)
+            if not chunk:
+                raise OSError("mpviz closed the connection")
+            reply += chunk
+        worker = int(reply)
+    except (OSError, ValueError):
+        s.close()
+        return None
+    # Not inherited by programs the script runs with exec.
+    os.set_inheritable(s.fileno(), False)
+    _conn = _Conn(s, worker)
+    return _conn
+
+
+def _here():
+    """This process's connection, made at its first event (a fork child makes its own)."""
+    c = _conn
+    if c is not None and c.pid == os.getpid():
+        return c
+    return _connect()
+
+
+def _emit(kind, t_ns=None):
+    global _dropped
+    c = _here()
+    if c is None:
+        _dropped += 1
+        return
+    kind["t_ns"] = time.monotonic_ns() if t_ns is None else t_ns
+    c.buf.append(json.dumps(kind, separators=(",", ":")))
+    if len(c.buf) >= _BATCH:
+        _flush()
+
+
+def _flush():
+    global _dropped
+    c = _conn
+    if c is None or c.pid != os.getpid() or not c.buf:
+        return
+    data = ("\n".join(c.buf) + "\n").encode()
+    n = len(c.buf)
+    c.buf = []
+    try:
+        c.sock.sendall(data)
+    except OSError:
+        _dropped += n
+
+
+def _num(v):
+    # JSON has no NaN or infinity; a bool is an int to mpviz.
+    if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
+        return str(v)
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, (int, float)):
+        return v
+    return str(v)
+
+
+# ---- fork ----------------------------------------------------------------------------------
+
+def _before_fork():
+    _flush()
+
+
+def _after_fork_in_child():
+    global _conn
+    # The parent's socket and buffer are the parent's: forget them (never send, never close
+    # the parent's connection from here: closing our copy of the descriptor is harmless).
+    c = _conn
+    _conn = None
+    if c is not None:
+        try:
+            c.sock.close()
+        except OSError:
+            pass
+
+
+# ---- processes -----------------------------------------------------------------------------
+
+def _wrap_bootstrap(process_mod):
+    orig = process_mod.BaseProcess._bootstrap
+
+    def _bootstrap(self, *args, **kwargs):
+        target = getattr(self, "_target", None)
+        name = getattr(target, "__name__", None) or type(self).__name__
+        _emit({"type": "phase", "name": name})
+        code = 1
+        try:
+            code = orig(self, *args, **kwargs)
+            return code
+        finally:
+            _emit({"type": "exit", "code": code if isinstance(code, int) else 1})
+            _flush()
+
+    process_mod.BaseProcess._bootstrap = _bootstrap
+
+    orig_join = process_mod.BaseProcess.join
+
+    def join(self, timeout=None):
+        _flush()
+        return orig_join(self, timeout)
+
+    process_mod.BaseProcess.join = join
+
+
+def _wrap_spawn(util_mod):
+    orig = util_mod.spawnv_passfds
+    boot = "import sys;sys.path.append(%r);import mpviz_probe;mpviz_probe.install();" % _DIR
+
+    def spawnv_passfds(path, args, passfds):
+        args = list(args)
+        if "-c" in args:
+            i = args.index("-c") + 1
+            prog = args[i] if i < len(args) else ""
+            # Children and the fork server, not multiprocessing's resource tracker.
+            if "spawn_main" in prog or "forkserver" in prog:
+                args[i] = boot + prog
+        _flush()
+        return orig(path, args, passfds)
+
+    util_mod.spawnv_passfds = spawnv_passfds
+
+
+# ---- shared values -------------------------------------------------------------------------
+
+_next_cell = 0
+_pending_tag = None
+
+
+def _new_cell():
+    global _next_cell
+    c = _here()
+    w = c.worker if c is not None else 0
+    _next_cell += 1
+    # Unique across the run's processes: the maker's worker number and its own count.
+    return ((w & 0xFF) << 8) | (_next_cell & 0xFF)
+
+
+def _wrap_values(sct):
+    orig_init = sct.SynchronizedBase.__init__
+
+    def __init__(self, obj, lock=None, ctx=None):
+        global _pending_tag
+        orig_init(self, obj, lock, ctx)
+        tag, _pending_tag = _pending_tag, None
+        if tag is None:
+            tag = sct.RawArray("q", 3)
+            tag[2] = _new_cell()
+            if not lock:
+                # The Value's own lock: its takes are the value's reads and writes, not a
+                # lock of the program's.
+                self._lock._mpviz_internal = True
+        self._mpviz_tag = tag
+
+    def __reduce__(self):
+        sct.assert_spawning(self)
+        internal = getattr(self._lock, "_mpviz_internal", False)
+        return _rebuild, (self._obj, self._lock, self._mpviz_tag, internal)
+
+    def get(self):
+        c = _here()
+        self.acquire()
+        try:
+            v = self._obj.value
+            t = self._mpviz_tag
+            w, s, cell = t[0], t[1], t[2]
+        finally:
+            self.release()
+        if c is not None:
+            c.last_read[cell] = (w, s, v)
+        _emit({"type": "read", "cell": cell, "index": 0, "value": _num(v),
+               "from": {"worker": w, "seq": s}})
+        return v
+
+    def set(self, value):
+        c = _here()
+        self.acquire()
+        try:
+            t = self._mpviz_tag
+            rw, rs, cell = t[0], t[1], t[2]
+            before = self._obj.value
+            self._obj.value = value
+            new = self._obj.value
+            seq = 0
+            if c is not None:
+                c.seq += 1
+                seq = c.seq
+                t[0], t[1] = c.worker, seq
+        finally:
+            self.release()
+        fw, fs, old = (c.last_read.get(cell) if c is not None else None) or (rw, rs, before)
+        _emit({"type": "write", "cell": cell, "index": 0, "old": _num(old), "new": _num(new),
+               "seq": seq, "from": {"worker": fw, "seq": fs},
+               "replaced": {"worker": rw, "seq": rs}})
+
+    sct.SynchronizedBase.__init__ = __init__
+    sct.SynchronizedBase.__reduce__ = __reduce__
+    sct.Synchronized.value = property(get, set)
+
+
+def _rebuild(obj, lock, tag, internal):
+    global _pending_tag
+    import multiprocessing.sharedctypes as sct
+    if internal:
+        lock._mpviz_internal = True
+    _pending_tag = tag
+    return sct.synchronized(obj, lock)
+
+
+# ---- locks ---------------------------------------------------------------------------------
+
+def _wrap_locks(syn):
+    orig_make = syn.SemLock._make_methods
+
+    def _make_methods(self):
+        orig_make(self)
+        if not isinstance(self, syn.Lock) or isinstance(self, syn.RLock):
+            return
+        raw_acquire, raw_release = self.acquire, self.release
+
+        def acquire(block=True, timeout=None):
+            if getattr(self, "_mpviz_internal", False):
+                return raw_acquire(block, timeout)
+            t0 = time.monotonic_ns()
+            _emit({"type": "lock_requested"}, t0)
+            contended = not raw_acquire(False)
+            if contended:
+                if not block:
+                    return False
+                _flush()
+                if not raw_acquire(True, timeout):
+                    return False
+            now = time.monotonic_ns()
+            c = _here()
+            if c is not None:
+                c.held_since = now
+            _emit({"type": "lock_acquired", "wait_ns": now - t0, "contended": contended}, now)
+            return True
+
+        def release():
+            if getattr(self, "_mpviz_internal", False):
+                return raw_release()
+            c = _here()
+            now = time.monotonic_ns()
+            held = now - c.held_since if c is not None and c.held_since else 0
+            raw_release()
+            _emit({"type": "lock_released", "hold_ns": held}, now)
+            _flush()
+
+        self.acquire = acquire
+        self.release = release
+
+    syn.SemLock._make_methods = _make_methods
+    syn.SemLock.__enter__ = lambda self: self.acquire()
+    syn.SemLock.__exit__ = lambda self, *args: self.release()
+
+
+# ---- time ----------------------------------------------------------------------------------
+
+def _wrap_sleep():
+    orig = time.sleep
+
+    def sleep(seconds):
+        _flush()
+        return orig(seconds / _SPEED if _SPEED > 0 else seconds)
+
+    time.sleep = sleep
+
+
+# ---- entry points --------------------------------------------------------------------------
+
+def install():
+    """Patches this process (idempotent). Called first thing in every process of the run."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    import multiprocessing.process as process_mod
+    import multiprocessing.sharedctypes as sct
+    import multiprocessing.synchronize as syn
+    import multiprocessing.util as util_mod
+
+    _wrap_bootstrap(process_mod)
+    _wrap_spawn(util_mod)
+    _wrap_values(sct)
+    _wrap_locks(syn)
+    _wrap_sleep()
+    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
+    atexit.register(_at_exit)
+
+
+def _at_exit():
+    if _dropped:
+        _emit({"type": "dropped", "count": _dropped})
+    _flush()
+
+
+def main():
+    """`python -c ... SCRIPT ARGS`: runs SCRIPT as `__main__` under the probe, as Python would."""
+    import runpy
+    if len(sys.argv) < 2:
+        sys.stderr.write("mpviz probe: no script given\n")
+        sys.exit(2)
+    script = sys.argv[1]
+    sys.argv = sys.argv[1:]
+    # As `python SCRIPT` does: the script's directory first on the path; the probe's last.
+    sys.path[0] = os.path.dirname(os.path.abspath(script))
+    if _DIR not in sys.path:
+        sys.path.append(_DIR)
+    install()
+    # Connected before the script runs, so the script's own process is always worker 1.
+    _here()
+    runpy.run_path(script, run_name="__main__")

@@ -1,0 +1,435 @@
+//! A real CPython program traced by the probe (`assets/probe/mpviz_probe.py`, carried inside
+//! the binary): `mpviz python SCRIPT`. The run gets a private directory (mode 0700) holding the
+//! probe and a Unix socket; every Python process of the run connects to the socket and sends
+//! its events as JSON lines, one connection per process, each a worker of its own (numbered in
+//! the order they connect; the script's own process is worker 1). The script's output is read
+//! from its stdout and stderr and becomes `output` events. The program runs in a process group
+//! of its own, and this process is a child subreaper, so whatever the script starts is killed
+//! and reaped at the end, and the directory removed, on every path.
+//!
+//! Wire protocol (any process that speaks it can be shown): connect, send one line
+//! `{"hello":1,"pid":P,"ppid":Q}`, read back one line with the worker number; then send events
+//! as JSON lines, each an object as `mpviz run --json` prints one, with `type`, the event's
+//! fields and `t_ns` (CLOCK_MONOTONIC nanoseconds), without `worker` and `pid`. A store of a
+//! shared value is named `{"worker":W,"seq":S}` with the worker number mpviz gave.
+
+mod wire;
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::net::UnixListener;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use nix::sys::signal::{Signal, killpg};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+use serde::Serialize;
+
+use crate::model::lost::{WriteRec, find_lost_updates};
+use crate::runtime::clock::now_ns;
+use crate::runtime::event::Stream;
+use crate::runtime::{Envelope, EventKind, Num};
+use crate::scenario::RunError;
+
+/// The probe's source, written into each run's private directory.
+pub const PROBE: &str = include_str!("../../assets/probe/mpviz_probe.py");
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct PythonRun {
+    pub python: PathBuf,
+    pub script: PathBuf,
+    pub args: Vec<String>,
+}
+
+/// How a traced Python run ended, for `--json`'s last line.
+#[derive(Debug, Clone, Serialize)]
+pub struct PythonSummary {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub source: &'static str,
+    pub script: String,
+    pub ok: bool,
+    /// The script's exit code (128 + N when a signal N ended it).
+    pub exit_code: i32,
+    /// Python processes seen (each connected to the run's socket).
+    pub processes: u64,
+    pub reads: u64,
+    pub writes: u64,
+    /// Writes whose effect a later write erased (exact: from the stores' names).
+    pub lost_updates: usize,
+    /// Each shared value that was written: how many writes, the last value stored, and what
+    /// its lost updates would have added.
+    pub cells: Vec<CellSummary>,
+    pub lock_acquisitions: u64,
+    pub lock_contended: u64,
+    /// Events the probe could not send, or mpviz could not read.
+    pub dropped_events: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CellSummary {
+    pub cell: u16,
+    pub writes: usize,
+    /// The value left in memory (the newest store of the unbroken chain).
+    pub last: Option<String>,
+    pub lost_updates: usize,
+    /// The sum of the lost writes' increments (`new - old`): what the value is short by.
+    pub lost_sum: String,
+}
+
+impl PythonRun {
+    /// Checks everything before anything starts: the script is a file, the interpreter runs.
+    pub fn check(&self) -> Result<(), RunError> {
+        match std::fs::metadata(&self.script) {
+            Ok(m) if m.is_file() => {}
+            Ok(_) => {
+                return Err(RunError::Usage(format!(
+                    "{} is not a file (give a Python script)",
+                    self.script.display()
+                )));
+            }
+            Err(e) => {
+                return Err(RunError::Usage(format!(
+                    "cannot read the script {}: {e}",
+                    self.script.display()
+                )));
+            }
+        }
+        let out = Command::new(&self.python)
+            .args(["-c", "import sys; print(sys.version_info >= (3, 8))"])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .map_err(|e| {
+                RunError::Usage(format!(
+                    "cannot run {} ({e}); give the interpreter with --python PATH",
+                    self.python.display()
+                ))
+            })?;
+        if String::from_utf8_lossy(&out.stdout).trim() != "True" {
+            return Err(RunError::Usage(format!(
+                "{} is not Python 3.8 or newer",
+                self.python.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The run's private directory, removed when dropped.
+struct RunDir(PathBuf);
+
+impl RunDir {
+    fn make() -> std::io::Result<RunDir> {
+        let dir = std::env::temp_dir().join(format!(
+            "mpviz-py-{}-{}",
+            std::process::id(),
+            crate::runtime::shm::random_hex()
+        ));
+        // Not recursive: the name is fresh, and an existing one (planted) is refused.
+        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+        let d = RunDir(dir);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(d.0.join("mpviz_probe.py"))?;
+        std::io::Write::write_all(&mut f, PROBE.as_bytes())?;
+        Ok(d)
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs the script under the probe, handing every event to `observer` as it arrives.
+pub fn run(
+    what: &PythonRun,
+    observer: &mut dyn FnMut(&Envelope),
+) -> Result<PythonSummary, RunError> {
+    what.check()?;
+    nix::sys::prctl::set_child_subreaper(true).map_err(std::io::Error::from)?;
+    let dir = RunDir::make()?;
+    let sock = dir.0.join("sock");
+    let listener = UnixListener::bind(&sock)?;
+    let (tx, rx) = unbounded::<Envelope>();
+    let stop = Arc::new(AtomicBool::new(false));
+    let dropped = Arc::new(AtomicU64::new(0));
+    let boot = format!(
+        "import sys; sys.path.append({:?}); import mpviz_probe; mpviz_probe.main()",
+        dir.0.display().to_string()
+    );
+    let mut child = Command::new(&what.python)
+        .arg("-c")
+        .arg(&boot)
+        .arg(&what.script)
+        .args(&what.args)
+        .env("MPVIZ_PROBE_SOCK", &sock)
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| RunError::Failed(format!("cannot start {}: {e}", what.python.display())))?;
+    let main_pid = child.id() as i32;
+    let group = Pid::from_raw(main_pid);
+    // From here on, whatever happens, the group is killed and reaped and the directory goes.
+    let guard = GroupGuard(group);
+    let mut threads = Vec::new();
+    let outputs = [
+        (
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            Stream::Stdout,
+        ),
+        (
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            Stream::Stderr,
+        ),
+    ];
+    for (pipe, stream) in outputs {
+        let Some(pipe) = pipe else { continue };
+        let tx = tx.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .spawn(move || read_output(pipe, stream, main_pid, &tx))
+                .map_err(|e| no_thread("output", e))?,
+        );
+    }
+    let accept = {
+        let (tx, stop, dropped) = (tx.clone(), stop.clone(), dropped.clone());
+        std::thread::Builder::new()
+            .spawn(move || wire::serve(listener, &tx, &stop, &dropped))
+            .map_err(|e| no_thread("socket", e))?
+    };
+    drop(tx);
+    let mut counts = Counts::default();
+    let status = loop {
+        if crate::runtime::spawn::interrupted() {
+            let _ = killpg(group, Signal::SIGTERM);
+        }
+        drain(&rx, Duration::from_millis(20), &mut counts, observer);
+        match child.try_wait() {
+            Ok(Some(st)) => break st,
+            Ok(None) => {}
+            Err(e) => return Err(e.into()),
+        }
+    };
+    // The script is done: anything it left running goes, and is reaped (it is ours, as a
+    // subreaper, once its parent is gone).
+    drop(guard);
+    stop.store(true, Ordering::Relaxed);
+    let _ = accept.join();
+    for t in threads {
+        let _ = t.join();
+    }
+    drain(&rx, Duration::ZERO, &mut counts, observer);
+    use std::os::unix::process::ExitStatusExt;
+    let (code, signal) = (status.code(), status.signal());
+    let exit = Envelope {
+        kind: EventKind::Exit { code, signal },
+        worker: 1,
+        pid: main_pid,
+        t_ns: now_ns(),
+    };
+    observer(&exit);
+    if crate::runtime::spawn::interrupted() {
+        return Err(crate::runtime::RuntimeError::Interrupted.into());
+    }
+    let exit_code = code.unwrap_or_else(|| 128 + signal.unwrap_or(0));
+    let cells: Vec<CellSummary> = counts
+        .writes
+        .iter()
+        .map(|(cell, w)| {
+            let lost = find_lost_updates(w);
+            let sum: i128 = lost.iter().map(|l| l.lost.new - l.lost.old).sum();
+            CellSummary {
+                cell: *cell,
+                writes: w.len(),
+                last: last_store(w).map(|v| v.to_string()),
+                lost_updates: lost.len(),
+                lost_sum: sum.to_string(),
+            }
+        })
+        .collect();
+    let lost = cells.iter().map(|c| c.lost_updates).sum();
+    Ok(PythonSummary {
+        kind: "summary",
+        source: "python",
+        script: what.script.display().to_string(),
+        ok: exit_code == 0,
+        exit_code,
+        processes: counts.processes,
+        reads: counts.reads,
+        writes: counts.writes.values().map(|w| w.len() as u64).sum(),
+        lost_updates: lost,
+        cells,
+        lock_acquisitions: counts.acquisitions,
+        lock_contended: counts.contended,
+        dropped_events: dropped.load(Ordering::Relaxed) + counts.dropped,
+    })
+}
+
+fn no_thread(what: &str, e: std::io::Error) -> RunError {
+    RunError::Failed(format!(
+        "cannot start the {what} thread: {e} (is `ulimit -u` too low?)"
+    ))
+}
+
+/// Kills the program's process group and reaps every child of it when dropped.
+struct GroupGuard(Pid);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        let _ = killpg(self.0, Signal::SIGKILL);
+        let group = Pid::from_raw(-self.0.as_raw());
+        loop {
+            match waitpid(group, Some(WaitPidFlag::__WALL)) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                Ok(WaitStatus::StillAlive) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    }
+}
+
+/// What the summary counts, from the events.
+#[derive(Default)]
+struct Counts {
+    processes: u64,
+    reads: u64,
+    /// Per shared cell, its writes (the lost-update analysis follows one cell's stores).
+    writes: std::collections::BTreeMap<u16, Vec<WriteRec>>,
+    acquisitions: u64,
+    contended: u64,
+    dropped: u64,
+}
+
+fn drain(
+    rx: &Receiver<Envelope>,
+    first_wait: Duration,
+    counts: &mut Counts,
+    observer: &mut dyn FnMut(&Envelope),
+) {
+    let first = if first_wait.is_zero() {
+        rx.try_recv().ok()
+    } else {
+        rx.recv_timeout(first_wait).ok()
+    };
+    for e in first.into_iter().chain(rx.try_iter()) {
+        match &e.kind {
+            EventKind::Started => counts.processes += 1,
+            EventKind::Read { .. } => counts.reads += 1,
+            EventKind::Write {
+                cell,
+                old,
+                new,
+                seq,
+                from,
+                replaced,
+                ..
+            } => {
+                if let (Some(old), Some(new)) = (int_of(old), int_of(new)) {
+                    counts.writes.entry(*cell).or_default().push(WriteRec {
+                        worker: e.worker,
+                        t_ns: e.t_ns,
+                        old,
+                        from: *from,
+                        new,
+                        seq: *seq,
+                        replaced: *replaced,
+                    });
+                }
+            }
+            EventKind::LockAcquired { contended, .. } => {
+                counts.acquisitions += 1;
+                counts.contended += *contended as u64;
+            }
+            EventKind::Dropped { count } => counts.dropped += count,
+            _ => {}
+        }
+        observer(&e);
+    }
+}
+
+/// The value in memory after `writes`: the store no later write replaced.
+fn last_store(writes: &[WriteRec]) -> Option<i128> {
+    let replaced: std::collections::HashSet<crate::runtime::StoreId> =
+        writes.iter().map(|w| w.replaced).collect();
+    writes
+        .iter()
+        .rev()
+        .find(|w| {
+            !replaced.contains(&crate::runtime::StoreId {
+                worker: w.worker,
+                seq: w.seq,
+            })
+        })
+        .map(|w| w.new)
+}
+
+fn int_of(n: &Num) -> Option<i128> {
+    match n {
+        Num::Int(i) => Some(*i),
+        _ => None,
+    }
+}
+
+fn read_output(
+    pipe: Box<dyn std::io::Read + Send>,
+    stream: Stream,
+    pid: i32,
+    tx: &Sender<Envelope>,
+) {
+    let mut r = BufReader::new(pipe);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match r.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&line)
+                    .trim_end_matches(['\n', '\r'])
+                    .to_string();
+                let e = Envelope {
+                    kind: EventKind::Output { stream, text },
+                    worker: 1,
+                    pid,
+                    t_ns: now_ns(),
+                };
+                if tx.send(e).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Where the probe is written (for tests: it must not be left behind).
+pub fn run_dirs_of(pid: u32) -> Vec<PathBuf> {
+    let prefix = format!("mpviz-py-{pid}-");
+    std::fs::read_dir(std::env::temp_dir())
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,161 @@
+//! The run's socket: one connection per Python process, a hello and a worker number, then
+//! JSON lines of events (see the module above for the protocol).
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::AsFd;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
+
+use crossbeam_channel::Sender;
+
+use crate::runtime::clock::now_ns;
+use crate::runtime::{Envelope, EventKind};
+
+/// The most events one line may hold (a longer line is a broken sender, dropped).
+const MAX_LINE: usize = 1 << 20;
+
+/// Accepts connections until `stop`; each gets a reader thread. Returns when every reader has
+/// finished (their processes are gone by then: the caller stops us after killing the group).
+pub fn serve(
+    listener: UnixListener,
+    tx: &Sender<Envelope>,
+    stop: &AtomicBool,
+    dropped: &Arc<AtomicU64>,
+) {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let next = Arc::new(AtomicU16::new(1));
+    let mut readers = Vec::new();
+    let _ = listener.set_nonblocking(true);
+    loop {
+        let ready = {
+            let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+            poll(&mut fds, PollTimeout::from(50u16)).unwrap_or(0) > 0
+        };
+        // Accept all that are waiting, even when told to stop (a last process's connection).
+        if ready {
+            while let Ok((conn, _)) = listener.accept() {
+                let (tx, next, counted) = (tx.clone(), next.clone(), dropped.clone());
+                match std::thread::Builder::new()
+                    .spawn(move || read_process(conn, &tx, &next, &counted))
+                {
+                    Ok(h) => readers.push(h),
+                    Err(_) => {
+                        dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+        if stop.load(Ordering::Relaxed) && !ready {
+            break;
+        }
+    }
+    for r in readers {
+        let _ = r.join();
+    }
+}
+
+/// One process's stream: its hello, then its events until it closes.
+fn read_process(conn: UnixStream, tx: &Sender<Envelope>, next: &AtomicU16, dropped: &AtomicU64) {
+    let _ = conn.set_nonblocking(false);
+    let Ok(mut writer) = conn.try_clone() else {
+        return;
+    };
+    let mut lines = BufReader::new(conn);
+    let mut line = String::new();
+    if lines.read_line(&mut line).unwrap_or(0) == 0 {
+        return;
+    }
+    let Ok(hello) = serde_json::from_str::<serde_json::Value>(&line) else {
+        return;
+    };
+    let Some(pid) = hello["pid"].as_i64().map(|p| p as i32) else {
+        return;
+    };
+    let worker = next.fetch_add(1, Ordering::Relaxed);
+    if writeln!(writer, "{worker}").is_err() {
+        return;
+    }
+    let at = now_ns();
+    let envelope = |kind, t_ns| Envelope {
+        kind,
+        worker,
+        pid,
+        t_ns,
+    };
+    for kind in [
+        EventKind::Spawned {
+            method: "python".into(),
+        },
+        EventKind::Started,
+    ] {
+        let _ = tx.send(envelope(kind, at));
+    }
+    let mut said_exit = false;
+    loop {
+        line.clear();
+        match lines.read_line(&mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(n) if n > MAX_LINE => {
+                dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(_) => match event_of(&line, worker, pid) {
+                Some(e) => {
+                    said_exit |= matches!(e.kind, EventKind::Exit { .. });
+                    if tx.send(e).is_err() {
+                        return;
+                    }
+                }
+                None => {
+                    dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            },
+        }
+    }
+    // The script's own process is given its exit by the caller, from its real status; any
+    // other that closed without saying how it ended (killed, `os._exit`) ended unsaid.
+    if !said_exit && worker != 1 {
+        let _ = tx.send(envelope(
+            EventKind::Exit {
+                code: None,
+                signal: None,
+            },
+            now_ns(),
+        ));
+    }
+}
+
+/// One JSON line as an event of `worker` (the line's own worker and pid, if any, are ignored).
+fn event_of(line: &str, worker: u16, pid: i32) -> Option<Envelope> {
+    let mut v: serde_json::Value = serde_json::from_str(line.trim()).ok()?;
+    let obj = v.as_object_mut()?;
+    obj.insert("worker".into(), worker.into());
+    obj.insert("pid".into(), pid.into());
+    serde_json::from_value(v).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_becomes_the_connections_event() {
+        let e = event_of(
+            r#"{"type":"write","cell":257,"index":0,"old":0,"new":1,"seq":1,"from":{"worker":0,"seq":0},"replaced":{"worker":0,"seq":0},"t_ns":5,"worker":9}"#,
+            3,
+            42,
+        )
+        .expect("an event");
+        assert_eq!((e.worker, e.pid, e.t_ns), (3, 42, 5));
+        assert!(matches!(
+            e.kind,
+            EventKind::Write {
+                cell: 257,
+                seq: 1,
+                ..
+            }
+        ));
+        assert!(event_of("{\"type\":\"nonsense\"}", 1, 1).is_none());
+        assert!(event_of("not json", 1, 1).is_none());
+    }
+}
