@@ -1,0 +1,154 @@
+//! Real CPython programs under the probe (`mpviz python`): every process of the run is seen
+//! under each start method, the shared counter's lost updates are exact, the lock keeps it
+//! exact, the program's output and exit code are its own, bad input is one line, and nothing
+//! of a run is left (processes, the run's directory). Skipped with a message where there is no
+//! `python3` (CI has CPython 3.11).
+
+mod common;
+
+use std::process::Command;
+
+fn python_here() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import multiprocessing"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("skipped: no python3 with multiprocessing on PATH");
+    }
+    ok
+}
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/python/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn nothing_left(out: &common::Output) {
+    common::assert_no_processes(&out.worker_pids());
+    let dirs = mpviz::python::run_dirs_of(out.mpviz_pid as u32);
+    assert!(dirs.is_empty(), "run directories left: {dirs:?}");
+}
+
+#[test]
+fn the_counter_under_every_start_method_lost_updates_exact_and_the_lock_exact() {
+    if !python_here() {
+        return;
+    }
+    const STEPS: i64 = 1500;
+    for method in ["fork", "spawn", "forkserver"] {
+        let out = common::run(&[
+            "python",
+            "--json",
+            &fixture("race.py"),
+            method,
+            &STEPS.to_string(),
+        ]);
+        let what = format!("{method}: {}", out.stderr);
+        assert_eq!(out.code, Some(0), "{what}");
+        let s = out.summary();
+        // The script's process and its four children, each with its own stream.
+        assert_eq!(s["processes"], 5, "{what}: {s}");
+        assert_eq!(s["dropped_events"], 0, "{what}: {s}");
+        assert_eq!(
+            s["writes"],
+            4 * STEPS,
+            "{what}: every write is accounted for"
+        );
+        let cells = s["cells"].as_array().expect("cells");
+        assert_eq!(cells.len(), 2, "{what}: one Value per run: {s}");
+        let expected = 4 * STEPS;
+        let num = |v: &serde_json::Value| v.as_str().and_then(|t| t.parse::<i64>().ok());
+        // Without the lock: never above the exact total, and short by exactly what the lost
+        // updates would have added.
+        let (last, lost) = (num(&cells[0]["last"]), num(&cells[0]["lost_sum"]));
+        let (last, lost) = (last.expect("last"), lost.expect("lost_sum"));
+        assert!(last <= expected, "{what}: {s}");
+        assert_eq!(last + lost, expected, "{what}: {s}");
+        // With the lock: exact, nothing lost.
+        assert_eq!(num(&cells[1]["last"]), Some(expected), "{what}: {s}");
+        assert_eq!(cells[1]["lost_updates"], 0, "{what}: {s}");
+        assert_eq!(s["lock_acquisitions"], 2 * STEPS, "{what}: {s}");
+        // Each child starts, and says how it ended.
+        let exits = out.events("exit");
+        assert_eq!(exits.len(), 5, "{what}");
+        assert!(exits.iter().all(|e| e["code"] == 0), "{what}: {exits:?}");
+        // What the script printed is there, in its words.
+        let printed: Vec<&str> = out
+            .events("output")
+            .iter()
+            .filter_map(|e| e["text"].as_str())
+            .collect();
+        assert!(
+            printed.contains(&format!("locked {expected} {expected}").as_str()),
+            "{what}: {printed:?}"
+        );
+        nothing_left(&out);
+    }
+}
+
+#[test]
+fn the_probe_changes_neither_output_nor_exit_code() {
+    if !python_here() {
+        return;
+    }
+    for method in ["fork", "spawn"] {
+        let plain = Command::new("python3")
+            .args([&fixture("plain.py"), method, "-x", "two words"])
+            .output()
+            .expect("python3");
+        let out = common::run(&[
+            "python",
+            "--json",
+            &fixture("plain.py"),
+            method,
+            "-x",
+            "two words",
+        ]);
+        assert_eq!(plain.status.code(), Some(3));
+        assert_eq!(out.code, Some(3), "the script's exit code is passed on");
+        let lines = |stream: &str| -> Vec<String> {
+            out.events("output")
+                .iter()
+                .filter(|e| e["stream"] == stream)
+                .filter_map(|e| e["text"].as_str().map(str::to_string))
+                .collect()
+        };
+        let mut traced = lines("stdout");
+        let mut untraced: Vec<String> = String::from_utf8_lossy(&plain.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        // The children print in whatever order they run: compare as sets of lines.
+        traced.sort();
+        untraced.sort();
+        assert_eq!(traced, untraced, "{method}");
+        assert_eq!(lines("stderr"), vec!["to stderr".to_string()], "{method}");
+        assert_eq!(out.summary()["processes"], 4, "{method}");
+        nothing_left(&out);
+    }
+}
+
+#[test]
+fn bad_input_is_one_line_and_starts_nothing() {
+    if !python_here() {
+        return;
+    }
+    let cases: [&[&str]; 3] = [
+        &["python", "/nonexistent/script.py"],
+        &[
+            "python",
+            "--python",
+            "/nonexistent/python3",
+            &fixture("plain.py"),
+        ],
+        &["python", env!("CARGO_MANIFEST_DIR")],
+    ];
+    for args in cases {
+        let out = common::run(args);
+        assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.starts_with("mpviz: "), "{}", out.stderr);
+        assert!(out.raw.is_empty(), "{args:?}: nothing ran");
+        assert!(mpviz::python::run_dirs_of(out.mpviz_pid as u32).is_empty());
+    }
+}
