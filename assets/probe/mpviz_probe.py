@@ -78,21 +78,28 @@ def _connect():
 
 
 def _here():
-    """This process's connection, made at its first event (a fork child makes its own)."""
+    """This process's connection, made at its first event (a fork child makes its own: the
+    fork hook forgets the parent's)."""
     c = _conn
-    if c is not None and c.pid == os.getpid():
+    if c is not None:
         return c
     return _connect()
 
 
 def _emit(kind, t_ns=None):
+    """An event given as a dict (the rare ones: JSON-encoded here)."""
+    kind["t_ns"] = time.monotonic_ns() if t_ns is None else t_ns
+    _line(json.dumps(kind, separators=(",", ":")))
+
+
+def _line(text):
+    """An event already written as a JSON object (the hot paths format their own)."""
     global _dropped
-    c = _here()
+    c = _conn or _connect()
     if c is None:
         _dropped += 1
         return
-    kind["t_ns"] = time.monotonic_ns() if t_ns is None else t_ns
-    c.buf.append(json.dumps(kind, separators=(",", ":")))
+    c.buf.append(text)
     if len(c.buf) >= _BATCH:
         _flush()
 
@@ -112,14 +119,16 @@ def _flush():
 
 
 def _num(v):
-    # JSON has no NaN or infinity; a bool is an int to mpviz.
-    if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
+    """A value as JSON text: an int or float as such (JSON has no NaN or infinity: those, and
+    anything else, as a string); a bool is an int to mpviz."""
+    t = type(v)
+    if t is int:
         return str(v)
-    if isinstance(v, bool):
-        return int(v)
-    if isinstance(v, (int, float)):
-        return v
-    return str(v)
+    if t is float and v == v and v not in (float("inf"), float("-inf")):
+        return repr(v)
+    if t is bool:
+        return str(int(v))
+    return json.dumps(str(v))
 
 
 # ---- fork ----------------------------------------------------------------------------------
@@ -210,8 +219,8 @@ def _wrap_values(sct):
         orig_init(self, obj, lock, ctx)
         tag, _pending_tag = _pending_tag, None
         if tag is None:
-            tag = sct.RawArray("q", 3)
-            tag[2] = _new_cell()
+            # The last store's name, worker << 32 | seq, in shared memory; the cell's number.
+            tag = (sct.RawValue("q", 0), _new_cell())
             if not lock:
                 # The Value's own lock: its takes are the value's reads and writes, not a
                 # lock of the program's.
@@ -225,39 +234,42 @@ def _wrap_values(sct):
 
     def get(self):
         c = _here()
+        store, cell = self._mpviz_tag
         self.acquire()
         try:
             v = self._obj.value
-            t = self._mpviz_tag
-            w, s, cell = t[0], t[1], t[2]
+            name = store.value
         finally:
             self.release()
+        w, s = name >> 32, name & 0xFFFFFFFF
         if c is not None:
             c.last_read[cell] = (w, s, v)
-        _emit({"type": "read", "cell": cell, "index": 0, "value": _num(v),
-               "from": {"worker": w, "seq": s}})
+        _line('{"type":"read","cell":%d,"index":0,"value":%s,"from":{"worker":%d,"seq":%d},'
+              '"t_ns":%d}' % (cell, _num(v), w, s, time.monotonic_ns()))
         return v
 
     def set(self, value):
         c = _here()
+        store, cell = self._mpviz_tag
+        seq = 0
+        if c is not None:
+            c.seq += 1
+            seq = c.seq
         self.acquire()
         try:
-            t = self._mpviz_tag
-            rw, rs, cell = t[0], t[1], t[2]
+            replaced = store.value
             before = self._obj.value
             self._obj.value = value
             new = self._obj.value
-            seq = 0
             if c is not None:
-                c.seq += 1
-                seq = c.seq
-                t[0], t[1] = c.worker, seq
+                store.value = (c.worker << 32) | seq
         finally:
             self.release()
+        rw, rs = replaced >> 32, replaced & 0xFFFFFFFF
         fw, fs, old = (c.last_read.get(cell) if c is not None else None) or (rw, rs, before)
-        _emit({"type": "write", "cell": cell, "index": 0, "old": _num(old), "new": _num(new),
-               "seq": seq, "from": {"worker": fw, "seq": fs},
-               "replaced": {"worker": rw, "seq": rs}})
+        _line('{"type":"write","cell":%d,"index":0,"old":%s,"new":%s,"seq":%d,'
+              '"from":{"worker":%d,"seq":%d},"replaced":{"worker":%d,"seq":%d},"t_ns":%d}'
+              % (cell, _num(old), _num(new), seq, fw, fs, rw, rs, time.monotonic_ns()))
 
     sct.SynchronizedBase.__init__ = __init__
     sct.SynchronizedBase.__reduce__ = __reduce__
@@ -288,7 +300,7 @@ def _wrap_locks(syn):
             if getattr(self, "_mpviz_internal", False):
                 return raw_acquire(block, timeout)
             t0 = time.monotonic_ns()
-            _emit({"type": "lock_requested"}, t0)
+            _line('{"type":"lock_requested","t_ns":%d}' % t0)
             contended = not raw_acquire(False)
             if contended:
                 if not block:
@@ -300,7 +312,8 @@ def _wrap_locks(syn):
             c = _here()
             if c is not None:
                 c.held_since = now
-            _emit({"type": "lock_acquired", "wait_ns": now - t0, "contended": contended}, now)
+            _line('{"type":"lock_acquired","wait_ns":%d,"contended":%s,"t_ns":%d}'
+                  % (now - t0, "true" if contended else "false", now))
             return True
 
         def release():
@@ -310,8 +323,7 @@ def _wrap_locks(syn):
             now = time.monotonic_ns()
             held = now - c.held_since if c is not None and c.held_since else 0
             raw_release()
-            _emit({"type": "lock_released", "hold_ns": held}, now)
-            _flush()
+            _line('{"type":"lock_released","hold_ns":%d,"t_ns":%d}' % (held, now))
 
         self.acquire = acquire
         self.release = release

@@ -126,12 +126,22 @@ fn read_process(conn: UnixStream, tx: &Sender<Envelope>, next: &AtomicU16, dropp
 }
 
 /// One JSON line as an event of `worker` (the line's own worker and pid, if any, are ignored).
+/// Parsed straight into the event (no intermediate JSON tree: this runs for every read and
+/// write a Python process makes).
 fn event_of(line: &str, worker: u16, pid: i32) -> Option<Envelope> {
-    let mut v: serde_json::Value = serde_json::from_str(line.trim()).ok()?;
-    let obj = v.as_object_mut()?;
-    obj.insert("worker".into(), worker.into());
-    obj.insert("pid".into(), pid.into());
-    serde_json::from_value(v).ok()
+    #[derive(serde::Deserialize)]
+    struct When {
+        t_ns: u64,
+    }
+    let line = line.trim();
+    let kind: EventKind = serde_json::from_str(line).ok()?;
+    let When { t_ns } = serde_json::from_str(line).ok()?;
+    Some(Envelope {
+        kind,
+        worker,
+        pid,
+        t_ns,
+    })
 }
 
 #[cfg(test)]
