@@ -152,3 +152,33 @@ fn bad_input_is_one_line_and_starts_nothing() {
         assert!(mpviz::python::run_dirs_of(out.mpviz_pid as u32).is_empty());
     }
 }
+
+#[test]
+fn the_tutorials_queue_program_gives_its_figure_and_each_item_its_putter() {
+    if !python_here() {
+        return;
+    }
+    let script = format!("{}/assets/python/mp_queue.py", env!("CARGO_MANIFEST_DIR"));
+    let out = common::run(&["python", "--json", &script]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let printed: Vec<&str> = out
+        .events("output")
+        .iter()
+        .filter_map(|e| e["text"].as_str())
+        .collect();
+    assert_eq!(printed, vec!["499667166000"], "CPython's own figure");
+    let puts = out.events("queue_put");
+    let gets = out.events("queue_get");
+    assert_eq!((puts.len(), gets.len()), (2, 2));
+    let mut putters: Vec<u64> = puts.iter().filter_map(|e| e["worker"].as_u64()).collect();
+    let mut froms: Vec<u64> = gets.iter().filter_map(|e| e["from"].as_u64()).collect();
+    putters.sort_unstable();
+    froms.sort_unstable();
+    assert_eq!(
+        putters, froms,
+        "each item is got with the worker that put it"
+    );
+    // The queue's own locks are its machinery: no lock events from them.
+    assert_eq!(out.summary()["lock_acquisitions"], 0);
+    nothing_left(&out);
+}

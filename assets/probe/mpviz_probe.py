@@ -333,6 +333,74 @@ def _wrap_locks(syn):
     syn.SemLock.__exit__ = lambda self, *args: self.release()
 
 
+# ---- queues --------------------------------------------------------------------------------
+
+class _Tagged(object):
+    """An item on a queue with the worker that put it (unwrapped by `get`)."""
+
+    __slots__ = ("worker", "obj")
+
+    def __init__(self, worker, obj):
+        self.worker = worker
+        self.obj = obj
+
+    def __reduce__(self):
+        return (_Tagged, (self.worker, self.obj))
+
+
+def _mark_internal(*locks):
+    for lock in locks:
+        if lock is not None:
+            try:
+                lock._mpviz_internal = True
+            except AttributeError:
+                pass
+
+
+def _wrap_queues(queues):
+    # A queue's own locks are its machinery, not the program's locks.
+    for cls in (queues.Queue, queues.SimpleQueue):
+        orig_init, orig_setstate = cls.__init__, cls.__setstate__
+
+        def __init__(self, *args, _orig=orig_init, **kwargs):
+            _orig(self, *args, **kwargs)
+            _mark_internal(getattr(self, "_rlock", None), getattr(self, "_wlock", None))
+
+        def __setstate__(self, state, _orig=orig_setstate):
+            _orig(self, state)
+            _mark_internal(getattr(self, "_rlock", None), getattr(self, "_wlock", None))
+
+        cls.__init__ = __init__
+        cls.__setstate__ = __setstate__
+
+    q = queues.Queue
+    orig_put, orig_get = q.put, q.get
+
+    def put(self, obj, block=True, timeout=None):
+        c = _here()
+        w = c.worker if c is not None else 0
+        orig_put(self, _Tagged(w, obj), block, timeout)
+        _emit({"type": "queue_put", "value": _value_of(obj)})
+
+    def get(self, block=True, timeout=None):
+        _flush()
+        item = orig_get(self, block, timeout)
+        if isinstance(item, _Tagged):
+            _emit({"type": "queue_get", "from": item.worker, "value": _value_of(item.obj)})
+            return item.obj
+        return item
+
+    q.put = put
+    q.get = get
+
+
+def _value_of(obj):
+    """An item as mpviz shows it: a number as such, anything else as its repr (cut)."""
+    if type(obj) in (int, float) and obj == obj and obj not in (float("inf"), float("-inf")):
+        return obj
+    return repr(obj)[:200]
+
+
 # ---- time ----------------------------------------------------------------------------------
 
 def _wrap_sleep():
@@ -354,6 +422,7 @@ def install():
         return
     _installed = True
     import multiprocessing.process as process_mod
+    import multiprocessing.queues as queues
     import multiprocessing.sharedctypes as sct
     import multiprocessing.synchronize as syn
     import multiprocessing.util as util_mod
@@ -362,6 +431,7 @@ def install():
     _wrap_spawn(util_mod)
     _wrap_values(sct)
     _wrap_locks(syn)
+    _wrap_queues(queues)
     _wrap_sleep()
     os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
     atexit.register(_at_exit)
