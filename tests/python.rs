@@ -182,3 +182,53 @@ fn the_tutorials_queue_program_gives_its_figure_and_each_item_its_putter() {
     assert_eq!(out.summary()["lock_acquisitions"], 0);
     nothing_left(&out);
 }
+
+#[test]
+fn the_pools_tasks_are_seen_with_their_workers_and_the_bad_call_in_pythons_words() {
+    if !python_here() {
+        return;
+    }
+    for method in ["fork", "spawn", "forkserver"] {
+        let out = common::run(&["python", "--json", &fixture("pool.py"), method]);
+        assert_eq!(out.code, Some(0), "{method}: {}", out.stderr);
+        let printed: Vec<&str> = out
+            .events("output")
+            .iter()
+            .filter_map(|e| e["text"].as_str())
+            .collect();
+        let words = "TypeError: job() takes 1 positional argument but 3 were given";
+        assert_eq!(
+            printed,
+            vec!["[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]", "4", words],
+            "{method}: CPython's own results"
+        );
+        let starts = out.events("task_start");
+        let ends = out.events("task_end");
+        assert_eq!(starts.len(), ends.len(), "{method}: every task ends");
+        // map's chunks cover range(10) exactly once.
+        let mut covered: Vec<i64> = starts
+            .iter()
+            .filter(|e| e["call"] == "job")
+            .flat_map(|e| {
+                let (first, count) = (
+                    e["first"].as_i64().unwrap_or(-1),
+                    e["count"].as_i64().unwrap_or(0),
+                );
+                first..first + count
+            })
+            .collect();
+        covered.sort_unstable();
+        assert_eq!(covered, (0..10).collect::<Vec<_>>(), "{method}");
+        // The bad call ends failed, with Python's message.
+        assert!(
+            ends.iter().any(|e| e["ok"] == false && e["error"] == words),
+            "{method}: {ends:?}"
+        );
+        // Tasks ran in the pool's two workers, not in the script's process.
+        assert!(
+            starts.iter().all(|e| e["worker"].as_u64() != Some(1)),
+            "{method}"
+        );
+        nothing_left(&out);
+    }
+}

@@ -401,6 +401,75 @@ def _value_of(obj):
     return repr(obj)[:200]
 
 
+# ---- pools ---------------------------------------------------------------------------------
+
+class _TaskTap(object):
+    """A pool worker's task queue, seen through: each task's function is wrapped so that its
+    start and end are events. Everything else is the queue's own."""
+
+    def __init__(self, queue, pool_mod):
+        self._queue = queue
+        self._pool = pool_mod
+
+    def __getattr__(self, name):
+        return getattr(self._queue, name)
+
+    def get(self):
+        task = self._queue.get()
+        if task is None:
+            return task
+        job, i, func, args, kwds = task
+        if func is getattr(self._pool, "_helper_reraises_exception", None):
+            return task
+        return (job, i, _traced_task(self._pool, job, i, func, args), args, kwds)
+
+
+def _name_of(f):
+    return getattr(f, "__name__", None) or repr(f)[:60]
+
+
+def _traced_task(pool_mod, job, i, func, args):
+    task = ((job & 0xFFFF) << 16) | (i & 0xFFFF)
+    # map's chunks: mapstar((fn, chunk)), the chunk a tuple of the values.
+    packed = args[0] if len(args) == 1 else None
+    if func in (pool_mod.mapstar, pool_mod.starmapstar) and isinstance(packed, tuple) \
+            and len(packed) == 2 and isinstance(packed[1], tuple):
+        fn, chunk = packed
+        first = chunk[0] if chunk and type(chunk[0]) is int and abs(chunk[0]) < 1 << 62 else 0
+        call, count = _name_of(fn), len(chunk)
+    else:
+        call = ("%s%r" % (_name_of(func), tuple(args)))[:120]
+        first, count = 0, 1
+
+    def run(*a, **k):
+        _emit({"type": "task_start", "task": task, "call": call, "first": first,
+               "count": count})
+        try:
+            result = func(*a, **k)
+        except BaseException as e:
+            _emit({"type": "task_end", "task": task, "ok": False,
+                   "error": ("%s: %s" % (type(e).__name__, e))[:300]})
+            _flush()
+            raise
+        _emit({"type": "task_end", "task": task, "ok": True})
+        return result
+
+    return run
+
+
+def _wrap_pool(pool_mod):
+    orig = pool_mod.worker
+
+    def worker(inqueue, outqueue, *args, **kwargs):
+        return orig(_TaskTap(inqueue, pool_mod), outqueue, *args, **kwargs)
+
+    # Pickled by reference for spawn children: it must be found under the original's name.
+    worker.__module__ = orig.__module__
+    worker.__qualname__ = orig.__qualname__
+    worker.__name__ = orig.__name__
+    pool_mod.worker = worker
+
+
 # ---- time ----------------------------------------------------------------------------------
 
 def _wrap_sleep():
@@ -421,6 +490,7 @@ def install():
     if _installed:
         return
     _installed = True
+    import multiprocessing.pool as pool_mod
     import multiprocessing.process as process_mod
     import multiprocessing.queues as queues
     import multiprocessing.sharedctypes as sct
@@ -432,6 +502,7 @@ def install():
     _wrap_values(sct)
     _wrap_locks(syn)
     _wrap_queues(queues)
+    _wrap_pool(pool_mod)
     _wrap_sleep()
     os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
     atexit.register(_at_exit)
