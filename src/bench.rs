@@ -462,7 +462,7 @@ fn watch_run(params: crate::scenario::Params, keys: bool) -> Result<Watched, Run
     loop {
         crossbeam_channel::select! {
             recv(driver.rx) -> m => match m {
-                Ok(f @ (Feed::Event(_) | Feed::Open { .. })) => {
+                Ok(f @ (Feed::Event(_) | Feed::Open { .. } | Feed::OpenPython(_))) => {
                     app.feed(f);
                     dirty = true;
                 }

@@ -172,6 +172,7 @@ fn ui(args: UiArgs) -> ExitCode {
         record: args.record,
         config,
         notices: file.problems,
+        python: None,
     };
     run_ui(opts)
 }
@@ -184,6 +185,28 @@ fn python(args: PythonArgs) -> ExitCode {
         script: args.script,
         args: args.args,
     };
+    // On a terminal, the UI (checked first: a bad script is one line, nothing started).
+    if !args.json && std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+        if let Err(e) = what.check() {
+            return fail(&e);
+        }
+        let (config, file) = read_config(None, false);
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let theme = mpviz::ui::theme::pick(file.settings.theme.as_deref(), no_color).unwrap_or(0);
+        return run_ui(UiOptions {
+            scenario: None,
+            theme,
+            refresh: Duration::from_millis(file.settings.refresh_ms.unwrap_or(250)),
+            speed_permille: 1000,
+            method: Default::default(),
+            replay: None,
+            record: None,
+            params: None,
+            config,
+            notices: file.problems,
+            python: Some(what),
+        });
+    }
     let stdout = std::io::stdout();
     let t0 = mpviz::runtime::clock::now_ns();
     let mut out_error: Option<std::io::Error> = None;
@@ -205,7 +228,8 @@ fn python(args: PythonArgs) -> ExitCode {
             interrupt_flag().store(true, std::sync::atomic::Ordering::Relaxed);
         }
     };
-    match mpviz::python::run(&what, &mut observer) {
+    let control = mpviz::python::Control::default();
+    match mpviz::python::run(&what, &control, &mut observer) {
         Ok(summary) => {
             let mut out = stdout.lock();
             let written = if args.json {
@@ -270,6 +294,7 @@ fn replay(args: ReplayArgs) -> ExitCode {
         params: None,
         config,
         notices: file.problems,
+        python: None,
     })
 }
 

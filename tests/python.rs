@@ -232,3 +232,50 @@ fn the_pools_tasks_are_seen_with_their_workers_and_the_bad_call_in_pythons_words
         nothing_left(&out);
     }
 }
+
+/// The UI on a real CPython run, in a pseudo-terminal: every process listed, each Value's
+/// trace and the lock's lanes drawn from the probe's events, pause stops the program's
+/// processes, `r` runs it again, and quitting in the middle leaves nothing.
+#[test]
+fn the_ui_shows_a_python_run_and_quitting_leaves_nothing() {
+    if !python_here() {
+        return;
+    }
+    let ticks = fixture("ticks.py");
+    let mut s = common::pty::Session::start(&["python", &ticks]);
+    s.wait_for("the first writes", |t| {
+        t.contains("value:") && t.contains(" running ")
+    });
+    s.press(b" ");
+    let paused = s.wait_for("the pause", |t| t.contains("PAUSED"));
+    let main = common::pty::children_of(s.pid);
+    assert!(
+        main.iter()
+            .all(|p| common::pty::proc_state(*p) == Some('T')),
+        "the program's processes are stopped: {main:?}\n{paused}"
+    );
+    s.press(b" ");
+    let text = s.wait_for("the run's end", |t| t.contains(" done "));
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("mpviz python"), "{text}");
+    assert!(flat.contains("Workers: 0 live, 5 in all"), "{text}");
+    assert!(
+        flat.contains("__main__") && flat.contains("job()"),
+        "{text}"
+    );
+    assert!(flat.contains("Lock: 80 acquisitions"), "{text}");
+    // Again, and quit while it runs.
+    s.press(b"r");
+    s.wait_for("the second run", |t| {
+        t.contains(" running ") && t.contains("value:")
+    });
+    let running = common::pty::children_of(s.pid);
+    s.press(b"q");
+    assert!(s.wait_exit(), "mpviz exits 0");
+    s.assert_terminal_restored();
+    common::assert_no_processes(&running);
+    assert!(
+        mpviz::python::run_dirs_of(s.pid as u32).is_empty(),
+        "no run directory left"
+    );
+}

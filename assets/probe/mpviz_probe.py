@@ -476,6 +476,7 @@ def _wrap_sleep():
     orig = time.sleep
 
     def sleep(seconds):
+        _line('{"type":"phase","name":"sleep","t_ns":%d}' % time.monotonic_ns())
         _flush()
         return orig(seconds / _SPEED if _SPEED > 0 else seconds)
 

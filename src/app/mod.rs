@@ -64,6 +64,8 @@ pub enum Command {
     Screenshot,
     /// Keep the theme, refresh and speed (and the start method) in the config file.
     SaveSettings,
+    /// Run the same program again (a traced Python run).
+    Restart,
     /// Replay only: move the clock by this many milliseconds (negative: back).
     Seek(i64),
     Quit,
@@ -100,11 +102,23 @@ pub const SPEEDS: [f64; 9] = [0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0, 25.0, 100.0];
 /// Lines of recent events kept for the log.
 const LOG_LINES: usize = 200;
 
+/// A traced Python program on screen instead of a scenario: what the screen says of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PythonAbout {
+    /// The script as given.
+    pub script: String,
+    /// Its source, for the code pane.
+    pub code: String,
+}
+
 /// State of one scenario run on screen.
 #[derive(Debug, Clone)]
 pub struct RunState {
     pub scenario: usize,
     pub params: Params,
+    /// Set for a traced Python program: the screen shows it, not `scenario` (whose `params`
+    /// then only give the panels their defaults).
+    pub python: Option<PythonAbout>,
     pub t0: Option<u64>,
     pub now_ns: u64,
     /// When the workers were stopped: the clocks shown leave it out.
@@ -149,6 +163,7 @@ impl RunState {
         RunState {
             scenario,
             params,
+            python: None,
             t0: None,
             now_ns: 0,
             pauses: Pauses::default(),
@@ -169,12 +184,36 @@ impl RunState {
         }
     }
 
+    /// A traced Python program's screen: its processes, each shared value's writes (one trace
+    /// per value), its locks' lanes and its events.
+    pub fn python(about: PythonAbout) -> Self {
+        let lock = scenario::index_of("lock").unwrap_or(0);
+        let params = scenario::default_params("lock").expect("the lock scenario exists");
+        RunState {
+            python: Some(about),
+            trace: ValueTrace::by_cell(),
+            ..RunState::new(lock, params)
+        }
+    }
+
     pub fn name(&self) -> &'static str {
+        if self.python.is_some() {
+            return "python";
+        }
         self.params.name()
     }
 
     /// What the worker about to be added does, in a few words.
     fn role(&self) -> String {
+        if self.python.is_some() {
+            // The script's own process first; the others until they say what they run (their
+            // first phase: the target's name).
+            return if self.workers.rows.is_empty() {
+                "__main__".into()
+            } else {
+                "python".into()
+            };
+        }
         let k = self.phase_workers.len();
         match &self.params {
             Params::Process(p) => format!("job({}, {})", p.args.0, p.args.1),
@@ -208,6 +247,14 @@ impl RunState {
         // The role is worked out only for a new worker, not for every event.
         let role = matches!(e.kind, EventKind::Spawned { .. }).then(|| self.role());
         self.workers.on_event(e, || role.unwrap_or_default());
+        // A Python process is named by what it runs, once it says.
+        if self.python.is_some()
+            && let EventKind::Phase { name } = &e.kind
+            && let Some(r) = self.workers.get_mut(e.worker)
+            && r.role == "python"
+        {
+            r.role = format!("{name}()");
+        }
         if matches!(e.kind, EventKind::Spawned { .. }) {
             self.phase_workers.push(e.worker);
         }
@@ -418,13 +465,22 @@ impl App {
 
     /// Shows scenario `i` with `params` as a run (the caller starts the run itself).
     pub fn open_run(&mut self, i: usize, params: Params) {
+        self.show(RunState::new(i, params));
         self.selected = i;
+    }
+
+    /// Opens the run screen for a traced Python program.
+    pub fn open_python(&mut self, about: PythonAbout) {
+        self.show(RunState::python(about));
+    }
+
+    fn show(&mut self, run: RunState) {
         self.screen = Screen::Run;
         self.paused = false;
         self.workers_scroll = None;
         self.picked = None;
         self.log_scroll = 0;
-        self.run = Some(RunState::new(i, params));
+        self.run = Some(run);
     }
 
     fn start(&mut self, i: usize) -> Option<Command> {
@@ -728,6 +784,10 @@ impl App {
                 self.paused = false;
                 self.step = false;
                 running.then_some(Command::Stop)
+            }
+            // A Python program runs again as it is (its source restarts it).
+            KeyCode::Char('r') if self.run.as_ref().is_some_and(|r| r.python.is_some()) => {
+                Some(Command::Restart)
             }
             KeyCode::Char('r') => self.start(self.selected),
             KeyCode::Up | KeyCode::Down | KeyCode::Char('k') | KeyCode::Char('j') => {

@@ -16,6 +16,8 @@ const LIVE_ANALYSIS_LIMIT: usize = 2000;
 #[derive(Debug, Clone, Default)]
 pub struct TraceRun {
     pub mode: String,
+    /// The shared cell it follows (the counter, 0, in the scenarios).
+    pub cell: u16,
     /// The writes in time order (after `settle`; arrivals are appended).
     pub writes: Vec<WriteRec>,
     pub lost: Vec<LostUpdate>,
@@ -61,9 +63,20 @@ impl TraceRun {
 #[derive(Debug, Clone, Default)]
 pub struct ValueTrace {
     pub runs: Vec<TraceRun>,
+    /// One run per shared value (a Python program's Values), instead of one per phase of the
+    /// lock scenario's counter.
+    by_cell: bool,
 }
 
 impl ValueTrace {
+    /// A trace that follows every shared value, each in a run of its own.
+    pub fn by_cell() -> Self {
+        ValueTrace {
+            runs: Vec::new(),
+            by_cell: true,
+        }
+    }
+
     /// Time order for every run (the app calls it on ticks, samples and the run's end).
     pub fn settle(&mut self) {
         for r in &mut self.runs {
@@ -81,14 +94,33 @@ impl ValueTrace {
                     ..Default::default()
                 });
             }
-            EventKind::Write { .. } => {
-                let Some(w) = WriteRec::of_counter(e) else {
+            EventKind::Write { cell, .. } => {
+                let w = if self.by_cell {
+                    WriteRec::of_write(e)
+                } else {
+                    WriteRec::of_counter(e)
+                };
+                let Some(w) = w else {
                     return;
                 };
-                if self.runs.is_empty() {
-                    self.runs.push(TraceRun::default());
-                }
-                let Some(run) = self.runs.last_mut() else {
+                let at = if self.by_cell {
+                    match self.runs.iter().position(|r| r.cell == *cell) {
+                        Some(i) => i,
+                        None => {
+                            self.runs.push(TraceRun {
+                                cell: *cell,
+                                ..Default::default()
+                            });
+                            self.runs.len() - 1
+                        }
+                    }
+                } else {
+                    if self.runs.is_empty() {
+                        self.runs.push(TraceRun::default());
+                    }
+                    self.runs.len() - 1
+                };
+                let Some(run) = self.runs.get_mut(at) else {
                     return;
                 };
                 run.unsorted |= run.writes.last().is_some_and(|l| l.t_ns > w.t_ns);

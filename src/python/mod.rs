@@ -153,9 +153,45 @@ impl Drop for RunDir {
     }
 }
 
+/// Steering of a Python run from another thread: stop and go on (SIGSTOP / SIGCONT of the
+/// program's process group), or end it.
+#[derive(Debug, Default)]
+pub struct Control {
+    cancel: AtomicBool,
+    /// The program's process group, once it runs (0 before).
+    group: std::sync::atomic::AtomicI32,
+}
+
+impl Control {
+    /// Stops (`true`) or continues every process of the program; false if none runs.
+    pub fn pause(&self, on: bool) -> bool {
+        let g = self.group.load(Ordering::Acquire);
+        g > 0
+            && killpg(
+                Pid::from_raw(g),
+                if on { Signal::SIGSTOP } else { Signal::SIGCONT },
+            )
+            .is_ok()
+    }
+
+    /// Ends the run (as Ctrl-C does a headless one).
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Release);
+    }
+
+    /// Whether the run was asked to end (here, or by a signal to mpviz).
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Acquire) || crate::runtime::spawn::interrupted()
+    }
+}
+
+/// How long a program asked to end (SIGTERM) has before it is killed.
+const GRACE: Duration = Duration::from_secs(1);
+
 /// Runs the script under the probe, handing every event to `observer` as it arrives.
 pub fn run(
     what: &PythonRun,
+    control: &Control,
     observer: &mut dyn FnMut(&Envelope),
 ) -> Result<PythonSummary, RunError> {
     what.check()?;
@@ -184,6 +220,7 @@ pub fn run(
         .map_err(|e| RunError::Failed(format!("cannot start {}: {e}", what.python.display())))?;
     let main_pid = child.id() as i32;
     let group = Pid::from_raw(main_pid);
+    control.group.store(main_pid, Ordering::Release);
     // From here on, whatever happens, the group is killed and reaped and the directory goes.
     let guard = GroupGuard(group);
     let mut threads = Vec::new();
@@ -220,9 +257,21 @@ pub fn run(
     };
     drop(tx);
     let mut counts = Counts::default();
+    let mut asked_to_end: Option<std::time::Instant> = None;
     let status = loop {
-        if crate::runtime::spawn::interrupted() {
-            let _ = killpg(group, Signal::SIGTERM);
+        if control.is_cancelled() {
+            match asked_to_end {
+                None => {
+                    // A stopped program must go on to hear it.
+                    let _ = killpg(group, Signal::SIGCONT);
+                    let _ = killpg(group, Signal::SIGTERM);
+                    asked_to_end = Some(std::time::Instant::now());
+                }
+                Some(t) if t.elapsed() > GRACE => {
+                    let _ = killpg(group, Signal::SIGKILL);
+                }
+                Some(_) => {}
+            }
         }
         drain(&rx, Duration::from_millis(20), &mut counts, observer);
         match child.try_wait() {
@@ -233,6 +282,7 @@ pub fn run(
     };
     // The script is done: anything it left running goes, and is reaped (it is ours, as a
     // subreaper, once its parent is gone).
+    control.group.store(0, Ordering::Release);
     drop(guard);
     stop.store(true, Ordering::Relaxed);
     let _ = accept.join();

@@ -4,6 +4,7 @@
 //! end) and says what it can be steered to do, so the UI offers only the keys that work. The
 //! event loops (the terminal UI, `snapshot`, the UI benchmark) apply the feed the same way.
 
+pub mod python;
 pub mod replay;
 pub mod scenario;
 
@@ -11,7 +12,7 @@ use std::time::Instant;
 
 use crossbeam_channel::Receiver;
 
-use crate::app::{App, Command, Ended, Msg, ReplayStatus};
+use crate::app::{App, Command, Ended, Msg, PythonAbout, ReplayStatus};
 use crate::runtime::Envelope;
 use crate::scenario::Params;
 
@@ -23,6 +24,8 @@ pub enum Feed {
         scenario: usize,
         params: Params,
     },
+    /// A traced Python program starts (again).
+    OpenPython(PythonAbout),
     Event(Envelope),
     /// The run is over: its summary, or why it failed.
     Ended(Result<Ended, String>),
@@ -37,6 +40,7 @@ impl Sink for App {
     fn feed(&mut self, f: Feed) {
         match f {
             Feed::Open { scenario, params } => self.open_run(scenario, params),
+            Feed::OpenPython(about) => self.open_python(about),
             Feed::Event(e) => {
                 self.update(Msg::Event(e));
             }
@@ -66,6 +70,8 @@ pub struct Steering {
     pub edit: bool,
     /// Its clock can be moved back and forth (a recording).
     pub seek: bool,
+    /// It runs (or plays) itself again on `r`, and so outlives the run's end.
+    pub again: bool,
 }
 
 impl Steering {
@@ -76,6 +82,17 @@ impl Steering {
         step: true,
         edit: true,
         seek: false,
+        again: false,
+    };
+    /// A traced Python program: its processes can be stopped and continued; its pace, gates
+    /// and parameters are its own.
+    pub const PYTHON: Steering = Steering {
+        pause: true,
+        speed: false,
+        step: false,
+        edit: false,
+        seek: false,
+        again: true,
     };
     /// A recording: played as it was, on a clock that moves.
     pub const RECORDING: Steering = Steering {
@@ -84,6 +101,7 @@ impl Steering {
         step: false,
         edit: false,
         seek: true,
+        again: true,
     };
 }
 
@@ -104,6 +122,11 @@ pub trait Source {
     /// Carries out a command aimed at the run (pause, speed, step, release, seek, restart);
     /// false if this source does not do it (a live run is restarted by starting a new one).
     fn steer(&mut self, cmd: &Command, sink: &mut dyn Sink) -> bool;
+    /// Its arrivals channel has closed (everything on it was taken): whether the source stays,
+    /// silent, to be steered again (a Python run that `r` starts anew) or is let go.
+    fn drained(&mut self) -> bool {
+        false
+    }
     /// A recording's clock, for the header.
     fn status(&self) -> Option<ReplayStatus> {
         None

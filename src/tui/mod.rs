@@ -39,6 +39,8 @@ pub struct UiOptions {
     pub config: Option<std::path::PathBuf>,
     /// What was wrong with the config file, shown at start.
     pub notices: Vec<String>,
+    /// Trace this Python program instead of running a scenario.
+    pub python: Option<crate::python::PythonRun>,
 }
 
 /// Frames per second at most; a frame is drawn only when something changed.
@@ -108,7 +110,7 @@ impl Session {
     fn apply(&mut self, f: Feed) {
         let ended = matches!(f, Feed::Ended(_));
         self.app.feed(f);
-        if ended && self.source.as_ref().is_some_and(|s| !s.steering().seek) {
+        if ended && self.source.as_ref().is_some_and(|s| !s.steering().again) {
             self.source = None;
         }
     }
@@ -182,7 +184,8 @@ impl Session {
                 let msg = self.save_settings();
                 self.app.update(Msg::Notice(msg));
             }
-            Command::Quit => {}
+            // Only a source that can run its program again does (a Python run).
+            Command::Restart | Command::Quit => {}
         }
     }
 
@@ -250,7 +253,9 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
     s.app.speed_permille = opts.speed_permille;
     let size = guard.terminal.size()?;
     s.app.update(Msg::Resize(size.width, size.height));
-    if let Some(rec) = opts.replay {
+    if let Some(what) = opts.python {
+        s.attach(Box::new(crate::source::python::PythonSource::start(what)));
+    } else if let Some(rec) = opts.replay {
         let mut p = Player::new(rec);
         p.open(&mut s.app);
         p.catch_up(&mut s.app);
@@ -315,6 +320,16 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
                 Err(_) => break,
             },
             recv(s.sample_clock) -> _ => {
+                // A resize that came before the input thread listened for it (at start) is
+                // caught here, at the latest one sample later.
+                if let Ok((w, h)) = ratatui::crossterm::terminal::size()
+                    && (w, h) != s.app.size
+                    && w > 0
+                    && h > 0
+                {
+                    guard.resized(w, h);
+                    s.update(Msg::Resize(w, h));
+                }
                 let smp = s.sampler.sample(&s.app.live_pids());
                 s.update(Msg::Sample(smp));
                 dirty = true;
@@ -327,7 +342,11 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
                         s.pull(Instant::now(), EVENT_BATCH - 1);
                     }
                     // The run's thread is gone; stop listening to it.
-                    Err(_) => s.source = None,
+                    Err(_) => {
+                        if !s.source.as_mut().is_some_and(|src| src.drained()) {
+                            s.source = None;
+                        }
+                    }
                 }
                 dirty = true;
             },

@@ -20,9 +20,20 @@ impl Widget for CodePane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let t = self.theme;
         let name = self.run.name();
-        let code = python(name);
-        let current = line_for(code, &self.run.activity);
-        let block = panel(format!(" assets/python/mp_{name}.py "), t);
+        // A traced program shows its own source (no line is marked yet: the probe does not
+        // report lines).
+        let (code, current, title) = match &self.run.python {
+            Some(py) => (py.code.as_str(), None, format!(" {} ", py.script)),
+            None => {
+                let code = python(name);
+                (
+                    code,
+                    line_for(code, &self.run.activity),
+                    format!(" assets/python/mp_{name}.py "),
+                )
+            }
+        };
+        let block = panel(title, t);
         let inner = block.inner(area);
         block.render(area, buf);
         let h = inner.height as usize;

@@ -90,6 +90,8 @@ fn header(app: &App, run: &RunState, theme: &Theme) -> Line<'static> {
     let state = match &run.ended {
         None if app.paused => Span::styled(" PAUSED ", theme.bad),
         None => Span::styled(" running ", theme.good),
+        // A program of the user's makes no claims to check.
+        Some(Ok(e)) if e.ok && run.python.is_some() => Span::styled(" done ", theme.good),
         Some(Ok(e)) if e.ok && e.claims.iter().all(|c| c.holds) => {
             Span::styled(" done: as the tutorial says ", theme.good)
         }
@@ -119,12 +121,18 @@ fn header(app: &App, run: &RunState, theme: &Theme) -> Line<'static> {
         None => state,
     };
     let wide = app.size.0 >= 120;
-    let mut spans = vec![
-        Span::styled(" mpviz ", theme.accent),
-        Span::styled(format!("§{} {} ", info.section, info.name), theme.title),
-    ];
-    if wide {
-        spans.push(Span::styled(format!("— {} ", info.title), theme.text));
+    let mut spans = vec![Span::styled(" mpviz ", theme.accent)];
+    match &run.python {
+        Some(py) => spans.push(Span::styled(format!("python {} ", py.script), theme.title)),
+        None => {
+            spans.push(Span::styled(
+                format!("§{} {} ", info.section, info.name),
+                theme.title,
+            ));
+            if wide {
+                spans.push(Span::styled(format!("— {} ", info.title), theme.text));
+            }
+        }
     }
     spans.push(state);
     // A replay's clock is the one clock (the run's own time would be a second, different one).
@@ -168,7 +176,7 @@ fn header(app: &App, run: &RunState, theme: &Theme) -> Line<'static> {
         spans.push(Span::styled(format!("  {}", run.phase), theme.dim));
     }
     // Where the UI plays the scenario at its own pace, say so while there is room.
-    if let Some(p) = run.params.pacing() {
+    if let Some(p) = run.params.pacing().filter(|_| run.python.is_none()) {
         let used: usize = spans.iter().map(|s| s.width()).sum();
         if used + p.short.chars().count() + 2 <= app.size.0 as usize {
             spans.push(Span::styled(format!("  {}", p.short), theme.accent));

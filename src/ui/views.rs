@@ -46,8 +46,12 @@ impl Widget for ScenarioPanel<'_> {
             }
             None => area,
         };
+        if run.python.is_some() {
+            // Each shared value's trace and the locks' lanes, with no expected totals.
+            return lock_view(run, None, area, buf, t);
+        }
         match &run.params {
-            Params::Lock(p) => lock_view(run, p, area, buf, t),
+            Params::Lock(p) => lock_view(run, Some(p), area, buf, t),
             Params::Queue(_) => queue_view(run, area, buf, t),
             Params::Pool(_) => pool_view(run, area, buf, t),
             Params::Compare(_) => compare_view(run, area, buf, t),
@@ -76,7 +80,7 @@ fn lock_plot<'a>(
 
 fn lock_view(
     run: &RunState,
-    p: &crate::scenario::lock::Params,
+    p: Option<&crate::scenario::lock::Params>,
     area: Rect,
     buf: &mut Buffer,
     t: &Theme,
@@ -121,7 +125,15 @@ fn lock_view(
             .block(panel(" What to notice ", t))
             .render(n, buf);
     }
-    let plot = |r| lock_plot(r, p, t);
+    let plot = |r| match p {
+        Some(p) => lock_plot(r, p, t),
+        None => TracePlot {
+            run: r,
+            theme: t,
+            target: None,
+            writes: None,
+        },
+    };
 
     match run.trace.runs.as_slice() {
         [] => Paragraph::new("waiting for the first write…")
