@@ -279,3 +279,113 @@ fn the_ui_shows_a_python_run_and_quitting_leaves_nothing() {
         "no run directory left"
     );
 }
+
+/// What a program printed to one stream, as a sorted list of lines (its processes print in
+/// whatever order they run).
+fn sorted_lines(text: &[u8]) -> Vec<String> {
+    let mut v: Vec<String> = String::from_utf8_lossy(text)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+fn traced_lines(out: &common::Output, stream: &str) -> Vec<String> {
+    let mut v: Vec<String> = out
+        .events("output")
+        .iter()
+        .filter(|e| e["stream"] == stream)
+        .filter_map(|e| e["text"].as_str().map(str::to_string))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Programs a learner writes that are not the tutorial's: each runs under the probe with the
+/// same output, errors and exit code as without it, under every start method, every process
+/// seen and nothing dropped; and what each does that the probe must follow is there.
+#[test]
+fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
+    if !python_here() {
+        return;
+    }
+    let scripts = [
+        "executor.py",
+        "manager.py",
+        "nested.py",
+        "raises.py",
+        "osexit.py",
+        "terminate.py",
+    ];
+    let mut cases = Vec::new();
+    for script in scripts {
+        for method in ["fork", "spawn", "forkserver"] {
+            cases.push((script, method));
+        }
+    }
+    // Each case in a thread of its own: they are separate runs, with nothing in common.
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = cases
+            .iter()
+            .map(|&(script, method)| {
+                scope.spawn(move || {
+                    let path = fixture(&format!("users/{script}"));
+                    let plain = Command::new("python3")
+                        .args([&path, method])
+                        .output()
+                        .expect("python3");
+                    let out = common::run(&["python", "--json", &path, method]);
+                    (script, method, plain, out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a case"))
+            .collect()
+    });
+    for (script, method, plain, out) in results {
+        let what = format!("{script} under {method}: {}", out.stderr);
+        assert_eq!(out.code, plain.status.code(), "{what}: the exit code");
+        assert_eq!(
+            traced_lines(&out, "stdout"),
+            sorted_lines(&plain.stdout),
+            "{what}"
+        );
+        assert_eq!(
+            traced_lines(&out, "stderr"),
+            sorted_lines(&plain.stderr),
+            "{what}"
+        );
+        let s = out.summary();
+        assert_eq!(s["dropped_events"], 0, "{what}: {s}");
+        let exits = out.events("exit");
+        let child_exit = |code: i64| exits.iter().any(|e| e["worker"] != 1 && e["code"] == code);
+        match script {
+            // The script's process and the executor's two workers.
+            "executor.py" => assert_eq!(s["processes"], 3, "{what}: {s}"),
+            // The manager's server and three children.
+            "manager.py" => assert_eq!(s["processes"], 5, "{what}: {s}"),
+            // Two children, each with a grandchild that writes the Value under its lock.
+            "nested.py" => {
+                assert_eq!(s["processes"], 5, "{what}: {s}");
+                assert_eq!(s["writes"], 2, "{what}: {s}");
+                assert_eq!(s["cells"][0]["last"], "3", "{what}: {s}");
+            }
+            "raises.py" => assert!(child_exit(1), "{what}: {exits:?}"),
+            // `os._exit` skips every clean-up: the write before it and its code still arrive.
+            "osexit.py" => {
+                assert!(child_exit(5), "{what}: {exits:?}");
+                assert_eq!(s["writes"], 1, "{what}: {s}");
+            }
+            // Pool.terminate's SIGTERM: each worker says it died of it.
+            "terminate.py" => {
+                let termed = exits.iter().filter(|e| e["signal"] == 15).count();
+                assert_eq!(termed, 2, "{what}: {exits:?}");
+            }
+            _ => unreachable!(),
+        }
+        nothing_left(&out);
+    }
+}

@@ -50,6 +50,8 @@ class _Conn:
         # cell -> (worker, seq, value) of this process's last read of it
         self.last_read = {}
         self.held_since = None
+        # This process has said how it ended (its exit event is in the buffer or sent).
+        self.said_exit = False
 
 
 def _connect():
@@ -104,18 +106,38 @@ def _line(text):
         _flush()
 
 
+_flushing = False
+
+
 def _flush():
-    global _dropped
+    global _dropped, _flushing
     c = _conn
     if c is None or c.pid != os.getpid() or not c.buf:
         return
-    data = ("\n".join(c.buf) + "\n").encode()
-    n = len(c.buf)
-    c.buf = []
+    _flushing = True
     try:
-        c.sock.sendall(data)
-    except OSError:
-        _dropped += n
+        data = ("\n".join(c.buf) + "\n").encode()
+        n = len(c.buf)
+        c.buf = []
+        try:
+            c.sock.sendall(data)
+        except OSError:
+            _dropped += n
+    finally:
+        _flushing = False
+
+
+def _say_exit(code=None, signal=None):
+    """This process's exit event, once (the script's own process is given its exit by mpviz,
+    from its real status)."""
+    c = _conn
+    if c is None or c.pid != os.getpid() or c.said_exit or c.worker == 1:
+        return
+    c.said_exit = True
+    if signal is not None:
+        _emit({"type": "exit", "signal": signal})
+    else:
+        _emit({"type": "exit", "code": code if isinstance(code, int) else 1})
 
 
 def _num(v):
@@ -160,11 +182,12 @@ def _wrap_bootstrap(process_mod):
         name = getattr(target, "__name__", None) or type(self).__name__
         _emit({"type": "phase", "name": name})
         code = 1
+        _hear_sigterm()
         try:
             code = orig(self, *args, **kwargs)
             return code
         finally:
-            _emit({"type": "exit", "code": code if isinstance(code, int) else 1})
+            _say_exit(code)
             _flush()
 
     process_mod.BaseProcess._bootstrap = _bootstrap
@@ -176,6 +199,44 @@ def _wrap_bootstrap(process_mod):
         return orig_join(self, timeout)
 
     process_mod.BaseProcess.join = join
+
+
+def _hear_sigterm():
+    """In a child of multiprocessing whose SIGTERM does what it does by default (kill it, as
+    `Pool.terminate` and `Process.terminate` send), the buffer is sent first: the process then
+    dies of the same signal, as it would have. A handler of the script's own is left alone."""
+    import signal as sig
+    try:
+        if sig.getsignal(sig.SIGTERM) is not sig.SIG_DFL:
+            return
+    except ValueError:  # not the main thread
+        return
+
+    def on_term(signum, frame):
+        # Not in the middle of a send (that send's lines would be cut): then only die.
+        if not _flushing:
+            _say_exit(signal=int(signum))
+            _flush()
+        sig.signal(signum, sig.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    try:
+        sig.signal(sig.SIGTERM, on_term)
+    except (ValueError, OSError):
+        pass
+
+
+def _wrap_exit():
+    """`os._exit` skips every clean-up, so this process's buffer is sent and its exit said
+    before it goes (multiprocessing's fork children always end this way)."""
+    orig = os._exit
+
+    def _exit(code):
+        _say_exit(code)
+        _flush()
+        orig(code)
+
+    os._exit = _exit
 
 
 def _wrap_spawn(util_mod):
@@ -505,6 +566,7 @@ def install():
     _wrap_queues(queues)
     _wrap_pool(pool_mod)
     _wrap_sleep()
+    _wrap_exit()
     os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
     atexit.register(_at_exit)
 
@@ -530,4 +592,6 @@ def main():
     install()
     # Connected before the script runs, so the script's own process is always worker 1.
     _here()
-    runpy.run_path(script, run_name="__main__")
+    # `__main__.__file__` is absolute, as Python makes it (tracebacks name the same file);
+    # sys.argv[0] stays as the user typed it.
+    runpy.run_path(os.path.abspath(script), run_name="__main__")

@@ -2,7 +2,7 @@
 //! and the shared segment's cells. Each is fed by events; the run's summary fills in what only
 //! the end of a run knows (expected values, speed-ups).
 
-use crate::runtime::{Envelope, EventKind, Num};
+use crate::runtime::{Envelope, EventKind, Item, Num};
 
 /// One child's life as §1.2 shows it: started by the parent, running, printing, exiting,
 /// joined. Times are the events' own.
@@ -42,7 +42,7 @@ impl ProcessView {
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueItem {
     pub from: u16,
-    pub value: Num,
+    pub value: Item,
     pub put_ns: u64,
     pub got_ns: Option<u64>,
 }
@@ -56,17 +56,19 @@ pub struct QueueView {
 }
 
 /// A queue item's value as a hashable key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum NumKey {
     Int(i128),
     Float(u64),
+    Text(String),
 }
 
-impl From<Num> for NumKey {
-    fn from(n: Num) -> NumKey {
+impl From<&Item> for NumKey {
+    fn from(n: &Item) -> NumKey {
         match n {
-            Num::Int(v) => NumKey::Int(v),
-            Num::Float(f) => NumKey::Float(f.to_bits()),
+            Item::Num(Num::Int(v)) => NumKey::Int(*v),
+            Item::Num(Num::Float(f)) => NumKey::Float(f.to_bits()),
+            Item::Text(t) => NumKey::Text(t.clone()),
         }
     }
 }
@@ -76,12 +78,12 @@ impl QueueView {
         match &e.kind {
             EventKind::QueuePut { value } => {
                 self.waiting
-                    .entry((e.worker, (*value).into()))
+                    .entry((e.worker, value.into()))
                     .or_default()
                     .push_back(self.items.len());
                 self.items.push(QueueItem {
                     from: e.worker,
-                    value: *value,
+                    value: value.clone(),
                     put_ns: e.t_ns,
                     got_ns: None,
                 });
@@ -89,7 +91,7 @@ impl QueueView {
             EventKind::QueueGet { from, value } => {
                 if let Some(i) = self
                     .waiting
-                    .get_mut(&(*from, (*value).into()))
+                    .get_mut(&(*from, value.into()))
                     .and_then(|q| q.pop_front())
                     && let Some(item) = self.items.get_mut(i)
                 {
@@ -255,7 +257,7 @@ mod tests {
             q.on_event(&Envelope::of(
                 1 + (i % 2) as u16,
                 i,
-                EventKind::QueuePut { value: v },
+                EventKind::QueuePut { value: v.into() },
             ));
         }
         for i in 0..1000u64 {
@@ -264,7 +266,10 @@ mod tests {
             q.on_event(&Envelope::of(
                 0,
                 2000 + i,
-                EventKind::QueueGet { from, value: v },
+                EventKind::QueueGet {
+                    from,
+                    value: v.into(),
+                },
             ));
         }
         // Gets that match nothing change nothing.
@@ -273,7 +278,7 @@ mod tests {
             9999,
             EventKind::QueueGet {
                 from: 9,
-                value: Num::Int(1),
+                value: Num::Int(1).into(),
             },
         ));
         assert_eq!(q.in_flight(), 0);
@@ -293,15 +298,27 @@ mod tests {
     #[test]
     fn queue_items_are_in_flight_until_got() {
         let mut q = QueueView::default();
-        q.on_event(&ev(1, 1, EventKind::QueuePut { value: Num::Int(5) }));
-        q.on_event(&ev(2, 2, EventKind::QueuePut { value: Num::Int(5) }));
+        q.on_event(&ev(
+            1,
+            1,
+            EventKind::QueuePut {
+                value: Num::Int(5).into(),
+            },
+        ));
+        q.on_event(&ev(
+            2,
+            2,
+            EventKind::QueuePut {
+                value: Num::Int(5).into(),
+            },
+        ));
         assert_eq!(q.in_flight(), 2);
         q.on_event(&ev(
             0,
             3,
             EventKind::QueueGet {
                 from: 2,
-                value: Num::Int(5),
+                value: Num::Int(5).into(),
             },
         ));
         assert_eq!((q.in_flight(), q.sum()), (1, 5));

@@ -65,6 +65,52 @@ impl std::fmt::Display for Num {
     }
 }
 
+/// An item as a queue carries it: a number (the scenarios' items, a Python int or float) or,
+/// for any other Python object, what it is shown as (its `repr`, cut by the probe).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Item {
+    Num(Num),
+    Text(String),
+}
+
+impl Item {
+    pub fn as_i128(&self) -> Option<i128> {
+        match self {
+            Item::Num(n) => n.as_i128(),
+            Item::Text(_) => None,
+        }
+    }
+}
+
+impl From<Num> for Item {
+    fn from(n: Num) -> Item {
+        Item::Num(n)
+    }
+}
+
+/// A string that is an integer's digits is that integer (as `Num` reads it); any other string
+/// is a text item.
+impl<'de> Deserialize<'de> for Item {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(s) if s.parse::<i128>().is_err() => Ok(Item::Text(s)),
+            v => Num::deserialize(v)
+                .map(Item::Num)
+                .map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl std::fmt::Display for Item {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Item::Num(n) => write!(f, "{n}"),
+            Item::Text(t) => f.write_str(t),
+        }
+    }
+}
+
 /// The shared-memory access a step gate holds a worker before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -136,12 +182,12 @@ pub enum EventKind {
     },
     /// An item put on an inter-process queue.
     QueuePut {
-        value: Num,
+        value: Item,
     },
     /// The parent took an item off the queue (`from`: the worker that put it).
     QueueGet {
         from: u16,
-        value: Num,
+        value: Item,
     },
     /// A pool task began on this worker: a `map` chunk (`call` is the function's name, applied
     /// to `count` values from `first`) or one `apply_async` call (`call` is the whole call).
@@ -300,6 +346,25 @@ fn put_num(out: &mut Vec<u8>, n: Num) {
     }
 }
 
+fn put_item(out: &mut Vec<u8>, item: &Item) {
+    match item {
+        Item::Num(n) => put_num(out, *n),
+        Item::Text(t) => {
+            out.push(2);
+            put_str(out, t);
+        }
+    }
+}
+
+fn get_item(r: &mut Reader<'_>) -> Result<Item, DecodeError> {
+    match r.u8()? {
+        0 => Ok(Item::Num(Num::Int(r.ivarint()?))),
+        1 => Ok(Item::Num(Num::Float(r.f64()?))),
+        2 => Ok(Item::Text(r.string()?)),
+        t => Err(DecodeError::UnknownTag(t)),
+    }
+}
+
 fn get_num(r: &mut Reader<'_>) -> Result<Num, DecodeError> {
     match r.u8()? {
         0 => Ok(Num::Int(r.ivarint()?)),
@@ -364,10 +429,10 @@ pub fn encode(out: &mut Vec<u8>, t_ns: u64, kind: &EventKind) {
             out.push(matches!(stream, Stream::Stderr) as u8);
             put_str(out, text);
         }
-        EventKind::QueuePut { value } => put_num(out, *value),
+        EventKind::QueuePut { value } => put_item(out, value),
         EventKind::QueueGet { from, value } => {
             put_uvarint(out, *from as u128);
-            put_num(out, *value);
+            put_item(out, value);
         }
         EventKind::TaskStart {
             task,
@@ -468,11 +533,11 @@ fn decode_body(body: &[u8]) -> Result<(u64, EventKind), DecodeError> {
             }
         }
         5 => EventKind::QueuePut {
-            value: get_num(&mut r)?,
+            value: get_item(&mut r)?,
         },
         6 => EventKind::QueueGet {
             from: r.u16()?,
-            value: get_num(&mut r)?,
+            value: get_item(&mut r)?,
         },
         7 => EventKind::TaskStart {
             task: r.u32()?,
@@ -713,11 +778,15 @@ mod tests {
                 text: "abc".into(),
             },
             EventKind::QueuePut {
-                value: Num::Int(4_999_999_666_666_716_666_660_000_000),
+                value: Num::Int(4_999_999_666_666_716_666_660_000_000).into(),
             },
             EventKind::QueueGet {
                 from: 2,
-                value: Num::Float(2.5),
+                value: Num::Float(2.5).into(),
+            },
+            EventKind::QueueGet {
+                from: 3,
+                value: Item::Text("<_CallItem object at 0x7f>".into()),
             },
             EventKind::TaskStart {
                 task: 7,

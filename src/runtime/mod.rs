@@ -18,7 +18,7 @@ pub(crate) mod sys;
 pub mod worker;
 
 pub use control::{Control, Flow};
-pub use event::{Access, Envelope, EventKind, Num, Stage, StoreId};
+pub use event::{Access, Envelope, EventKind, Item, Num, Stage, StoreId};
 pub use hub::Hub;
 pub use spawn::{Next, Runtime, RuntimeError, RuntimeOptions, StartMethod};
 pub use worker::WorkerCtx;

@@ -287,7 +287,7 @@ pub fn work(ctx: &mut WorkerCtx, job: &SumJob) -> JobResult {
             elapsed_ns,
         });
         ctx.emit(EventKind::QueuePut {
-            value: Num::Int(v as i128),
+            value: Num::Int(v as i128).into(),
         });
         ctx.flush();
         queue
@@ -382,7 +382,7 @@ fn run_variant(
         if let Some((from, v)) = parse_item(&m) {
             s.emit(EventKind::QueueGet {
                 from,
-                value: Num::Int(v as i128),
+                value: Num::Int(v as i128).into(),
             });
             total = total.wrapping_add(v);
             items += 1;

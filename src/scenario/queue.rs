@@ -94,7 +94,7 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
         if let Some((from, v)) = parse_item(&m) {
             s.emit(EventKind::QueueGet {
                 from,
-                value: Num::Int(v as i128),
+                value: Num::Int(v as i128).into(),
             });
             items.push(Item {
                 from,

@@ -311,7 +311,7 @@ fn queue_pool_compare_and_shared_panels_say_what_happened() {
             1,
             2,
             EventKind::QueuePut {
-                value: Num::Int(249_833_583_000),
+                value: Num::Int(249_833_583_000).into(),
             },
         ));
         app.update(ev(
@@ -325,7 +325,7 @@ fn queue_pool_compare_and_shared_panels_say_what_happened() {
             2,
             4,
             EventKind::QueuePut {
-                value: Num::Int(249_833_583_000),
+                value: Num::Int(249_833_583_000).into(),
             },
         ));
         app.update(ev(
@@ -333,7 +333,7 @@ fn queue_pool_compare_and_shared_panels_say_what_happened() {
             5,
             EventKind::QueueGet {
                 from: 1,
-                value: Num::Int(249_833_583_000),
+                value: Num::Int(249_833_583_000).into(),
             },
         ));
         let text = screen_text(&app, w, h);
