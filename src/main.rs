@@ -48,6 +48,7 @@ fn main() -> ExitCode {
     {
         Some("__worker") => std::process::exit(worker_main(dispatch)),
         Some("__launcher") => std::process::exit(launcher_main(dispatch)),
+        Some("__keeper") => std::process::exit(mpviz::python::keeper::keeper_main()),
         _ => {}
     }
     for sig in [

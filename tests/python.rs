@@ -233,6 +233,12 @@ fn the_pools_tasks_are_seen_with_their_workers_and_the_bad_call_in_pythons_words
     }
 }
 
+fn is_keeper(pid: i32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|c| c.split(|b| *b == 0).any(|a| a == b"__keeper"))
+        .unwrap_or(false)
+}
+
 /// The UI on a real CPython run, in a pseudo-terminal: every process listed, each Value's
 /// trace and the lock's lanes drawn from the probe's events, pause stops the program's
 /// processes, `r` runs it again, and quitting in the middle leaves nothing.
@@ -248,7 +254,12 @@ fn the_ui_shows_a_python_run_and_quitting_leaves_nothing() {
     });
     s.press(b" ");
     let paused = s.wait_for("the pause", |t| t.contains("PAUSED"));
-    let main = common::pty::children_of(s.pid);
+    // The run's keeper (mpviz's own helper, see src/python/keeper.rs) is not the program's.
+    let main: Vec<i32> = common::pty::children_of(s.pid)
+        .into_iter()
+        .filter(|p| !is_keeper(*p))
+        .collect();
+    assert!(!main.is_empty(), "the program runs: {paused}");
     assert!(
         main.iter()
             .all(|p| common::pty::proc_state(*p) == Some('T')),
@@ -387,5 +398,75 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
             _ => unreachable!(),
         }
         nothing_left(&out);
+    }
+}
+
+/// Ctrl-C, SIGTERM and SIGKILL of mpviz while a program runs: its processes, mpviz's keeper
+/// and the run's directory are all gone afterwards (after a SIGKILL mpviz cleans up nothing
+/// itself: its keeper does).
+#[test]
+fn signals_to_mpviz_mid_run_leave_no_process_and_no_directory() {
+    use std::io::BufRead;
+    if !python_here() {
+        return;
+    }
+    common::adopt_orphans();
+    for sig in [
+        nix::sys::signal::Signal::SIGINT,
+        nix::sys::signal::Signal::SIGTERM,
+        nix::sys::signal::Signal::SIGKILL,
+    ] {
+        let mut child = Command::new(common::BIN)
+            .args(["python", "--json", &fixture("forever.py")])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("mpviz");
+        let mpviz = child.id() as i32;
+        let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        // Until both children have written.
+        let mut pids = std::collections::BTreeSet::new();
+        let mut writers = std::collections::BTreeSet::new();
+        for line in lines.by_ref() {
+            let e: serde_json::Value = serde_json::from_str(&line.expect("a line")).expect("json");
+            if let Some(p) = e["pid"].as_i64() {
+                pids.insert(p as i32);
+            }
+            if e["type"] == "write" {
+                writers.insert(e["worker"].as_i64());
+            }
+            if writers.len() == 2 {
+                break;
+            }
+        }
+        assert_eq!(writers.len(), 2, "{sig}: both children wrote");
+        // mpviz's own children: the program's first process and the keeper.
+        let mut all: Vec<i32> = pids.into_iter().collect();
+        all.extend(common::pty::children_of(mpviz));
+        all.retain(|p| *p != mpviz);
+        let dirs = mpviz::python::run_dirs_of(mpviz as u32);
+        assert_eq!(
+            dirs.len(),
+            1,
+            "{sig}: the run's directory exists while it runs"
+        );
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(mpviz), sig).expect("signal");
+        let drain = std::thread::spawn(move || lines.count());
+        let status = child.wait().expect("wait");
+        let _ = drain.join();
+        if sig != nix::sys::signal::Signal::SIGKILL {
+            assert!(
+                !status.success(),
+                "{sig}: an interrupted run is not a success"
+            );
+        }
+        // The program never ends by itself: only a kill ends its processes.
+        common::wait_gone(&all, std::time::Duration::from_secs(10));
+        common::assert_no_processes(&all);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while dirs[0].exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(!dirs[0].exists(), "{sig}: {} left", dirs[0].display());
     }
 }

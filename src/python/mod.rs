@@ -13,6 +13,7 @@
 //! fields and `t_ns` (CLOCK_MONOTONIC nanoseconds), without `worker` and `pid`. A store of a
 //! shared value is named `{"worker":W,"seq":S}` with the worker number mpviz gave.
 
+pub mod keeper;
 mod wire;
 
 use std::io::{BufRead, BufReader};
@@ -127,12 +128,16 @@ impl PythonRun {
 struct RunDir(PathBuf);
 
 impl RunDir {
-    fn make() -> std::io::Result<RunDir> {
-        let dir = std::env::temp_dir().join(format!(
+    /// A fresh name for a run's directory.
+    fn name() -> PathBuf {
+        std::env::temp_dir().join(format!(
             "mpviz-py-{}-{}",
             std::process::id(),
             crate::runtime::shm::random_hex()
-        ));
+        ))
+    }
+
+    fn make(dir: PathBuf) -> std::io::Result<RunDir> {
         // Not recursive: the name is fresh, and an existing one (planted) is refused.
         std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
         let d = RunDir(dir);
@@ -196,7 +201,20 @@ pub fn run(
 ) -> Result<PythonSummary, RunError> {
     what.check()?;
     nix::sys::prctl::set_child_subreaper(true).map_err(std::io::Error::from)?;
-    let dir = RunDir::make()?;
+    // The keeper first: from the moment the directory exists, a SIGKILL of mpviz leaves
+    // nothing behind either.
+    let name = RunDir::name();
+    let keeper = keeper::Keeper::start(&name).map_err(|e| {
+        RunError::Failed(format!(
+            "cannot start the run's keeper: {e}{}",
+            if e.raw_os_error() == Some(libc::EAGAIN) {
+                " (is `ulimit -u` too low?)"
+            } else {
+                ""
+            }
+        ))
+    })?;
+    let dir = RunDir::make(name)?;
     let sock = dir.0.join("sock");
     let listener = UnixListener::bind(&sock)?;
     let (tx, rx) = unbounded::<Envelope>();
@@ -221,8 +239,9 @@ pub fn run(
     let main_pid = child.id() as i32;
     let group = Pid::from_raw(main_pid);
     control.group.store(main_pid, Ordering::Release);
+    keeper.watch(group);
     // From here on, whatever happens, the group is killed and reaped and the directory goes.
-    let guard = GroupGuard(group);
+    let guard = GroupGuard(group, &keeper);
     let mut threads = Vec::new();
     let outputs = [
         (
@@ -343,11 +362,14 @@ fn no_thread(what: &str, e: std::io::Error) -> RunError {
 }
 
 /// Kills the program's process group and reaps every child of it when dropped.
-struct GroupGuard(Pid);
+struct GroupGuard<'k>(Pid, &'k keeper::Keeper);
 
-impl Drop for GroupGuard {
+impl Drop for GroupGuard<'_> {
     fn drop(&mut self) {
         let _ = killpg(self.0, Signal::SIGKILL);
+        // Killed, not yet reaped: the group's number is still the program's, so the keeper can
+        // be told to forget it only now, and is told before the number is free again.
+        self.1.forget();
         let group = Pid::from_raw(-self.0.as_raw());
         loop {
             match waitpid(group, Some(WaitPidFlag::__WALL)) {
