@@ -66,6 +66,38 @@ impl From<MethodArg> for StartMethod {
     }
 }
 
+/// Who runs a scenario: mpviz's Rust workers, or CPython running the tutorial's program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Engine {
+    /// Rust worker processes re-enact the section (every parameter can be changed).
+    #[default]
+    Rust,
+    /// CPython runs the section's program (assets/python/) under mpviz's probe, as written.
+    Python,
+}
+
+/// How a traced Python program is run, for `--engine python` and `mpviz python`.
+#[derive(Debug, Clone, clap::Args, Default)]
+pub struct PythonEngineArgs {
+    /// Who runs the scenario: rust (mpviz's workers) or python (CPython runs the tutorial's
+    /// program under mpviz's probe). [default: rust]
+    #[arg(long, global = true, allow_hyphen_values = true, value_enum)]
+    pub engine: Option<Engine>,
+    /// The interpreter for --engine python.
+    #[arg(
+        long,
+        global = true,
+        allow_hyphen_values = true,
+        value_name = "PATH",
+        default_value = "python3"
+    )]
+    pub python: std::path::PathBuf,
+    /// multiprocessing's start method for --engine python (fork, spawn or forkserver).
+    /// [default: Python's]
+    #[arg(long, global = true, allow_hyphen_values = true, value_parser = crate::python::START_METHODS)]
+    pub mp_start_method: Option<String>,
+}
+
 #[derive(Debug, Clone, clap::Args, Default)]
 pub struct UiArgs {
     /// Open this scenario at once (process, queue, compare, pool, shared, lock).
@@ -105,6 +137,8 @@ pub struct UiArgs {
     /// --processes 8 --task-ms 100`).
     #[command(subcommand)]
     pub params: Option<crate::scenario::Params>,
+    #[command(flatten)]
+    pub py: PythonEngineArgs,
     /// The ids of the scenario's arguments given on the command line (the UI's pace applies
     /// to the others).
     #[arg(skip)]
@@ -141,11 +175,16 @@ pub struct RunArgs {
     /// Play the scenario's intervals faster (2 = twice as fast) or slower (0.5); 0.01 to 100.
     #[arg(long, allow_negative_numbers = true, default_value_t = 1.0, value_parser = parse_speed, global = true)]
     pub speed: f64,
+    #[command(flatten)]
+    pub py: PythonEngineArgs,
     #[command(subcommand)]
     pub scenario: Params,
+    /// The ids of the scenario's arguments given on the command line.
+    #[arg(skip)]
+    pub given: Vec<String>,
 }
 
-fn parse_speed(s: &str) -> Result<f64, String> {
+pub(crate) fn parse_speed(s: &str) -> Result<f64, String> {
     let v: f64 = s
         .trim()
         .parse()
@@ -212,6 +251,17 @@ pub struct PythonArgs {
     /// The interpreter to run the script with.
     #[arg(long, value_name = "PATH", default_value = "python3")]
     pub python: std::path::PathBuf,
+    /// multiprocessing's start method (fork, spawn or forkserver), unless the script sets its
+    /// own. [default: Python's]
+    #[arg(long, value_parser = crate::python::START_METHODS)]
+    pub start_method: Option<String>,
+    /// Play the program's `time.sleep` intervals faster (2) or slower (0.5); 0.01 to 100
+    /// (+ and - change it in the UI).
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1.0, value_parser = parse_speed)]
+    pub speed: f64,
+    /// Also write the run as Chrome trace events (opens in Perfetto or chrome://tracing).
+    #[arg(long, value_name = "FILE.json")]
+    pub trace_out: Option<std::path::PathBuf>,
     /// The script.
     pub script: std::path::PathBuf,
     /// Its arguments.

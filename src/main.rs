@@ -70,18 +70,28 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
-    if let Some(Command::Ui(a)) = &mut cli.command
-        && let Some((_, m)) = matches
-            .subcommand_matches("ui")
-            .and_then(|m| m.subcommand())
-    {
-        a.given = m
-            .ids()
-            .filter(|id| {
-                m.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine)
-            })
-            .map(|id| id.to_string())
-            .collect();
+    // The flags the user gave, at the subcommand's level and the scenario's.
+    let given_in = |sub: &str| -> Vec<String> {
+        let Some(m) = matches.subcommand_matches(sub) else {
+            return Vec::new();
+        };
+        let scenario = m.subcommand().map(|(_, s)| s);
+        let mut ids: Vec<String> = Vec::new();
+        for m in std::iter::once(m).chain(scenario) {
+            for id in m.ids() {
+                if m.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine)
+                    && !ids.iter().any(|i| i == id.as_str())
+                {
+                    ids.push(id.to_string());
+                }
+            }
+        }
+        ids
+    };
+    match &mut cli.command {
+        Some(Command::Ui(a)) => a.given = given_in("ui"),
+        Some(Command::Run(a)) => a.given = given_in("run"),
+        _ => {}
     }
     // What the parser cannot see (a step script against its run): refused before anything.
     let given = match &cli.command {
@@ -138,7 +148,46 @@ fn main() -> ExitCode {
     }
 }
 
+/// The flags of `mpviz run` and `mpviz ui` that only the Rust engine has, as given (kebab
+/// case): every scenario parameter, and how workers start and trace.
+fn rust_only(given: &[String]) -> Vec<String> {
+    const BOTH: [&str; 13] = [
+        "json",
+        "trace_out",
+        "speed",
+        "engine",
+        "python",
+        "mp_start_method",
+        "theme",
+        "refresh_ms",
+        "config",
+        "no_config",
+        "record",
+        "scenario",
+        "params",
+    ];
+    given
+        .iter()
+        .filter(|g| !BOTH.contains(&g.as_str()))
+        .map(|g| g.replace('_', "-"))
+        .collect()
+}
+
+/// `--mp-start-method` is refused without `--engine python`.
+fn python_only(py: &mpviz::cli::PythonEngineArgs) -> Option<ExitCode> {
+    (py.engine != Some(mpviz::cli::Engine::Python) && py.mp_start_method.is_some()).then(|| {
+        eprintln!(
+            "mpviz: --mp-start-method is for --engine python (the Rust engine's is \
+             --start-method reexec|fork)"
+        );
+        ExitCode::from(EXIT_USAGE)
+    })
+}
+
 fn ui(args: UiArgs) -> ExitCode {
+    if let Some(code) = python_only(&args.py) {
+        return code;
+    }
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         eprintln!(
             "mpviz: the UI needs a terminal, and this is not one. For scripts and pipes use \
@@ -156,6 +205,27 @@ fn ui(args: UiArgs) -> ExitCode {
         .as_ref()
         .map_or(args.scenario, |p| mpviz::scenario::index_of(p.name()));
     let given = args.given;
+    let python = if args.py.engine == Some(mpviz::cli::Engine::Python) {
+        let Some(params) = args.params.clone().or_else(|| {
+            scenario.and_then(|i| mpviz::scenario::default_params(mpviz::scenario::ALL[i].name))
+        }) else {
+            eprintln!(
+                "mpviz: --engine python runs one scenario's program: name it, e.g. `mpviz ui \
+                 lock --engine python`"
+            );
+            return ExitCode::from(EXIT_USAGE);
+        };
+        let what = match tutorial_run(&params, &args.py, &rust_only(&given)) {
+            Ok(w) => w,
+            Err(e) => return fail(&e),
+        };
+        if let Err(e) = what.check() {
+            return fail(&e);
+        }
+        Some(what)
+    } else {
+        None
+    };
     let opts = UiOptions {
         scenario,
         params: args
@@ -173,21 +243,41 @@ fn ui(args: UiArgs) -> ExitCode {
         record: args.record,
         config,
         notices: file.problems,
-        python: None,
+        python,
     };
     run_ui(opts)
 }
 
-/// `mpviz python SCRIPT`: the script's events as they arrive, then a summary; the script's
-/// own exit code is passed on.
+/// `mpviz python SCRIPT`: on a terminal the UI on the run; otherwise the script's events as
+/// they arrive, then a summary. The script's own exit code is passed on.
 fn python(args: PythonArgs) -> ExitCode {
     let what = mpviz::python::PythonRun {
         python: args.python,
         script: args.script,
         args: args.args,
+        embedded: None,
+        start_method: args.start_method,
     };
-    // On a terminal, the UI (checked first: a bad script is one line, nothing started).
-    if !args.json && std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+    let out = mpviz::python::headless::Output {
+        json: args.json,
+        trace_out: args.trace_out,
+    };
+    python_run(what, args.speed, out)
+}
+
+/// A traced Python run: checked first (a bad script is one line, nothing started), then the
+/// UI on a terminal (unless `--json`), headless otherwise.
+fn python_run(
+    what: mpviz::python::PythonRun,
+    speed: f64,
+    out: mpviz::python::headless::Output,
+) -> ExitCode {
+    let speed_permille = mpviz::app::permille_of(speed);
+    if !out.json
+        && out.trace_out.is_none()
+        && std::io::stdout().is_terminal()
+        && std::io::stdin().is_terminal()
+    {
         if let Err(e) = what.check() {
             return fail(&e);
         }
@@ -198,7 +288,7 @@ fn python(args: PythonArgs) -> ExitCode {
             scenario: None,
             theme,
             refresh: Duration::from_millis(file.settings.refresh_ms.unwrap_or(250)),
-            speed_permille: 1000,
+            speed_permille,
             method: Default::default(),
             replay: None,
             record: None,
@@ -208,64 +298,51 @@ fn python(args: PythonArgs) -> ExitCode {
             python: Some(what),
         });
     }
-    let stdout = std::io::stdout();
-    let t0 = mpviz::runtime::clock::now_ns();
-    let mut out_error: Option<std::io::Error> = None;
-    let mut observer = |e: &Envelope| {
-        if out_error.is_some() {
-            return;
-        }
-        let mut out = stdout.lock();
-        let written = if args.json {
-            report::json_line(&mut out, e)
-        } else {
-            match report::text_line(e, t0, &[]) {
-                Some(line) => writeln!(out, "{line}"),
-                None => Ok(()),
-            }
-        };
-        if let Err(err) = written {
-            out_error = Some(err);
-            interrupt_flag().store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-    };
+    python_run_headless(what, speed, out)
+}
+
+/// A traced Python run printed as it goes (the run checks everything first).
+fn python_run_headless(
+    what: mpviz::python::PythonRun,
+    speed: f64,
+    out: mpviz::python::headless::Output,
+) -> ExitCode {
     let control = mpviz::python::Control::default();
-    match mpviz::python::run(&what, &control, &mut observer) {
-        Ok(summary) => {
-            let mut out = stdout.lock();
-            let written = if args.json {
-                writeln!(out, "{}", serde_json::to_string(&summary).unwrap_or_default())
-            } else {
-                writeln!(
-                    out,
-                    "\n== python {} ==\n{} processes, {} reads, {} writes, {} lost updates, {} lock \
-                     acquisitions ({} contended), exit code {}{}",
-                    summary.script,
-                    summary.processes,
-                    summary.reads,
-                    summary.writes,
-                    summary.lost_updates,
-                    summary.lock_acquisitions,
-                    summary.lock_contended,
-                    summary.exit_code,
-                    if summary.dropped_events > 0 {
-                        format!(", {} events dropped", summary.dropped_events)
-                    } else {
-                        String::new()
-                    }
-                )
-            }
-            .and_then(|()| out.flush());
-            if let Some(e) = written.err().or(out_error) {
-                eprintln!(
-                    "mpviz: cannot write the output ({e}); the run was stopped and cleaned up"
-                );
-                return ExitCode::from(EXIT_PROBLEMS);
-            }
-            ExitCode::from(summary.exit_code.clamp(0, 255) as u8)
+    control
+        .steer
+        .set_interval(mpviz::app::permille_of(speed) as f64 / 1000.0);
+    match mpviz::python::headless::run(&what, &control, &out) {
+        Ok(mpviz::python::headless::Outcome::Exited(code)) => {
+            ExitCode::from(code.clamp(0, 255) as u8)
+        }
+        Ok(mpviz::python::headless::Outcome::OutputFailed(why)) => {
+            eprintln!("mpviz: {why}");
+            ExitCode::from(EXIT_PROBLEMS)
         }
         Err(e) => fail(&e),
     }
+}
+
+/// `--engine python`: what the Rust engine's flags would change cannot be given (the program
+/// runs as the tutorial wrote it); the scenario's program under the probe otherwise.
+fn tutorial_run(
+    params: &mpviz::scenario::Params,
+    py: &mpviz::cli::PythonEngineArgs,
+    rust_only: &[String],
+) -> Result<mpviz::python::PythonRun, RunError> {
+    if let Some(flag) = rust_only.first() {
+        return Err(RunError::Usage(format!(
+            "--{flag} is the Rust engine's; --engine python runs assets/python/mp_{}.py as the \
+             tutorial wrote it (leave --{flag} out, or use --engine rust{})",
+            params.name(),
+            if flag == "start-method" {
+                "; the program's start method is --mp-start-method fork|spawn|forkserver"
+            } else {
+                ""
+            }
+        )));
+    }
+    mpviz::python::headless::tutorial(params.name(), py.python.clone(), py.mp_start_method.clone())
 }
 
 fn replay(args: ReplayArgs) -> ExitCode {
@@ -477,6 +554,20 @@ fn fail(e: &RunError) -> ExitCode {
 }
 
 fn run(args: RunArgs) -> ExitCode {
+    if let Some(code) = python_only(&args.py) {
+        return code;
+    }
+    if args.py.engine == Some(mpviz::cli::Engine::Python) {
+        let what = match tutorial_run(&args.scenario, &args.py, &rust_only(&args.given)) {
+            Ok(w) => w,
+            Err(e) => return fail(&e),
+        };
+        let out = mpviz::python::headless::Output {
+            json: args.json,
+            trace_out: args.trace_out,
+        };
+        return python_run_headless(what, args.speed, out);
+    }
     let opts = RuntimeOptions {
         method: args.start_method.into(),
         speed_permille: (1000.0 / args.speed).round() as u32,

@@ -43,7 +43,7 @@ pub fn text_line(e: &Envelope, t0: u64, cells: &[crate::scenario::CellName]) -> 
         EventKind::Spawned { method } => format!("pid {} starting ({method})", e.pid),
         EventKind::Started => "running".into(),
         EventKind::Phase { name } if e.worker == 0 => return Some(format!("-- {name} --")),
-        EventKind::Phase { .. } => return None,
+        EventKind::Phase { .. } | EventKind::At { .. } => return None,
         EventKind::Output {
             stream: Stream::Stdout,
             text,

@@ -31,7 +31,10 @@ import time
 
 _SOCK = os.environ.get("MPVIZ_PROBE_SOCK", "")
 _DIR = os.path.dirname(os.path.abspath(__file__))
-_SPEED = float(os.environ.get("MPVIZ_PROBE_SPEED", "1") or 1)
+# The run's steering file, mapped read-only (see `_steer_map`); False if there is none.
+_steer = None
+# The program's own file, as its frames name it: a line in it is what the code pane marks.
+_MAIN = os.environ.get("MPVIZ_PROBE_MAIN", "")
 _BATCH = 256
 
 # Everything this process knows of its connection. Reset in a fork child.
@@ -52,6 +55,8 @@ class _Conn:
         self.held_since = None
         # This process has said how it ended (its exit event is in the buffer or sent).
         self.said_exit = False
+        # The line of the program's file it said it was at last (0: none yet).
+        self.line = 0
 
 
 def _connect():
@@ -140,6 +145,78 @@ def _say_exit(code=None, signal=None):
         _emit({"type": "exit", "code": code if isinstance(code, int) else 1})
 
 
+def _at(c, depth):
+    """Says the line of the program's own file this process is at, if it is not the one said
+    last: the nearest frame in that file, from `depth` frames above the caller up."""
+    if c is None or not _MAIN:
+        return
+    f = sys._getframe(depth)
+    for _ in range(8):
+        if f is None:
+            return
+        if f.f_code.co_filename == _MAIN:
+            n = f.f_lineno
+            if n != c.line:
+                c.line = n
+                _line('{"type":"at","line":%d,"t_ns":%d}' % (n, time.monotonic_ns()))
+            return
+        f = f.f_back
+
+
+def _at_def(c, fn):
+    """Says the line where `fn` is defined, if it is the program's own."""
+    code = getattr(fn, "__code__", None)
+    if c is not None and code is not None and code.co_filename == _MAIN \
+            and code.co_firstlineno != c.line:
+        c.line = code.co_firstlineno
+        _line('{"type":"at","line":%d,"t_ns":%d}' % (c.line, time.monotonic_ns()))
+
+
+# ---- steering ------------------------------------------------------------------------------
+
+def _steer_map():
+    """The run's steering file: bytes 0..8 the factor sleeps are multiplied by (f64), byte 8 is
+    1 while step mode is on. Mapped once per process image (a fork child keeps the mapping)."""
+    global _steer
+    if _steer is None:
+        _steer = False
+        try:
+            import mmap
+            fd = os.open(os.path.join(_DIR, "steer"), os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                _steer = mmap.mmap(fd, 16, mmap.MAP_SHARED, mmap.PROT_READ)
+            finally:
+                os.close(fd)
+        except (OSError, ValueError, ImportError):
+            pass
+    return _steer
+
+
+def _interval():
+    m = _steer
+    if not m:
+        return 1.0
+    import struct
+    f = struct.unpack_from("<d", m, 0)[0]
+    return f if f == f and 0.0 < f < 1e6 else 1.0
+
+
+def _gate(c, access):
+    """Step mode: says it waits before `access`, then waits until mpviz lets it go (one byte on
+    its connection; a closed connection lets it go too)."""
+    if c is None or c.pid != os.getpid():
+        return
+    _line('{"type":"gate","access":"%s","t_ns":%d}' % (access, time.monotonic_ns()))
+    _flush()
+    try:
+        while True:
+            b = c.sock.recv(1)
+            if not b or b == b"g":
+                return
+    except OSError:
+        return
+
+
 def _num(v):
     """A value as JSON text: an int or float as such (JSON has no NaN or infinity: those, and
     anything else, as a string); a bool is an int to mpviz."""
@@ -181,6 +258,7 @@ def _wrap_bootstrap(process_mod):
         target = getattr(self, "_target", None)
         name = getattr(target, "__name__", None) or type(self).__name__
         _emit({"type": "phase", "name": name})
+        _at_def(_here(), target)
         code = 1
         _hear_sigterm()
         try:
@@ -195,10 +273,19 @@ def _wrap_bootstrap(process_mod):
     orig_join = process_mod.BaseProcess.join
 
     def join(self, timeout=None):
+        _at(_here(), 2)
         _flush()
         return orig_join(self, timeout)
 
     process_mod.BaseProcess.join = join
+
+    orig_start = process_mod.BaseProcess.start
+
+    def start(self):
+        _at(_here(), 2)
+        return orig_start(self)
+
+    process_mod.BaseProcess.start = start
 
 
 def _hear_sigterm():
@@ -295,6 +382,9 @@ def _wrap_values(sct):
 
     def get(self):
         c = _here()
+        _at(c, 2)
+        if _steer and _steer[8]:
+            _gate(c, "read")
         store, cell = self._mpviz_tag
         self.acquire()
         try:
@@ -311,6 +401,9 @@ def _wrap_values(sct):
 
     def set(self, value):
         c = _here()
+        _at(c, 2)
+        if _steer and _steer[8]:
+            _gate(c, "write")
         store, cell = self._mpviz_tag
         seq = 0
         if c is not None:
@@ -360,6 +453,7 @@ def _wrap_locks(syn):
         def acquire(block=True, timeout=None):
             if getattr(self, "_mpviz_internal", False):
                 return raw_acquire(block, timeout)
+            _at(_here(), 2)
             t0 = time.monotonic_ns()
             _line('{"type":"lock_requested","t_ns":%d}' % t0)
             contended = not raw_acquire(False)
@@ -381,6 +475,7 @@ def _wrap_locks(syn):
             if getattr(self, "_mpviz_internal", False):
                 return raw_release()
             c = _here()
+            _at(c, 2)
             now = time.monotonic_ns()
             held = now - c.held_since if c is not None and c.held_since else 0
             raw_release()
@@ -439,11 +534,13 @@ def _wrap_queues(queues):
 
     def put(self, obj, block=True, timeout=None):
         c = _here()
+        _at(c, 2)
         w = c.worker if c is not None else 0
         orig_put(self, _Tagged(w, obj), block, timeout)
         _emit({"type": "queue_put", "value": _value_of(obj)})
 
     def get(self, block=True, timeout=None):
+        _at(_here(), 2)
         _flush()
         item = orig_get(self, block, timeout)
         if isinstance(item, _Tagged):
@@ -498,13 +595,16 @@ def _traced_task(pool_mod, job, i, func, args):
         fn, chunk = packed
         first = chunk[0] if chunk and type(chunk[0]) is int and abs(chunk[0]) < 1 << 62 else 0
         call, count = _name_of(fn), len(chunk)
+        body = fn
     else:
         call = ("%s%r" % (_name_of(func), tuple(args)))[:120]
         first, count = 0, 1
+        body = func
 
     def run(*a, **k):
         _emit({"type": "task_start", "task": task, "call": call, "first": first,
                "count": count})
+        _at_def(_here(), body)
         try:
             result = func(*a, **k)
         except BaseException as e:
@@ -537,9 +637,10 @@ def _wrap_sleep():
     orig = time.sleep
 
     def sleep(seconds):
+        _at(_here(), 2)
         _line('{"type":"phase","name":"sleep","t_ns":%d}' % time.monotonic_ns())
         _flush()
-        return orig(seconds / _SPEED if _SPEED > 0 else seconds)
+        return orig(seconds * _interval())
 
     time.sleep = sleep
 
@@ -567,6 +668,7 @@ def install():
     _wrap_pool(pool_mod)
     _wrap_sleep()
     _wrap_exit()
+    _steer_map()
     os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
     atexit.register(_at_exit)
 
@@ -577,6 +679,19 @@ def _at_exit():
     _flush()
 
 
+def _default_start_method(method):
+    """Makes `method` multiprocessing's default without setting it: a script that calls
+    `set_start_method` itself still may, and gets its own."""
+    import multiprocessing.context as ctx
+    default = getattr(ctx, "_default_context", None)
+    concrete = getattr(ctx, "_concrete_contexts", {})
+    if default is not None and method in concrete and hasattr(default, "_default_context"):
+        default._default_context = concrete[method]
+    else:
+        import multiprocessing
+        multiprocessing.set_start_method(method, force=True)
+
+
 def main():
     """`python -c ... SCRIPT ARGS`: runs SCRIPT as `__main__` under the probe, as Python would."""
     import runpy
@@ -585,11 +700,18 @@ def main():
         sys.exit(2)
     script = sys.argv[1]
     sys.argv = sys.argv[1:]
+    global _MAIN
+    _MAIN = os.path.abspath(script)
+    # Children started by spawn or forkserver learn it from their environment.
+    os.environ["MPVIZ_PROBE_MAIN"] = _MAIN
+    method = os.environ.pop("MPVIZ_PROBE_START_METHOD", "")
     # As `python SCRIPT` does: the script's directory first on the path; the probe's last.
     sys.path[0] = os.path.dirname(os.path.abspath(script))
     if _DIR not in sys.path:
         sys.path.append(_DIR)
     install()
+    if method:
+        _default_start_method(method)
     # Connected before the script runs, so the script's own process is always worker 1.
     _here()
     # `__main__.__file__` is absolute, as Python makes it (tracebacks name the same file);

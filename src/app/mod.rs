@@ -141,6 +141,8 @@ pub struct RunState {
     pub ended: Option<Result<Ended, String>>,
     /// What the run does now, as a code-pane marker key (`write`, `map(job, range(10))`, ...).
     pub activity: String,
+    /// The source line a process said it is at most recently (a traced program), from 1.
+    pub line: Option<u32>,
 }
 
 impl RunState {
@@ -181,6 +183,7 @@ impl RunState {
             events: 0,
             ended: None,
             activity: String::new(),
+            line: None,
         }
     }
 
@@ -238,6 +241,9 @@ impl RunState {
         self.now_ns = self.now_ns.max(e.t_ns);
         self.pauses.observe(e);
         self.events += 1;
+        if let EventKind::At { line } = e.kind {
+            self.line = Some(line);
+        }
         if e.worker == 0
             && let EventKind::Phase { name } = &e.kind
         {

@@ -62,6 +62,8 @@ pub struct WorkerRow {
     /// Cores it was seen on, oldest first (one entry per sample while alive).
     pub lane: VecDeque<u32>,
     pub events: u64,
+    /// The line of the program's source it said it is at (a traced program's processes).
+    pub line: Option<u32>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -105,12 +107,16 @@ impl WorkersState {
                 cores: Vec::new(),
                 lane: VecDeque::with_capacity(LANE),
                 events: 0,
+                line: None,
             });
         }
         let Some(r) = self.get_mut(e.worker) else {
             return;
         };
         r.events += 1;
+        if let EventKind::At { line } = e.kind {
+            r.line = Some(line);
+        }
         let next = match &e.kind {
             EventKind::Started => Some(WorkerState::Running),
             EventKind::Phase { .. } if e.kind.stage_of() == Some(crate::runtime::Stage::Sleep) => {

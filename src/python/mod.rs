@@ -13,7 +13,9 @@
 //! fields and `t_ns` (CLOCK_MONOTONIC nanoseconds), without `worker` and `pid`. A store of a
 //! shared value is named `{"worker":W,"seq":S}` with the worker number mpviz gave.
 
+pub mod headless;
 pub mod keeper;
+pub mod steer;
 mod wire;
 
 use std::io::{BufRead, BufReader};
@@ -42,12 +44,22 @@ use crate::scenario::RunError;
 pub const PROBE: &str = include_str!("../../assets/probe/mpviz_probe.py");
 
 /// What to run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct PythonRun {
     pub python: PathBuf,
+    /// The script; for a program carried in mpviz (`embedded`), the name it is shown by.
     pub script: PathBuf,
     pub args: Vec<String>,
+    /// The program's text, when it is one of the tutorial's carried in the binary: it is
+    /// written into the run's private directory and run from there.
+    pub embedded: Option<&'static str>,
+    /// multiprocessing's start method for the program (fork, spawn or forkserver) unless the
+    /// script sets its own; none: Python's default.
+    pub start_method: Option<String>,
 }
+
+/// The start methods a program can be given.
+pub const START_METHODS: [&str; 3] = ["fork", "spawn", "forkserver"];
 
 /// How a traced Python run ended, for `--json`'s last line.
 #[derive(Debug, Clone, Serialize)]
@@ -88,7 +100,16 @@ pub struct CellSummary {
 impl PythonRun {
     /// Checks everything before anything starts: the script is a file, the interpreter runs.
     pub fn check(&self) -> Result<(), RunError> {
+        if let Some(m) = &self.start_method
+            && !START_METHODS.contains(&m.as_str())
+        {
+            return Err(RunError::Usage(format!(
+                "{m:?} is not a start method; choose one of {}",
+                START_METHODS.join(", ")
+            )));
+        }
         match std::fs::metadata(&self.script) {
+            _ if self.embedded.is_some() => {}
             Ok(m) if m.is_file() => {}
             Ok(_) => {
                 return Err(RunError::Usage(format!(
@@ -165,6 +186,8 @@ pub struct Control {
     cancel: AtomicBool,
     /// The program's process group, once it runs (0 before).
     group: std::sync::atomic::AtomicI32,
+    /// Its pace and step gates (settable before it starts: they are its first settings).
+    pub steer: Arc<steer::Steer>,
 }
 
 impl Control {
@@ -215,6 +238,25 @@ pub fn run(
         ))
     })?;
     let dir = RunDir::make(name)?;
+    control.steer.create(&dir.0)?;
+    let script = match what.embedded {
+        Some(text) => {
+            let file = what
+                .script
+                .file_name()
+                .map_or_else(|| "program.py".into(), |n| n.to_owned());
+            let path = dir.0.join(file);
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&path)?;
+            std::io::Write::write_all(&mut f, text.as_bytes())?;
+            path
+        }
+        None => what.script.clone(),
+    };
     let sock = dir.0.join("sock");
     let listener = UnixListener::bind(&sock)?;
     let (tx, rx) = unbounded::<Envelope>();
@@ -224,10 +266,14 @@ pub fn run(
         "import sys; sys.path.append({:?}); import mpviz_probe; mpviz_probe.main()",
         dir.0.display().to_string()
     );
-    let mut child = Command::new(&what.python)
+    let mut command = Command::new(&what.python);
+    if let Some(m) = &what.start_method {
+        command.env("MPVIZ_PROBE_START_METHOD", m);
+    }
+    let mut child = command
         .arg("-c")
         .arg(&boot)
-        .arg(&what.script)
+        .arg(&script)
         .args(&what.args)
         .env("MPVIZ_PROBE_SOCK", &sock)
         .process_group(0)
@@ -270,8 +316,9 @@ pub fn run(
     }
     let accept = {
         let (tx, stop, dropped) = (tx.clone(), stop.clone(), dropped.clone());
+        let steer = control.steer.clone();
         std::thread::Builder::new()
-            .spawn(move || wire::serve(listener, &tx, &stop, &dropped))
+            .spawn(move || wire::serve(listener, &tx, &stop, &dropped, &steer))
             .map_err(|e| no_thread("socket", e))?
     };
     drop(tx);
@@ -305,6 +352,7 @@ pub fn run(
     drop(guard);
     stop.store(true, Ordering::Relaxed);
     let _ = accept.join();
+    control.steer.close();
     for t in threads {
         let _ = t.join();
     }
@@ -327,13 +375,26 @@ pub fn run(
         .iter()
         .map(|(cell, w)| {
             let lost = find_lost_updates(w);
-            let sum: i128 = lost.iter().map(|l| l.lost.new - l.lost.old).sum();
+            let float = |r: &WriteRec| counts.floats.get(&(*cell, r.worker, r.seq)).copied();
+            let (last, lost_sum) = if w.iter().any(|r| float(r).is_some()) {
+                let num = |r: &WriteRec| float(r).unwrap_or((r.old as f64, r.new as f64));
+                let sum = lost
+                    .iter()
+                    .fold(0.0, |s, l| s + num(&l.lost).1 - num(&l.lost).0);
+                (
+                    last_store(w).map(|r| Num::Float(num(r).1).to_string()),
+                    Num::Float(sum).to_string(),
+                )
+            } else {
+                let sum: i128 = lost.iter().map(|l| l.lost.new - l.lost.old).sum();
+                (last_store(w).map(|r| r.new.to_string()), sum.to_string())
+            };
             CellSummary {
                 cell: *cell,
                 writes: w.len(),
-                last: last_store(w).map(|v| v.to_string()),
+                last,
                 lost_updates: lost.len(),
-                lost_sum: sum.to_string(),
+                lost_sum,
             }
         })
         .collect();
@@ -391,6 +452,8 @@ struct Counts {
     acquisitions: u64,
     contended: u64,
     dropped: u64,
+    /// The numbers of writes that are not both integers, by (cell, worker, seq).
+    floats: std::collections::HashMap<(u16, u16, u32), (f64, f64)>,
 }
 
 fn drain(
@@ -417,17 +480,25 @@ fn drain(
                 replaced,
                 ..
             } => {
-                if let (Some(old), Some(new)) = (int_of(old), int_of(new)) {
-                    counts.writes.entry(*cell).or_default().push(WriteRec {
-                        worker: e.worker,
-                        t_ns: e.t_ns,
-                        old,
-                        from: *from,
-                        new,
-                        seq: *seq,
-                        replaced: *replaced,
-                    });
-                }
+                // The analysis follows store names; a float Value's numbers are kept beside.
+                let (o, n) = match (int_of(old), int_of(new)) {
+                    (Some(o), Some(n)) => (o, n),
+                    _ => {
+                        counts
+                            .floats
+                            .insert((*cell, e.worker, *seq), (float_of(old), float_of(new)));
+                        (0, 0)
+                    }
+                };
+                counts.writes.entry(*cell).or_default().push(WriteRec {
+                    worker: e.worker,
+                    t_ns: e.t_ns,
+                    old: o,
+                    from: *from,
+                    new: n,
+                    seq: *seq,
+                    replaced: *replaced,
+                });
             }
             EventKind::LockAcquired { contended, .. } => {
                 counts.acquisitions += 1;
@@ -440,20 +511,23 @@ fn drain(
     }
 }
 
-/// The value in memory after `writes`: the store no later write replaced.
-fn last_store(writes: &[WriteRec]) -> Option<i128> {
+/// The write whose value is in memory after `writes`: the store no later write replaced.
+fn last_store(writes: &[WriteRec]) -> Option<&WriteRec> {
     let replaced: std::collections::HashSet<crate::runtime::StoreId> =
         writes.iter().map(|w| w.replaced).collect();
-    writes
-        .iter()
-        .rev()
-        .find(|w| {
-            !replaced.contains(&crate::runtime::StoreId {
-                worker: w.worker,
-                seq: w.seq,
-            })
+    writes.iter().rev().find(|w| {
+        !replaced.contains(&crate::runtime::StoreId {
+            worker: w.worker,
+            seq: w.seq,
         })
-        .map(|w| w.new)
+    })
+}
+
+fn float_of(n: &Num) -> f64 {
+    match n {
+        Num::Int(i) => *i as f64,
+        Num::Float(f) => *f,
+    }
 }
 
 fn int_of(n: &Num) -> Option<i128> {

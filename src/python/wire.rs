@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 
 use crossbeam_channel::Sender;
 
+use super::steer::Steer;
 use crate::runtime::clock::now_ns;
 use crate::runtime::{Envelope, EventKind};
 
@@ -22,6 +23,7 @@ pub fn serve(
     tx: &Sender<Envelope>,
     stop: &AtomicBool,
     dropped: &Arc<AtomicU64>,
+    steer: &Arc<Steer>,
 ) {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     let next = Arc::new(AtomicU16::new(1));
@@ -36,8 +38,9 @@ pub fn serve(
         if ready {
             while let Ok((conn, _)) = listener.accept() {
                 let (tx, next, counted) = (tx.clone(), next.clone(), dropped.clone());
+                let steer = steer.clone();
                 match std::thread::Builder::new()
-                    .spawn(move || read_process(conn, &tx, &next, &counted))
+                    .spawn(move || read_process(conn, &tx, &next, &counted, &steer))
                 {
                     Ok(h) => readers.push(h),
                     Err(_) => {
@@ -56,7 +59,13 @@ pub fn serve(
 }
 
 /// One process's stream: its hello, then its events until it closes.
-fn read_process(conn: UnixStream, tx: &Sender<Envelope>, next: &AtomicU16, dropped: &AtomicU64) {
+fn read_process(
+    conn: UnixStream,
+    tx: &Sender<Envelope>,
+    next: &AtomicU16,
+    dropped: &AtomicU64,
+    steer: &Steer,
+) {
     let _ = conn.set_nonblocking(false);
     let Ok(mut writer) = conn.try_clone() else {
         return;
@@ -102,6 +111,11 @@ fn read_process(conn: UnixStream, tx: &Sender<Envelope>, next: &AtomicU16, dropp
             Ok(_) => match event_of(&line, worker, pid) {
                 Some(e) => {
                     said_exit |= matches!(e.kind, EventKind::Exit { .. });
+                    // Known to wait before anyone can see it does (and let it go), or let go
+                    // at once if step mode is off.
+                    if matches!(e.kind, EventKind::Gate { .. }) {
+                        steer.arrived(worker, &writer);
+                    }
                     if tx.send(e).is_err() {
                         return;
                     }
@@ -112,6 +126,7 @@ fn read_process(conn: UnixStream, tx: &Sender<Envelope>, next: &AtomicU16, dropp
             },
         }
     }
+    steer.gone(worker);
     // The script's own process is given its exit by the caller, from its real status; any
     // other that closed without saying how it ended (killed, `os._exit`) ended unsaid.
     if !said_exit && worker != 1 {

@@ -266,6 +266,12 @@ pub enum EventKind {
     Paused,
     /// The parent let the workers go on (SIGCONT).
     Resumed,
+    /// The process is now at this line (from 1) of the program's source: a traced Python
+    /// program's probe says so whenever the line of a shared access, a lock step, a queue
+    /// operation or a sleep differs from the one it said last. The code pane marks it.
+    At {
+        line: u32,
+    },
 }
 
 /// An event with where and when it happened. Worker 0 is the parent.
@@ -329,6 +335,7 @@ impl EventKind {
             EventKind::Dropped { .. } => 19,
             EventKind::Paused => 20,
             EventKind::Resumed => 21,
+            EventKind::At { .. } => 22,
         }
     }
 }
@@ -499,6 +506,7 @@ pub fn encode(out: &mut Vec<u8>, t_ns: u64, kind: &EventKind) {
             put_opt_i32(out, *signal);
         }
         EventKind::Dropped { count } => put_uvarint(out, *count as u128),
+        EventKind::At { line } => put_uvarint(out, *line as u128),
     }
     let len = out.len() - start - 2;
     // Frames are bounded by MAX_STR-sized fields; anything larger is cut to an error frame.
@@ -599,6 +607,7 @@ fn decode_body(body: &[u8]) -> Result<(u64, EventKind), DecodeError> {
         19 => EventKind::Dropped { count: r.u64()? },
         20 => EventKind::Paused,
         21 => EventKind::Resumed,
+        22 => EventKind::At { line: r.u32()? },
         t => return Err(DecodeError::UnknownTag(t)),
     };
     if r.remaining() != 0 {

@@ -84,12 +84,13 @@ impl Steering {
         seek: false,
         again: false,
     };
-    /// A traced Python program: its processes can be stopped and continued; its pace, gates
-    /// and parameters are its own.
+    /// A traced Python program: its processes can be stopped and continued, its sleeps made
+    /// faster or slower, and held at gates before shared reads and writes; its parameters are
+    /// its own.
     pub const PYTHON: Steering = Steering {
         pause: true,
-        speed: false,
-        step: false,
+        speed: true,
+        step: true,
         edit: false,
         seek: false,
         again: true,

@@ -1,6 +1,8 @@
 //! A real CPython program traced by the probe, as a source: `python::run` on a thread of its
 //! own, its events handed on as they arrive, pause as SIGSTOP / SIGCONT of the program's
-//! processes, and `r` running it again. Dropping it ends the program (SIGTERM, then SIGKILL)
+//! processes, speed as the factor the probe multiplies `time.sleep` by, step mode as the
+//! probe's gates before each shared read and write, and `r` running it again (with the same
+//! speed and step mode). Dropping it ends the program (SIGTERM, then SIGKILL)
 //! and waits until every process of it is reaped and its run directory removed.
 
 use std::sync::Arc;
@@ -22,6 +24,9 @@ pub struct PythonSource {
     thread: Option<JoinHandle<()>>,
     /// The run's thread has finished and its feed is all taken: nothing more arrives.
     drained: bool,
+    /// Speed (interval permille) and step mode, kept for the next run.
+    permille: u32,
+    gates: bool,
 }
 
 impl PythonSource {
@@ -34,10 +39,13 @@ impl PythonSource {
         }
     }
 
-    /// Starts the program (its screen is opened by the first item of the feed).
-    pub fn start(what: PythonRun) -> PythonSource {
+    /// Starts the program (its screen is opened by the first item of the feed), its sleeps
+    /// scaled by `permille` / 1000 and, with `gates`, in step mode.
+    pub fn start(what: PythonRun, permille: u32, gates: bool) -> PythonSource {
         let (tx, rx) = bounded(1 << 13);
         let control = Arc::new(Control::default());
+        control.steer.set_interval(permille as f64 / 1000.0);
+        control.steer.set_gates(gates);
         let _ = tx.send(Feed::OpenPython(Self::about(&what)));
         let (c, run, failed) = (control.clone(), what.clone(), tx.clone());
         let thread = std::thread::Builder::new().spawn(move || {
@@ -81,6 +89,8 @@ impl PythonSource {
             control,
             thread,
             drained: false,
+            permille,
+            gates,
         }
     }
 
@@ -139,9 +149,20 @@ impl Source for PythonSource {
                     }));
                 }
             }
+            Command::Speed(p) => {
+                self.permille = *p;
+                self.control.steer.set_interval(*p as f64 / 1000.0);
+            }
+            Command::Step(on) => {
+                self.gates = *on;
+                self.control.steer.set_gates(*on);
+            }
+            Command::Release(id) => {
+                self.control.steer.release(*id);
+            }
             Command::Restart => {
                 self.stop();
-                *self = PythonSource::start(self.what.clone());
+                *self = PythonSource::start(self.what.clone(), self.permille, self.gates);
             }
             _ => return false,
         }

@@ -254,7 +254,11 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
     let size = guard.terminal.size()?;
     s.app.update(Msg::Resize(size.width, size.height));
     if let Some(what) = opts.python {
-        s.attach(Box::new(crate::source::python::PythonSource::start(what)));
+        s.attach(Box::new(crate::source::python::PythonSource::start(
+            what,
+            opts.speed_permille,
+            false,
+        )));
     } else if let Some(rec) = opts.replay {
         let mut p = Player::new(rec);
         p.open(&mut s.app);

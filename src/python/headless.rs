@@ -1,0 +1,137 @@
+//! A traced Python run without a terminal: its events as `mpviz run` prints them (JSON lines
+//! or text), then its summary, and the Chrome trace if asked for. The same for `mpviz python
+//! SCRIPT` and `mpviz run SCENARIO --engine python`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::{Control, PythonRun, PythonSummary};
+use crate::report;
+use crate::runtime::Envelope;
+use crate::scenario::RunError;
+
+/// How the output is written.
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    pub json: bool,
+    /// Chrome trace events, written at the end (checked writable before the run).
+    pub trace_out: Option<PathBuf>,
+}
+
+/// How the run went: the script's own exit code, or mpviz's (1: the output could not be
+/// written).
+pub enum Outcome {
+    Exited(i32),
+    OutputFailed(String),
+}
+
+/// The one-paragraph text summary.
+pub fn summary_text(s: &PythonSummary) -> String {
+    format!(
+        "\n== python {} ==\n{} processes, {} reads, {} writes, {} lost updates, {} lock \
+         acquisitions ({} contended), exit code {}{}\n",
+        s.script,
+        s.processes,
+        s.reads,
+        s.writes,
+        s.lost_updates,
+        s.lock_acquisitions,
+        s.lock_contended,
+        s.exit_code,
+        if s.dropped_events > 0 {
+            format!(", {} events dropped", s.dropped_events)
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// Runs `what` under the probe, printing as it goes.
+pub fn run(what: &PythonRun, control: &Control, out: &Output) -> Result<Outcome, RunError> {
+    if let Some(path) = &out.trace_out {
+        crate::export::files::check_writable(path).map_err(|e| {
+            RunError::Usage(format!(
+                "--trace-out {}: cannot write there: {e}",
+                path.display()
+            ))
+        })?;
+    }
+    let mut trace = out
+        .trace_out
+        .as_ref()
+        .map(|_| crate::export::trace::ChromeTrace::default());
+    let stdout = std::io::stdout();
+    let t0 = crate::runtime::clock::now_ns();
+    let mut out_error: Option<std::io::Error> = None;
+    let mut observer = |e: &Envelope| {
+        if let Some(t) = trace.as_mut() {
+            t.observe(e);
+        }
+        if out_error.is_some() {
+            return;
+        }
+        let mut o = stdout.lock();
+        let written = if out.json {
+            report::json_line(&mut o, e)
+        } else {
+            match report::text_line(e, t0, &[]) {
+                Some(line) => writeln!(o, "{line}"),
+                None => Ok(()),
+            }
+        };
+        if let Err(err) = written {
+            out_error = Some(err);
+            // No one is left to show it to: the run is stopped, cleanly.
+            crate::runtime::spawn::interrupt_flag()
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    };
+    let result = super::run(what, control, &mut observer);
+    if let Some(e) = out_error {
+        return Ok(Outcome::OutputFailed(format!(
+            "cannot write the output ({e}); the run was stopped and cleaned up"
+        )));
+    }
+    let summary = result?;
+    let mut o = stdout.lock();
+    let written = if out.json {
+        writeln!(o, "{}", serde_json::to_string(&summary).unwrap_or_default())
+    } else {
+        write!(o, "{}", summary_text(&summary))
+    }
+    .and_then(|()| o.flush());
+    if let Err(e) = written {
+        return Ok(Outcome::OutputFailed(format!(
+            "cannot write the output ({e}); the run was stopped and cleaned up"
+        )));
+    }
+    if let (Some(t), Some(path)) = (trace, &out.trace_out)
+        && let Err(e) = crate::export::files::write_whole(path, t.finish().as_bytes())
+    {
+        return Ok(Outcome::OutputFailed(format!(
+            "cannot write the trace {}: {e}",
+            path.display()
+        )));
+    }
+    Ok(Outcome::Exited(summary.exit_code))
+}
+
+/// Scenario `name`'s program as the tutorial wrote it (carried in the binary), to run under
+/// the probe.
+pub fn tutorial(
+    name: &str,
+    python: PathBuf,
+    start_method: Option<String>,
+) -> Result<PythonRun, RunError> {
+    let text = crate::scenario::code::python(name);
+    if text.is_empty() {
+        return Err(RunError::Usage(format!("no Python program for {name:?}")));
+    }
+    Ok(PythonRun {
+        python,
+        script: PathBuf::from(format!("assets/python/mp_{name}.py")),
+        args: Vec::new(),
+        embedded: Some(text),
+        start_method,
+    })
+}
