@@ -30,6 +30,8 @@ import sys
 import time
 
 _SOCK = os.environ.get("MPVIZ_PROBE_SOCK", "")
+_mono = time.monotonic_ns
+_getframe = sys._getframe
 _DIR = os.path.dirname(os.path.abspath(__file__))
 # The run's steering file, mapped read-only (see `_steer_map`); False if there is none.
 _steer = None
@@ -115,6 +117,8 @@ _flushing = False
 
 
 def _flush():
+    """Sends the buffer (and gives the connection a fresh one: a caller holding the old list
+    must fetch `c.buf` again)."""
     global _dropped, _flushing
     c = _conn
     if c is None or c.pid != os.getpid() or not c.buf:
@@ -380,9 +384,14 @@ def _wrap_values(sct):
         internal = getattr(self._lock, "_mpviz_internal", False)
         return _rebuild, (self._obj, self._lock, self._mpviz_tag, internal)
 
+    # The hot paths: every name they use is a local or a global read once, and the line check
+    # is inlined for the common case (the access is in the program's own file).
     def get(self):
-        c = _here()
-        _at(c, 2)
+        c = _conn or _connect()
+        if c is not None:
+            f = _getframe(1)
+            if f.f_code.co_filename != _MAIN or f.f_lineno != c.line:
+                _at(c, 2)
         if _steer and _steer[8]:
             _gate(c, "read")
         store, cell = self._mpviz_tag
@@ -393,15 +402,24 @@ def _wrap_values(sct):
         finally:
             self.release()
         w, s = name >> 32, name & 0xFFFFFFFF
-        if c is not None:
-            c.last_read[cell] = (w, s, v)
-        _line('{"type":"read","cell":%d,"index":0,"value":%s,"from":{"worker":%d,"seq":%d},'
-              '"t_ns":%d}' % (cell, _num(v), w, s, time.monotonic_ns()))
+        if c is None:
+            _line("")
+            return v
+        c.last_read[cell] = (w, s, v)
+        buf = c.buf
+        buf.append('{"type":"read","cell":%d,"index":0,"value":%s,"from":{"worker":%d,'
+                   '"seq":%d},"t_ns":%d}'
+                   % (cell, v if type(v) is int else _num(v), w, s, _mono()))
+        if len(buf) >= _BATCH:
+            _flush()
         return v
 
     def set(self, value):
-        c = _here()
-        _at(c, 2)
+        c = _conn or _connect()
+        if c is not None:
+            f = _getframe(1)
+            if f.f_code.co_filename != _MAIN or f.f_lineno != c.line:
+                _at(c, 2)
         if _steer and _steer[8]:
             _gate(c, "write")
         store, cell = self._mpviz_tag
@@ -419,11 +437,18 @@ def _wrap_values(sct):
                 store.value = (c.worker << 32) | seq
         finally:
             self.release()
+        if c is None:
+            _line("")
+            return
         rw, rs = replaced >> 32, replaced & 0xFFFFFFFF
-        fw, fs, old = (c.last_read.get(cell) if c is not None else None) or (rw, rs, before)
-        _line('{"type":"write","cell":%d,"index":0,"old":%s,"new":%s,"seq":%d,'
-              '"from":{"worker":%d,"seq":%d},"replaced":{"worker":%d,"seq":%d},"t_ns":%d}'
-              % (cell, _num(old), _num(new), seq, fw, fs, rw, rs, time.monotonic_ns()))
+        fw, fs, old = c.last_read.get(cell) or (rw, rs, before)
+        buf = c.buf
+        buf.append('{"type":"write","cell":%d,"index":0,"old":%s,"new":%s,"seq":%d,'
+                   '"from":{"worker":%d,"seq":%d},"replaced":{"worker":%d,"seq":%d},"t_ns":%d}'
+                   % (cell, old if type(old) is int else _num(old),
+                      new if type(new) is int else _num(new), seq, fw, fs, rw, rs, _mono()))
+        if len(buf) >= _BATCH:
+            _flush()
 
     sct.SynchronizedBase.__init__ = __init__
     sct.SynchronizedBase.__reduce__ = __reduce__
@@ -453,33 +478,52 @@ def _wrap_locks(syn):
         def acquire(block=True, timeout=None):
             if getattr(self, "_mpviz_internal", False):
                 return raw_acquire(block, timeout)
-            _at(_here(), 2)
-            t0 = time.monotonic_ns()
-            _line('{"type":"lock_requested","t_ns":%d}' % t0)
-            contended = not raw_acquire(False)
-            if contended:
+            c = _conn or _connect()
+            if c is None:
+                _line("")
+                return raw_acquire(block, timeout)
+            f = _getframe(1)
+            if f.f_code.co_filename != _MAIN or f.f_lineno != c.line:
+                _at(c, 2)
+            buf = c.buf
+            t0 = _mono()
+            buf.append('{"type":"lock_requested","t_ns":%d}' % t0)
+            if raw_acquire(False):
+                now = _mono()
+                buf.append('{"type":"lock_acquired","wait_ns":%d,"contended":false,"t_ns":%d}'
+                           % (now - t0, now))
+            else:
                 if not block:
                     return False
                 _flush()
                 if not raw_acquire(True, timeout):
                     return False
-            now = time.monotonic_ns()
-            c = _here()
-            if c is not None:
-                c.held_since = now
-            _line('{"type":"lock_acquired","wait_ns":%d,"contended":%s,"t_ns":%d}'
-                  % (now - t0, "true" if contended else "false", now))
+                now = _mono()
+                buf = c.buf  # the flush gave the connection a new buffer
+                buf.append('{"type":"lock_acquired","wait_ns":%d,"contended":true,"t_ns":%d}'
+                           % (now - t0, now))
+            c.held_since = now
+            if len(buf) >= _BATCH:
+                _flush()
             return True
 
         def release():
             if getattr(self, "_mpviz_internal", False):
                 return raw_release()
-            c = _here()
-            _at(c, 2)
-            now = time.monotonic_ns()
-            held = now - c.held_since if c is not None and c.held_since else 0
+            c = _conn or _connect()
+            if c is None:
+                _line("")
+                return raw_release()
+            f = _getframe(1)
+            if f.f_code.co_filename != _MAIN or f.f_lineno != c.line:
+                _at(c, 2)
+            now = _mono()
+            held = now - c.held_since if c.held_since else 0
             raw_release()
-            _line('{"type":"lock_released","hold_ns":%d,"t_ns":%d}' % (held, now))
+            buf = c.buf
+            buf.append('{"type":"lock_released","hold_ns":%d,"t_ns":%d}' % (held, now))
+            if len(buf) >= _BATCH:
+                _flush()
 
         self.acquire = acquire
         self.release = release
