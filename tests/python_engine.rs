@@ -175,11 +175,33 @@ fn the_tutorials_programs_give_its_figures_under_every_start_method() {
             }
             "shared" => {
                 assert_eq!(lines, ["15 18.14 [7, 5, 6, 7]"], "{what}");
-                // Both Values are written 10 times (5 steps by 2 writers), under the lock:
+                // Both Values are written 10 times (5 steps by 2 writers), and the Array's
+                // elements 4, 2, 2 and 2 times, under the lock: each element ends as printed,
                 // nothing lost.
                 let cells = s["cells"].as_array().expect("cells");
-                assert_eq!(cells.len(), 2, "{what}: {s}");
-                assert!(cells.iter().all(|c| c["writes"] == 10), "{what}: {s}");
+                let figures: Vec<(u64, u64, String)> = cells
+                    .iter()
+                    .map(|c| {
+                        (
+                            c["index"].as_u64().expect("index"),
+                            c["writes"].as_u64().expect("writes"),
+                            c["last"].as_str().expect("last").to_string(),
+                        )
+                    })
+                    .collect();
+                let want = [
+                    (0, 10, "15"),
+                    (0, 10, "18.14"),
+                    (0, 4, "7"),
+                    (1, 2, "5"),
+                    (2, 2, "6"),
+                    (3, 2, "7"),
+                ];
+                let want: Vec<(u64, u64, String)> = want
+                    .iter()
+                    .map(|(i, w, l)| (*i, *w, l.to_string()))
+                    .collect();
+                assert_eq!(figures, want, "{what}: {s}");
                 assert_eq!(s["lost_updates"], 0, "{what}: {s}");
                 assert_eq!(s["lock_acquisitions"], 10, "{what}: {s}");
             }
@@ -365,4 +387,36 @@ fn stepping_a_lost_update_by_hand_in_the_ui() {
     s.assert_terminal_restored();
     common::assert_no_processes(&running);
     assert!(mpviz::python::run_dirs_of(s.pid as u32).is_empty());
+}
+
+/// A shared Array written without a lock, by two processes: each element's lost updates are
+/// found on their own, and each element ends short of the exact total by exactly what its lost
+/// updates would have added.
+#[test]
+fn an_arrays_elements_lose_updates_each_exactly() {
+    if !python_here() {
+        return;
+    }
+    const STEPS: i64 = 800;
+    let script = format!("{}/tests/python/array_race.py", env!("CARGO_MANIFEST_DIR"));
+    for method in METHODS {
+        let out = common::run(&["python", "--json", &script, method, &STEPS.to_string()]);
+        let what = format!("{method}: {}", out.stderr);
+        assert_eq!(out.code, Some(0), "{what}");
+        let s = out.summary();
+        let cells = s["cells"].as_array().expect("cells");
+        assert_eq!(cells.len(), 3, "{what}: one per element: {s}");
+        let mut ended = Vec::new();
+        for (i, c) in cells.iter().enumerate() {
+            assert_eq!(c["index"], i as u64, "{what}: {s}");
+            assert_eq!(c["writes"], 2 * STEPS, "{what}: every write seen: {s}");
+            let last = num(&c["last"]).expect("last");
+            let lost = num(&c["lost_sum"]).expect("lost_sum");
+            assert!(last <= 4 * STEPS, "{what}: {s}");
+            assert_eq!(last + lost, 4 * STEPS, "{what}: element {i}: {s}");
+            ended.push(last.to_string());
+        }
+        assert_eq!(printed(&out), [format!("[{}]", ended.join(", "))], "{what}");
+        common::assert_no_processes(&out.worker_pids());
+    }
 }

@@ -231,6 +231,8 @@ def _num(v):
         return repr(v)
     if t is bool:
         return str(int(v))
+    if t is bytes and len(v) == 1:  # an element of a char Array: its code
+        return str(v[0])
     return json.dumps(str(v))
 
 
@@ -371,8 +373,12 @@ def _wrap_values(sct):
         orig_init(self, obj, lock, ctx)
         tag, _pending_tag = _pending_tag, None
         if tag is None:
-            # The last store's name, worker << 32 | seq, in shared memory; the cell's number.
-            tag = (sct.RawValue("q", 0), _new_cell())
+            # The last store's name, worker << 32 | seq, in shared memory (one per element of
+            # an Array); the cell's number.
+            if isinstance(self, sct.SynchronizedArray):
+                tag = (sct.RawArray("q", max(len(obj), 1)), _new_cell())
+            else:
+                tag = (sct.RawValue("q", 0), _new_cell())
             if not lock:
                 # The Value's own lock: its takes are the value's reads and writes, not a
                 # lock of the program's.
@@ -453,6 +459,79 @@ def _wrap_values(sct):
     sct.SynchronizedBase.__init__ = __init__
     sct.SynchronizedBase.__reduce__ = __reduce__
     sct.Synchronized.value = property(get, set)
+    _wrap_arrays(sct)
+
+
+def _element(obj, i):
+    """The element index `i` names in an array of len(obj), or None (a slice, out of range:
+    left to the array itself, which raises as it would)."""
+    if type(i) is not int:
+        return None
+    n = len(obj)
+    j = i + n if i < 0 else i
+    return j if 0 <= j < n else None
+
+
+def _wrap_arrays(sct):
+    """An Array's elements, read and written by index, as Values are: each element has its own
+    store name beside it, changed under the Array's lock with the element."""
+    arr = sct.SynchronizedArray
+    orig_get, orig_set = arr.__getitem__, arr.__setitem__
+
+    def __getitem__(self, i):
+        tag = getattr(self, "_mpviz_tag", None)
+        j = _element(self._obj, i) if tag is not None else None
+        if j is None:
+            return orig_get(self, i)
+        c = _conn or _connect()
+        _at(c, 2)
+        if _steer and _steer[8]:
+            _gate(c, "read")
+        store, cell = tag
+        with self:
+            v = self._obj[j]
+            name = store[j]
+        w, s = name >> 32, name & 0xFFFFFFFF
+        if c is None:
+            _line("")
+            return v
+        c.last_read[(cell, j)] = (w, s, v)
+        _line('{"type":"read","cell":%d,"index":%d,"value":%s,"from":{"worker":%d,'
+              '"seq":%d},"t_ns":%d}' % (cell, j, _num(v), w, s, _mono()))
+        return v
+
+    def __setitem__(self, i, value):
+        tag = getattr(self, "_mpviz_tag", None)
+        j = _element(self._obj, i) if tag is not None else None
+        if j is None:
+            return orig_set(self, i, value)
+        c = _conn or _connect()
+        _at(c, 2)
+        if _steer and _steer[8]:
+            _gate(c, "write")
+        store, cell = tag
+        seq = 0
+        if c is not None:
+            c.seq += 1
+            seq = c.seq
+        with self:
+            replaced = store[j]
+            before = self._obj[j]
+            self._obj[j] = value
+            new = self._obj[j]
+            if c is not None:
+                store[j] = (c.worker << 32) | seq
+        if c is None:
+            _line("")
+            return
+        rw, rs = replaced >> 32, replaced & 0xFFFFFFFF
+        fw, fs, old = c.last_read.get((cell, j)) or (rw, rs, before)
+        _line('{"type":"write","cell":%d,"index":%d,"old":%s,"new":%s,"seq":%d,'
+              '"from":{"worker":%d,"seq":%d},"replaced":{"worker":%d,"seq":%d},"t_ns":%d}'
+              % (cell, j, _num(old), _num(new), seq, fw, fs, rw, rs, _mono()))
+
+    arr.__getitem__ = __getitem__
+    arr.__setitem__ = __setitem__
 
 
 def _rebuild(obj, lock, tag, internal):

@@ -16,8 +16,10 @@ const LIVE_ANALYSIS_LIMIT: usize = 2000;
 #[derive(Debug, Clone, Default)]
 pub struct TraceRun {
     pub mode: String,
-    /// The shared cell it follows (the counter, 0, in the scenarios).
+    /// The shared cell it follows (the counter, 0, in the scenarios), and its element (an
+    /// Array's, in a traced program).
     pub cell: u16,
+    pub index: u32,
     /// The writes in time order (after `settle`; arrivals are appended).
     pub writes: Vec<WriteRec>,
     pub lost: Vec<LostUpdate>,
@@ -94,7 +96,7 @@ impl ValueTrace {
                     ..Default::default()
                 });
             }
-            EventKind::Write { cell, .. } => {
+            EventKind::Write { cell, index, .. } => {
                 let w = if self.by_cell {
                     WriteRec::of_write(e)
                 } else {
@@ -104,11 +106,16 @@ impl ValueTrace {
                     return;
                 };
                 let at = if self.by_cell {
-                    match self.runs.iter().position(|r| r.cell == *cell) {
+                    match self
+                        .runs
+                        .iter()
+                        .position(|r| (r.cell, r.index) == (*cell, *index))
+                    {
                         Some(i) => i,
                         None => {
                             self.runs.push(TraceRun {
                                 cell: *cell,
+                                index: *index,
                                 ..Default::default()
                             });
                             self.runs.len() - 1

@@ -89,6 +89,8 @@ pub struct PythonSummary {
 #[derive(Debug, Clone, Serialize)]
 pub struct CellSummary {
     pub cell: u16,
+    /// The element, for an Array (0 for a Value).
+    pub index: u32,
     pub writes: usize,
     /// The value left in memory (the newest store of the unbroken chain).
     pub last: Option<String>,
@@ -373,9 +375,9 @@ pub fn run(
     let cells: Vec<CellSummary> = counts
         .writes
         .iter()
-        .map(|(cell, w)| {
+        .map(|(&(cell, index), w)| {
             let lost = find_lost_updates(w);
-            let float = |r: &WriteRec| counts.floats.get(&(*cell, r.worker, r.seq)).copied();
+            let float = |r: &WriteRec| counts.floats.get(&(cell, r.worker, r.seq)).copied();
             let (last, lost_sum) = if w.iter().any(|r| float(r).is_some()) {
                 let num = |r: &WriteRec| float(r).unwrap_or((r.old as f64, r.new as f64));
                 let sum = lost
@@ -390,7 +392,8 @@ pub fn run(
                 (last_store(w).map(|r| r.new.to_string()), sum.to_string())
             };
             CellSummary {
-                cell: *cell,
+                cell,
+                index,
                 writes: w.len(),
                 last,
                 lost_updates: lost.len(),
@@ -447,8 +450,9 @@ impl Drop for GroupGuard<'_> {
 struct Counts {
     processes: u64,
     reads: u64,
-    /// Per shared cell, its writes (the lost-update analysis follows one cell's stores).
-    writes: std::collections::BTreeMap<u16, Vec<WriteRec>>,
+    /// Per shared cell and element, its writes (the lost-update analysis follows one element's
+    /// stores).
+    writes: std::collections::BTreeMap<(u16, u32), Vec<WriteRec>>,
     acquisitions: u64,
     contended: u64,
     dropped: u64,
@@ -473,6 +477,7 @@ fn drain(
             EventKind::Read { .. } => counts.reads += 1,
             EventKind::Write {
                 cell,
+                index,
                 old,
                 new,
                 seq,
@@ -490,15 +495,19 @@ fn drain(
                         (0, 0)
                     }
                 };
-                counts.writes.entry(*cell).or_default().push(WriteRec {
-                    worker: e.worker,
-                    t_ns: e.t_ns,
-                    old: o,
-                    from: *from,
-                    new: n,
-                    seq: *seq,
-                    replaced: *replaced,
-                });
+                counts
+                    .writes
+                    .entry((*cell, *index))
+                    .or_default()
+                    .push(WriteRec {
+                        worker: e.worker,
+                        t_ns: e.t_ns,
+                        old: o,
+                        from: *from,
+                        new: n,
+                        seq: *seq,
+                        replaced: *replaced,
+                    });
             }
             EventKind::LockAcquired { contended, .. } => {
                 counts.acquisitions += 1;
