@@ -224,8 +224,13 @@ pub struct SnapshotArgs {
     /// Play the scenario's intervals faster (2) or slower (0.5); 0.01 to 100.
     #[arg(long, default_value_t = 1.0, value_parser = parse_speed, global = true)]
     pub speed: f64,
+    #[command(flatten)]
+    pub py: PythonEngineArgs,
     #[command(subcommand)]
     pub scenario: Params,
+    /// The ids of the scenario's arguments given on the command line.
+    #[arg(skip)]
+    pub given: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]

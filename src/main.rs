@@ -91,6 +91,7 @@ fn main() -> ExitCode {
     match &mut cli.command {
         Some(Command::Ui(a)) => a.given = given_in("ui"),
         Some(Command::Run(a)) => a.given = given_in("run"),
+        Some(Command::Snapshot(a)) => a.given = given_in("snapshot"),
         _ => {}
     }
     // What the parser cannot see (a step script against its run): refused before anything.
@@ -151,7 +152,12 @@ fn main() -> ExitCode {
 /// The flags of `mpviz run` and `mpviz ui` that only the Rust engine has, as given (kebab
 /// case): every scenario parameter, and how workers start and trace.
 fn rust_only(given: &[String]) -> Vec<String> {
-    const BOTH: [&str; 13] = [
+    const BOTH: [&str; 18] = [
+        "out",
+        "format",
+        "size",
+        "at",
+        "when",
         "json",
         "trace_out",
         "speed",
@@ -409,6 +415,9 @@ fn run_ui(opts: UiOptions) -> ExitCode {
 }
 
 fn snapshot(args: SnapshotArgs) -> ExitCode {
+    if let Some(code) = python_only(&args.py) {
+        return code;
+    }
     let Some(out) = args.out else {
         eprintln!("mpviz: snapshot needs --out FILE (.svg, .html, .txt or .ans)");
         return ExitCode::from(EXIT_USAGE);
@@ -443,7 +452,15 @@ fn snapshot(args: SnapshotArgs) -> ExitCode {
         },
         record: args.record,
     };
-    match mpviz::snapshot::take(args.scenario, &shot) {
+    let subject = if args.py.engine == Some(mpviz::cli::Engine::Python) {
+        match tutorial_run(&args.scenario, &args.py, &rust_only(&args.given)) {
+            Ok(w) => mpviz::snapshot::Subject::Python(w),
+            Err(e) => return fail(&e),
+        }
+    } else {
+        mpviz::snapshot::Subject::Scenario(args.scenario)
+    };
+    match mpviz::snapshot::take(subject, &shot) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }
@@ -502,9 +519,31 @@ fn demo(tape: &std::path::Path) -> ExitCode {
             );
             return ExitCode::from(EXIT_USAGE);
         };
-        plan.push((run, params, theme));
+        // A Python run: the program as written (no parameters), an interpreter that runs.
+        let subject = match run.engine {
+            mpviz::cli::Engine::Python => {
+                let checked = if run.args.len() > 1 {
+                    Err(RunError::Usage(format!(
+                        "engine python runs the scenario's program as written; leave out {}",
+                        run.args[1..].join(" ")
+                    )))
+                } else {
+                    mpviz::python::headless::tutorial(params.name(), "python3".into(), None)
+                        .and_then(|w| w.check().map(|()| w))
+                };
+                match checked {
+                    Ok(w) => mpviz::snapshot::Subject::Python(w),
+                    Err(e) => {
+                        eprintln!("mpviz: {}: run {what}: {e}", tape.display());
+                        return ExitCode::from(EXIT_USAGE);
+                    }
+                }
+            }
+            mpviz::cli::Engine::Rust => mpviz::snapshot::Subject::Scenario(params),
+        };
+        plan.push((run, subject, theme));
     }
-    for (run, params, theme) in plan {
+    for (run, subject, theme) in plan {
         let shot = mpviz::snapshot::Shot {
             shots: run.shots,
             format: None,
@@ -513,7 +552,7 @@ fn demo(tape: &std::path::Path) -> ExitCode {
             runtime: RuntimeOptions::default(),
             record: None,
         };
-        if let Err(e) = mpviz::snapshot::take(params, &shot) {
+        if let Err(e) = mpviz::snapshot::take(subject, &shot) {
             return fail(&e);
         }
     }

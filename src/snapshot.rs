@@ -9,13 +9,13 @@ use crossbeam_channel::select;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
-use crate::app::{App, Msg};
+use crate::app::{App, Command, Msg};
 use crate::export::{self, Format, Picture};
 use crate::monitor::Monitor;
 use crate::runtime::RuntimeOptions;
 use crate::scenario::{self, Params, RunError};
 use crate::source::scenario::Driver;
-use crate::source::{Feed, Sink};
+use crate::source::{Feed, Sink, Source};
 use crate::ui::theme::THEMES;
 
 /// A moment of a run worth a picture.
@@ -42,8 +42,13 @@ impl Moment {
             (Moment::FirstLostUpdate, "lock") => {
                 " (a race window, --race-window-ms 30, makes lost updates likely)"
             }
+            (Moment::FirstLostUpdate, "python") => {
+                " (this run of the program lost no update: races are rare where it sleeps between \
+                 writes; take it again, or at `done`)"
+            }
             (Moment::FirstLostUpdate, _) => " (only the lock scenario loses updates)",
             (Moment::LockHandover, "lock") => " (the lock passes hands in --mode locked or both)",
+            (Moment::LockHandover, "python") => " (this program's lock never changed hands)",
             (Moment::LockHandover, _) => " (only the lock scenario has a lock handover)",
             (Moment::Done, _) => "",
         }
@@ -79,6 +84,12 @@ pub fn save(
         .unwrap_or(Format::Svg);
     let theme = &THEMES[app.theme % THEMES.len()];
     let title = match &app.run {
+        Some(r) if r.python.is_some() => {
+            format!(
+                "mpviz — python {}",
+                r.python.as_ref().map_or("", |p| p.script.as_str())
+            )
+        }
         Some(r) => {
             let info = &scenario::ALL[r.scenario];
             format!("mpviz — §{} {}: {}", info.section, info.name, info.title)
@@ -161,20 +172,43 @@ impl Recorder {
 /// Longest a snapshot waits for its moment.
 const PATIENCE: Duration = Duration::from_secs(300);
 
-/// Runs `params` headless and writes each picture at the moment `shot` asks for.
-pub fn take(params: Params, shot: &Shot) -> Result<(), RunError> {
-    let index = scenario::index_of(params.name())
-        .ok_or_else(|| RunError::Usage("unknown scenario".into()))?;
+/// What a snapshot runs: a scenario on mpviz's workers, or a Python program under the probe.
+#[derive(Debug, Clone)]
+pub enum Subject {
+    Scenario(Params),
+    Python(crate::python::PythonRun),
+}
+
+/// Runs `subject` headless and writes each picture at the moment `shot` asks for.
+pub fn take(subject: Subject, shot: &Shot) -> Result<(), RunError> {
     let refresh = Duration::from_millis(250);
     let mut app = App::new(refresh, shot.theme);
     app.update(Msg::Resize(shot.size.0, shot.size.1));
-    app.open_run(index, params.clone());
+    let source: Box<dyn Source> = match subject {
+        Subject::Scenario(params) => {
+            let index = scenario::index_of(params.name())
+                .ok_or_else(|| RunError::Usage("unknown scenario".into()))?;
+            app.open_run(index, params.clone());
+            Box::new(Driver::start(params, shot.runtime.clone()))
+        }
+        Subject::Python(what) => {
+            what.check()?;
+            // Its screen is opened by the first item of its feed.
+            Box::new(crate::source::python::PythonSource::start(
+                what,
+                shot.runtime.speed_permille,
+                false,
+            ))
+        }
+    };
     let monitor = Monitor::start(refresh).map_err(|e| {
         RunError::Failed(format!(
             "cannot start the CPU sampler thread: {e} (is `ulimit -u` too low?)"
         ))
     })?;
-    let mut driver = Some(Driver::start(params, shot.runtime.clone()));
+    // The footer offers what this source can do, as in the UI.
+    app.update(Msg::Steering(source.steering()));
+    let mut driver = Some(source);
     let mut recorder = match &shot.record {
         Some(path) => Some(Recorder {
             cast: crate::export::cast::Cast::create(path, shot.size.0, shot.size.1, "mpviz")
@@ -204,8 +238,8 @@ pub fn take(params: Params, shot: &Shot) -> Result<(), RunError> {
                 next = pending.next();
                 if frozen {
                     frozen = false;
-                    if let Some(d) = &driver {
-                        d.hub.set_paused(false);
+                    if let Some(d) = driver.as_mut() {
+                        d.steer(&Command::Pause(false), &mut app);
                     }
                 }
                 continue;
@@ -214,8 +248,8 @@ pub fn take(params: Params, shot: &Shot) -> Result<(), RunError> {
             // their events) so the picture shows this moment, not a later one.
             if !frozen {
                 frozen = true;
-                if let Some(d) = &driver {
-                    d.hub.set_paused(true);
+                if let Some(d) = driver.as_mut() {
+                    d.steer(&Command::Pause(true), &mut app);
                 }
             }
         }
@@ -240,7 +274,10 @@ pub fn take(params: Params, shot: &Shot) -> Result<(), RunError> {
                 path.display()
             )));
         }
-        let rx = driver.as_ref().filter(|_| !frozen).map(|d| d.rx.clone());
+        let rx = driver
+            .as_ref()
+            .filter(|_| !frozen)
+            .and_then(|d| d.arrivals());
         let never = crossbeam_channel::never();
         select! {
             recv(rx.as_ref().unwrap_or(&never)) -> m => match m {
@@ -285,11 +322,14 @@ pub struct TapeRun {
     pub args: Vec<String>,
     pub size: (u16, u16),
     pub theme: Option<String>,
+    /// Who runs it: mpviz's workers, or CPython running the scenario's program.
+    pub engine: crate::cli::Engine,
     pub shots: Vec<(Trigger, PathBuf)>,
 }
 
 /// Parses a demo tape: `run SCENARIO [PARAMS]` starts a run; `size WxH` and `theme NAME` set
-/// its screen; `shot MOMENT|SECONDS FILE` takes a picture; `#` starts a comment.
+/// its screen; `engine python` runs the scenario's own program under the probe; `shot
+/// MOMENT|SECONDS FILE` takes a picture; `#` starts a comment.
 pub fn parse_tape(text: &str) -> Result<Vec<TapeRun>, String> {
     let mut runs: Vec<TapeRun> = Vec::new();
     for (n, raw) in text.lines().enumerate() {
@@ -309,6 +349,7 @@ pub fn parse_tape(text: &str) -> Result<Vec<TapeRun>, String> {
                 args: rest.iter().map(|s| s.to_string()).collect(),
                 size: (120, 40),
                 theme: None,
+                engine: crate::cli::Engine::Rust,
                 shots: Vec::new(),
             });
             continue;
@@ -319,6 +360,10 @@ pub fn parse_tape(text: &str) -> Result<Vec<TapeRun>, String> {
         match (verb, rest.as_slice()) {
             ("size", [s]) => run.size = crate::cli::parse_size(s).map_err(at)?,
             ("theme", [t]) => run.theme = Some(t.to_string()),
+            ("engine", [e]) => {
+                run.engine = <crate::cli::Engine as clap::ValueEnum>::from_str(e, true)
+                    .map_err(|_| at(format!("unknown engine {e:?} (rust, python)")))?;
+            }
             ("shot", [when, file]) => {
                 let trigger = match when.parse::<f64>() {
                     Ok(secs) if (0.0..=600.0).contains(&secs) => Trigger::At(secs),

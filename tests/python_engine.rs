@@ -420,3 +420,46 @@ fn an_arrays_elements_lose_updates_each_exactly() {
         common::assert_no_processes(&out.worker_pids());
     }
 }
+
+/// A picture of a Python run, for documentation: `mpviz snapshot SCENARIO --engine python`
+/// draws the real program's screen at its end (its processes, both Values' traces exact at 40
+/// and 20 with the lock), names the program in the picture, and offers only the keys that work;
+/// the Rust engine's parameters are refused before anything starts.
+#[test]
+fn a_snapshot_of_a_python_run_shows_the_program() {
+    if !python_here() {
+        return;
+    }
+    let out = std::env::temp_dir().join(format!("mpviz-pyshot-{}.txt", std::process::id()));
+    let path = out.display().to_string();
+    let run = common::run(&[
+        "snapshot", "lock", "--engine", "python", "--speed", "10", "--size", "80x24", "--out",
+        &path, "--when", "done",
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let text = std::fs::read_to_string(&out).expect("the picture");
+    let _ = std::fs::remove_file(&out);
+    for part in [
+        "mpviz python assets/python/mp_lock.py",
+        " done ",
+        "job_locked()",
+        "value: 20 of 20",
+        "Lock: 2 acquisitions",
+    ] {
+        assert!(text.contains(part), "{part:?} in:\n{text}");
+    }
+    assert!(!text.contains("e edit"), "no parameters to edit:\n{text}");
+    let bad = common::run(&[
+        "snapshot",
+        "lock",
+        "--engine",
+        "python",
+        "--race-window-ms",
+        "5",
+        "--out",
+        &path,
+    ]);
+    assert_eq!(bad.code, Some(2), "{}", bad.stderr);
+    assert!(bad.stderr.contains("--race-window-ms"), "{}", bad.stderr);
+    assert!(!out.exists(), "nothing written");
+}

@@ -266,7 +266,6 @@ def _wrap_bootstrap(process_mod):
         _emit({"type": "phase", "name": name})
         _at_def(_here(), target)
         code = 1
-        _hear_sigterm()
         try:
             code = orig(self, *args, **kwargs)
             return code
@@ -292,31 +291,6 @@ def _wrap_bootstrap(process_mod):
         return orig_start(self)
 
     process_mod.BaseProcess.start = start
-
-
-def _hear_sigterm():
-    """In a child of multiprocessing whose SIGTERM does what it does by default (kill it, as
-    `Pool.terminate` and `Process.terminate` send), the buffer is sent first: the process then
-    dies of the same signal, as it would have. A handler of the script's own is left alone."""
-    import signal as sig
-    try:
-        if sig.getsignal(sig.SIGTERM) is not sig.SIG_DFL:
-            return
-    except ValueError:  # not the main thread
-        return
-
-    def on_term(signum, frame):
-        # Not in the middle of a send (that send's lines would be cut): then only die.
-        if not _flushing:
-            _say_exit(signal=int(signum))
-            _flush()
-        sig.signal(signum, sig.SIG_DFL)
-        os.kill(os.getpid(), signum)
-
-    try:
-        sig.signal(sig.SIGTERM, on_term)
-    except (ValueError, OSError):
-        pass
 
 
 def _wrap_exit():
@@ -696,6 +670,10 @@ class _TaskTap(object):
         return getattr(self._queue, name)
 
     def get(self):
+        # Sent before waiting: a worker ended while it waits (Pool.terminate's SIGTERM, at its
+        # default) loses nothing. (No SIGTERM handler: a Python-level handler can miss the
+        # signal when it lands just before SemLock's wait blocks, and the worker would hang.)
+        _flush()
         task = self._queue.get()
         if task is None:
             return task

@@ -135,17 +135,21 @@ impl Session {
         self.keys.write_all(keys).expect("key");
     }
 
+    /// Resizes the terminal: the screen model first, then the pty. In the other order a frame
+    /// the UI draws at the new size (after SIGWINCH) could be parsed at the old one, clipped,
+    /// and never repainted (later frames only send the cells that change) — a garbled screen
+    /// that no wait would see right.
     pub fn resize(&self, rows: u16, cols: u16) {
-        self.master
-            .as_ref()
-            .expect("master")
-            .resize(size(rows, cols))
-            .expect("resize");
         self.parser
             .lock()
             .expect("parser")
             .screen_mut()
             .set_size(nz(rows), nz(cols));
+        self.master
+            .as_ref()
+            .expect("master")
+            .resize(size(rows, cols))
+            .expect("resize");
     }
 
     /// Waits for mpviz to exit; returns whether it exited successfully.
