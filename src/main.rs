@@ -626,37 +626,11 @@ fn run(args: RunArgs) -> ExitCode {
         );
         return ExitCode::from(EXIT_USAGE);
     }
-    let mut trace = args
-        .trace_out
-        .as_ref()
-        .map(|_| mpviz::export::trace::ChromeTrace::default());
-    let stdout = std::io::stdout();
-    let t0 = mpviz::runtime::clock::now_ns();
-    // A write that fails (the reader went away, a full disk) stops the run, cleanly: there is
-    // no one left to show it to.
-    let mut out_error: Option<std::io::Error> = None;
-    let mut observer = |e: &Envelope| {
-        if let Some(t) = trace.as_mut() {
-            t.observe(e);
-        }
-        if out_error.is_some() {
-            return;
-        }
-        let mut out = stdout.lock();
-        let written = if json {
-            report::json_line(&mut out, e)
-        } else {
-            match report::text_line(e, t0, &cells) {
-                Some(line) => writeln!(out, "{line}"),
-                None => Ok(()),
-            }
-        };
-        if let Err(err) = written {
-            out_error = Some(err);
-            interrupt_flag().store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-    };
+    let mut printer = report::Printer::new(json, cells, args.trace_out.is_some());
+    let mut observer = |e: &Envelope| printer.observe(e);
     let result = scenario::run(&params, opts, &mut observer);
+    let mut out_error = printer.error.take();
+    let stdout = std::io::stdout();
     let mut code = match &result {
         Ok(summary) => {
             let mut out = stdout.lock();
@@ -682,7 +656,7 @@ fn run(args: RunArgs) -> ExitCode {
         Err(_) if out_error.is_some() => ExitCode::from(EXIT_PROBLEMS),
         Err(e) => fail(e),
     };
-    if let (Some(t), Some(path)) = (trace, &args.trace_out)
+    if let (Some(t), Some(path)) = (printer.trace, &args.trace_out)
         && let Err(e) = mpviz::export::files::write_whole(path, t.finish().as_bytes())
     {
         eprintln!("mpviz: cannot write the trace {}: {e}", path.display());

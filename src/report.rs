@@ -171,3 +171,50 @@ pub fn summary_text(s: &Summary) -> String {
     }
     t
 }
+
+/// Prints a headless run's events as they arrive (JSON lines or text) and collects its Chrome
+/// trace if one is asked for. A write that fails (the reader went away, a full disk) is kept
+/// and stops the run, cleanly: there is no one left to show it to.
+pub struct Printer {
+    json: bool,
+    t0: u64,
+    cells: Vec<crate::scenario::CellName>,
+    pub trace: Option<crate::export::trace::ChromeTrace>,
+    pub error: Option<std::io::Error>,
+}
+
+impl Printer {
+    pub fn new(json: bool, cells: Vec<crate::scenario::CellName>, trace: bool) -> Printer {
+        Printer {
+            json,
+            t0: crate::runtime::clock::now_ns(),
+            cells,
+            trace: trace.then(crate::export::trace::ChromeTrace::default),
+            error: None,
+        }
+    }
+
+    pub fn observe(&mut self, e: &Envelope) {
+        if let Some(t) = self.trace.as_mut() {
+            t.observe(e);
+        }
+        if self.error.is_some() {
+            return;
+        }
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        let written = if self.json {
+            json_line(&mut out, e)
+        } else {
+            match text_line(e, self.t0, &self.cells) {
+                Some(line) => writeln!(out, "{line}"),
+                None => Ok(()),
+            }
+        };
+        if let Err(err) = written {
+            self.error = Some(err);
+            crate::runtime::spawn::interrupt_flag()
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}

@@ -9,14 +9,7 @@ mod common;
 use std::process::Command;
 
 fn python_here() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import multiprocessing"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("skipped: no python3 with multiprocessing on PATH");
-    }
-    ok
+    common::python_here()
 }
 
 fn fixture(name: &str) -> String {

@@ -7,21 +7,13 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 
 use serde_json::Value;
 
 const METHODS: [&str; 3] = ["fork", "spawn", "forkserver"];
 
 fn python_here() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import multiprocessing"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("skipped: no python3 with multiprocessing on PATH");
-    }
-    ok
+    common::python_here()
 }
 
 fn printed(out: &common::Output) -> Vec<String> {

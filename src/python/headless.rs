@@ -56,43 +56,16 @@ pub fn run(what: &PythonRun, control: &Control, out: &Output) -> Result<Outcome,
             ))
         })?;
     }
-    let mut trace = out
-        .trace_out
-        .as_ref()
-        .map(|_| crate::export::trace::ChromeTrace::default());
-    let stdout = std::io::stdout();
-    let t0 = crate::runtime::clock::now_ns();
-    let mut out_error: Option<std::io::Error> = None;
-    let mut observer = |e: &Envelope| {
-        if let Some(t) = trace.as_mut() {
-            t.observe(e);
-        }
-        if out_error.is_some() {
-            return;
-        }
-        let mut o = stdout.lock();
-        let written = if out.json {
-            report::json_line(&mut o, e)
-        } else {
-            match report::text_line(e, t0, &[]) {
-                Some(line) => writeln!(o, "{line}"),
-                None => Ok(()),
-            }
-        };
-        if let Err(err) = written {
-            out_error = Some(err);
-            // No one is left to show it to: the run is stopped, cleanly.
-            crate::runtime::spawn::interrupt_flag()
-                .store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-    };
+    let mut printer = report::Printer::new(out.json, Vec::new(), out.trace_out.is_some());
+    let mut observer = |e: &Envelope| printer.observe(e);
     let result = super::run(what, control, &mut observer);
-    if let Some(e) = out_error {
+    if let Some(e) = printer.error.take() {
         return Ok(Outcome::OutputFailed(format!(
             "cannot write the output ({e}); the run was stopped and cleaned up"
         )));
     }
     let summary = result?;
+    let stdout = std::io::stdout();
     let mut o = stdout.lock();
     let written = if out.json {
         writeln!(o, "{}", serde_json::to_string(&summary).unwrap_or_default())
@@ -105,7 +78,7 @@ pub fn run(what: &PythonRun, control: &Control, out: &Output) -> Result<Outcome,
             "cannot write the output ({e}); the run was stopped and cleaned up"
         )));
     }
-    if let (Some(t), Some(path)) = (trace, &out.trace_out)
+    if let (Some(t), Some(path)) = (printer.trace, &out.trace_out)
         && let Err(e) = crate::export::files::write_whole(path, t.finish().as_bytes())
     {
         return Ok(Outcome::OutputFailed(format!(

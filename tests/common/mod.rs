@@ -242,3 +242,16 @@ impl Rng {
         self.next() % n
     }
 }
+
+/// Whether CPython with multiprocessing is on PATH (the Python tests are skipped, with a
+/// message, where it is not; CI has CPython 3.11).
+pub fn python_here() -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import multiprocessing"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("skipped: no python3 with multiprocessing on PATH");
+    }
+    ok
+}
