@@ -208,7 +208,7 @@ pub fn take(subject: Subject, shot: &Shot) -> Result<(), RunError> {
     })?;
     // The footer offers what this source can do, as in the UI.
     app.update(Msg::Steering(source.steering()));
-    let mut driver = Some(source);
+    let mut source = Some(source);
     let mut recorder = match &shot.record {
         Some(path) => Some(Recorder {
             cast: crate::export::cast::Cast::create(path, shot.size.0, shot.size.1, "mpviz")
@@ -238,7 +238,7 @@ pub fn take(subject: Subject, shot: &Shot) -> Result<(), RunError> {
                 next = pending.next();
                 if frozen {
                     frozen = false;
-                    if let Some(d) = driver.as_mut() {
+                    if let Some(d) = source.as_mut() {
                         d.steer(&Command::Pause(false), &mut app);
                     }
                 }
@@ -248,7 +248,7 @@ pub fn take(subject: Subject, shot: &Shot) -> Result<(), RunError> {
             // their events) so the picture shows this moment, not a later one.
             if !frozen {
                 frozen = true;
-                if let Some(d) = driver.as_mut() {
+                if let Some(d) = source.as_mut() {
                     d.steer(&Command::Pause(true), &mut app);
                 }
             }
@@ -274,7 +274,7 @@ pub fn take(subject: Subject, shot: &Shot) -> Result<(), RunError> {
                 path.display()
             )));
         }
-        let rx = driver
+        let rx = source
             .as_ref()
             .filter(|_| !frozen)
             .and_then(|d| d.arrivals());
@@ -285,10 +285,10 @@ pub fn take(subject: Subject, shot: &Shot) -> Result<(), RunError> {
                     let ended = matches!(f, Feed::Ended(_));
                     app.feed(f);
                     if ended {
-                        driver = None;
+                        source = None;
                     }
                 }
-                Err(_) => driver = None,
+                Err(_) => source = None,
             },
             recv(monitor.samples) -> s => if let Ok(s) = s {
                 app.update(Msg::Sample(s));
@@ -311,7 +311,7 @@ pub fn take(subject: Subject, shot: &Shot) -> Result<(), RunError> {
             .map_err(|e| RunError::Failed(format!("recording: {e}")))?;
     }
     // Stop the run if it still goes on: nothing of it is left behind.
-    drop(driver);
+    drop(source);
     Ok(())
 }
 

@@ -8,10 +8,6 @@ mod common;
 
 use std::process::Command;
 
-fn python_here() -> bool {
-    common::python_here()
-}
-
 fn fixture(name: &str) -> String {
     format!("{}/tests/python/{name}", env!("CARGO_MANIFEST_DIR"))
 }
@@ -24,7 +20,7 @@ fn nothing_left(out: &common::Output) {
 
 #[test]
 fn the_counter_under_every_start_method_lost_updates_exact_and_the_lock_exact() {
-    if !python_here() {
+    if !common::python_here() {
         return;
     }
     const STEPS: i64 = 1500;
@@ -81,7 +77,7 @@ fn the_counter_under_every_start_method_lost_updates_exact_and_the_lock_exact() 
 
 #[test]
 fn the_probe_changes_neither_output_nor_exit_code() {
-    if !python_here() {
+    if !common::python_here() {
         return;
     }
     for method in ["fork", "spawn"] {
@@ -123,7 +119,7 @@ fn the_probe_changes_neither_output_nor_exit_code() {
 
 #[test]
 fn bad_input_is_one_line_and_starts_nothing() {
-    if !python_here() {
+    if !common::python_here() {
         return;
     }
     let cases: [&[&str]; 3] = [
@@ -148,7 +144,7 @@ fn bad_input_is_one_line_and_starts_nothing() {
 
 #[test]
 fn the_tutorials_queue_program_gives_its_figure_and_each_item_its_putter() {
-    if !python_here() {
+    if !common::python_here() {
         return;
     }
     let script = format!("{}/assets/python/mp_queue.py", env!("CARGO_MANIFEST_DIR"));
@@ -178,7 +174,7 @@ fn the_tutorials_queue_program_gives_its_figure_and_each_item_its_putter() {
 
 #[test]
 fn the_pools_tasks_are_seen_with_their_workers_and_the_bad_call_in_pythons_words() {
-    if !python_here() {
+    if !common::python_here() {
         return;
     }
     for method in ["fork", "spawn", "forkserver"] {
@@ -237,7 +233,7 @@ fn is_keeper(pid: i32) -> bool {
 /// processes, `r` runs it again, and quitting in the middle leaves nothing.
 #[test]
 fn the_ui_shows_a_python_run_and_quitting_leaves_nothing() {
-    if !python_here() {
+    if !common::python_here() {
         return;
     }
     let ticks = fixture("ticks.py");
@@ -311,7 +307,7 @@ fn traced_lines(out: &common::Output, stream: &str) -> Vec<String> {
 /// seen and nothing dropped; and what each does that the probe must follow is there.
 #[test]
 fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
-    if !python_here() {
+    if !common::python_here() {
         return;
     }
     let scripts = [
@@ -406,7 +402,7 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
 #[test]
 fn signals_to_mpviz_mid_run_leave_no_process_and_no_directory() {
     use std::io::BufRead;
-    if !python_here() {
+    if !common::python_here() {
         return;
     }
     common::adopt_orphans();

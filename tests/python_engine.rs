@@ -12,10 +12,6 @@ use serde_json::Value;
 
 const METHODS: [&str; 3] = ["fork", "spawn", "forkserver"];
 
-fn python_here() -> bool {
-    common::python_here()
-}
-
 fn printed(out: &common::Output) -> Vec<String> {
     out.events("output")
         .iter()
@@ -65,7 +61,7 @@ fn every_program() -> Vec<(&'static str, &'static str, common::Output)> {
 
 #[test]
 fn the_tutorials_programs_give_its_figures_under_every_start_method() {
-    if !python_here() {
+    if !common::python_here() {
         return;
     }
     for (scenario, method, out) in every_program() {
@@ -247,7 +243,7 @@ fn the_tutorials_programs_give_its_figures_under_every_start_method() {
 /// writes is lost — ten rounds, ten lost updates, every time; the locked run stays exact.
 #[test]
 fn step_mode_holds_each_process_until_it_is_let_go() {
-    if !python_here() {
+    if !common::python_here() {
         return;
     }
     for method in METHODS {
@@ -349,7 +345,7 @@ fn lost_in_title(screen: &str) -> usize {
 /// nothing.
 #[test]
 fn stepping_a_lost_update_by_hand_in_the_ui() {
-    if !python_here() {
+    if !common::python_here() {
         return;
     }
     let mut s = common::pty::Session::start(&["ui", "lock", "--engine", "python"]);
@@ -386,7 +382,7 @@ fn stepping_a_lost_update_by_hand_in_the_ui() {
 /// updates would have added.
 #[test]
 fn an_arrays_elements_lose_updates_each_exactly() {
-    if !python_here() {
+    if !common::python_here() {
         return;
     }
     const STEPS: i64 = 800;
@@ -419,7 +415,7 @@ fn an_arrays_elements_lose_updates_each_exactly() {
 /// the Rust engine's parameters are refused before anything starts.
 #[test]
 fn a_snapshot_of_a_python_run_shows_the_program() {
-    if !python_here() {
+    if !common::python_here() {
         return;
     }
     let out = std::env::temp_dir().join(format!("mpviz-pyshot-{}.txt", std::process::id()));

@@ -26,6 +26,7 @@ import atexit
 import json
 import os
 import socket
+import struct
 import sys
 import time
 
@@ -200,7 +201,6 @@ def _interval():
     m = _steer
     if not m:
         return 1.0
-    import struct
     f = struct.unpack_from("<d", m, 0)[0]
     return f if f == f and 0.0 < f < 1e6 else 1.0
 
