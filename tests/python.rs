@@ -465,3 +465,40 @@ fn signals_to_mpviz_mid_run_leave_no_process_and_no_directory() {
         assert!(!dirs[0].exists(), "{sig}: {} left", dirs[0].display());
     }
 }
+
+#[test]
+fn values_of_every_kind_arrive_exact_whichever_form_the_probe_sends_them_in() {
+    if !common::python_here() {
+        return;
+    }
+    let out = common::run(&["python", "--json", &fixture("kinds.py")]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let writes: Vec<(String, String)> = out
+        .events("write")
+        .iter()
+        .map(|e| (e["old"].to_string(), e["new"].to_string()))
+        .collect();
+    let want = [
+        ("0", "18446744073709551615"), // above i64: a JSON line
+        ("0.5", "1.75"),               // floats: a binary record
+        ("97", "122"),                 // a char Array's element, b"a" -> b"z"
+        ("0", "1"),                    // a bool
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(o, n)| (o.to_string(), n.to_string()))
+        .collect();
+    assert_eq!(writes, want);
+    let reads = out.events("read");
+    let values: Vec<String> = reads.iter().map(|e| e["value"].to_string()).collect();
+    assert_eq!(values, ["0.5", "18446744073709551615", "1.75", "1"]);
+    // Each read names the store it saw: this process's own write of that Value.
+    let last = reads.last().expect("a read");
+    assert_eq!(last["from"]["worker"], 1);
+    assert_eq!(last["from"]["seq"], 4);
+    let s = out.summary();
+    assert_eq!(s["dropped_events"], 0, "{s}");
+    let printed = out.events("output");
+    assert_eq!(printed.len(), 1);
+    assert_eq!(printed[0]["text"], "18446744073709551615 1.75 b'zb' True");
+}

@@ -2,8 +2,10 @@
 
 Pure standard library. mpviz writes this file to a private directory of the run, starts the
 program under it (`main`), and every Python process of the run connects to the run's socket
-(MPVIZ_PROBE_SOCK) and sends its events as JSON lines, the same objects `mpviz run --json`
-prints (without worker and pid: mpviz knows which connection is which process).
+(MPVIZ_PROBE_SOCK) and sends its events: the hot ones (shared reads and writes, lock steps, the
+line it is at) as binary records (`src/python/record.rs` gives the layout), the rest as JSON
+lines, the same objects `mpviz run --json` prints (without worker and pid: mpviz knows which
+connection is which process).
 
 How it reaches every process:
 - spawn and forkserver children are started by `multiprocessing.util.spawnv_passfds` with a
@@ -40,6 +42,19 @@ _steer = None
 _MAIN = os.environ.get("MPVIZ_PROBE_MAIN", "")
 _BATCH = 256
 
+# The binary records (little-endian, unpadded; the first byte is the tag).
+# A store's name is one u64, worker << 32 | seq, as the shared tag beside the value holds it.
+_P_READ_I = struct.Struct("<BHIqQQ").pack
+_P_READ_F = struct.Struct("<BHIdQQ").pack
+_P_WRITE_I = struct.Struct("<BHIqqIQQQ").pack
+_P_WRITE_F = struct.Struct("<BHIddIQQQ").pack
+_P_REQUESTED = struct.Struct("<BQ").pack
+_P_ACQUIRED = struct.Struct("<BQBQ").pack
+_P_TAKEN = struct.Struct("<BQQ").pack
+_P_RELEASED = struct.Struct("<BQQ").pack
+_P_AT = struct.Struct("<BIQ").pack
+_PackError = struct.error
+
 # Everything this process knows of its connection. Reset in a fork child.
 _conn = None
 _installed = False
@@ -53,7 +68,7 @@ class _Conn:
         self.pid = os.getpid()
         self.buf = []
         self.seq = 0
-        # cell -> (worker, seq, value) of this process's last read of it
+        # cell -> (store name, value) of this process's last read of it
         self.last_read = {}
         self.held_since = None
         # This process has said how it ended (its exit event is in the buffer or sent).
@@ -103,38 +118,37 @@ def _emit(kind, t_ns=None):
 
 
 def _line(text):
-    """An event already written as a JSON object (the hot paths format their own)."""
+    """An event already written as a JSON object."""
+    _put((text + "\n").encode())
+
+
+def _put(data):
+    """An event as it goes on the wire: a JSON line or a binary record (the hot paths append
+    their own records to the buffer)."""
     global _dropped
     c = _conn or _connect()
     if c is None:
         _dropped += 1
         return
-    c.buf.append(text)
+    c.buf.append(data)
     if len(c.buf) >= _BATCH:
         _flush()
-
-
-_flushing = False
 
 
 def _flush():
     """Sends the buffer (and gives the connection a fresh one: a caller holding the old list
     must fetch `c.buf` again)."""
-    global _dropped, _flushing
+    global _dropped
     c = _conn
     if c is None or c.pid != os.getpid() or not c.buf:
         return
-    _flushing = True
+    data = b"".join(c.buf)
+    n = len(c.buf)
+    c.buf = []
     try:
-        data = ("\n".join(c.buf) + "\n").encode()
-        n = len(c.buf)
-        c.buf = []
-        try:
-            c.sock.sendall(data)
-        except OSError:
-            _dropped += n
-    finally:
-        _flushing = False
+        c.sock.sendall(data)
+    except OSError:
+        _dropped += n
 
 
 def _say_exit(code=None, signal=None):
@@ -163,7 +177,7 @@ def _at(c, depth):
             n = f.f_lineno
             if n != c.line:
                 c.line = n
-                _line('{"type":"at","line":%d,"t_ns":%d}' % (n, time.monotonic_ns()))
+                _put(_P_AT(9, n, _mono()))
             return
         f = f.f_back
 
@@ -174,7 +188,7 @@ def _at_def(c, fn):
     if c is not None and code is not None and code.co_filename == _MAIN \
             and code.co_firstlineno != c.line:
         c.line = code.co_firstlineno
-        _line('{"type":"at","line":%d,"t_ns":%d}' % (c.line, time.monotonic_ns()))
+        _put(_P_AT(9, c.line, _mono()))
 
 
 # ---- steering ------------------------------------------------------------------------------
@@ -219,6 +233,34 @@ def _gate(c, access):
                 return
     except OSError:
         return
+
+
+def _read_record(cell, index, v, name):
+    """A read as its binary record: an integer that fits 64 bits or a float; anything else
+    (a big integer, a char Array's bytes, a bool) as a JSON line."""
+    try:
+        if type(v) is float:
+            return _P_READ_F(2, cell, index, v, name, _mono())
+        return _P_READ_I(1, cell, index, v, name, _mono())
+    except _PackError:
+        return ('{"type":"read","cell":%d,"index":%d,"value":%s,"from":{"worker":%d,'
+                '"seq":%d},"t_ns":%d}\n'
+                % (cell, index, _num(v), name >> 32, name & 0xFFFFFFFF, _mono())).encode()
+
+
+def _write_record(cell, index, old, new, seq, origin, replaced):
+    """A write as its binary record, or a JSON line (as `_read_record`)."""
+    try:
+        if type(new) is float and type(old) is float:
+            return _P_WRITE_F(4, cell, index, old, new, seq, origin, replaced, _mono())
+        if type(new) is not float and type(old) is not float:
+            return _P_WRITE_I(3, cell, index, old, new, seq, origin, replaced, _mono())
+    except _PackError:
+        pass
+    return ('{"type":"write","cell":%d,"index":%d,"old":%s,"new":%s,"seq":%d,'
+            '"from":{"worker":%d,"seq":%d},"replaced":{"worker":%d,"seq":%d},"t_ns":%d}\n'
+            % (cell, index, _num(old), _num(new), seq, origin >> 32, origin & 0xFFFFFFFF,
+               replaced >> 32, replaced & 0xFFFFFFFF, _mono())).encode()
 
 
 def _num(v):
@@ -356,7 +398,7 @@ def _wrap_values(sct):
             if not lock:
                 # The Value's own lock: its takes are the value's reads and writes, not a
                 # lock of the program's.
-                self._lock._mpviz_internal = True
+                _mark_internal(self._lock)
         self._mpviz_tag = tag
 
     def __reduce__(self):
@@ -381,15 +423,16 @@ def _wrap_values(sct):
             name = store.value
         finally:
             self.release()
-        w, s = name >> 32, name & 0xFFFFFFFF
         if c is None:
             _line("")
             return v
-        c.last_read[cell] = (w, s, v)
+        c.last_read[cell] = (name, v)
         buf = c.buf
-        buf.append('{"type":"read","cell":%d,"index":0,"value":%s,"from":{"worker":%d,'
-                   '"seq":%d},"t_ns":%d}'
-                   % (cell, v if type(v) is int else _num(v), w, s, _mono()))
+        try:
+            buf.append(_P_READ_I(1, cell, 0, v, name, _mono()) if type(v) is int
+                       else _read_record(cell, 0, v, name))
+        except _PackError:
+            buf.append(_read_record(cell, 0, v, name))
         if len(buf) >= _BATCH:
             _flush()
         return v
@@ -420,13 +463,14 @@ def _wrap_values(sct):
         if c is None:
             _line("")
             return
-        rw, rs = replaced >> 32, replaced & 0xFFFFFFFF
-        fw, fs, old = c.last_read.get(cell) or (rw, rs, before)
+        origin, old = c.last_read.get(cell) or (replaced, before)
         buf = c.buf
-        buf.append('{"type":"write","cell":%d,"index":0,"old":%s,"new":%s,"seq":%d,'
-                   '"from":{"worker":%d,"seq":%d},"replaced":{"worker":%d,"seq":%d},"t_ns":%d}'
-                   % (cell, old if type(old) is int else _num(old),
-                      new if type(new) is int else _num(new), seq, fw, fs, rw, rs, _mono()))
+        try:
+            buf.append(_P_WRITE_I(3, cell, 0, old, new, seq, origin, replaced, _mono())
+                       if type(old) is int and type(new) is int
+                       else _write_record(cell, 0, old, new, seq, origin, replaced))
+        except _PackError:
+            buf.append(_write_record(cell, 0, old, new, seq, origin, replaced))
         if len(buf) >= _BATCH:
             _flush()
 
@@ -465,13 +509,11 @@ def _wrap_arrays(sct):
         with self:
             v = self._obj[j]
             name = store[j]
-        w, s = name >> 32, name & 0xFFFFFFFF
         if c is None:
             _line("")
             return v
-        c.last_read[(cell, j)] = (w, s, v)
-        _line('{"type":"read","cell":%d,"index":%d,"value":%s,"from":{"worker":%d,'
-              '"seq":%d},"t_ns":%d}' % (cell, j, _num(v), w, s, _mono()))
+        c.last_read[(cell, j)] = (name, v)
+        _put(_read_record(cell, j, v, name))
         return v
 
     def __setitem__(self, i, value):
@@ -498,11 +540,8 @@ def _wrap_arrays(sct):
         if c is None:
             _line("")
             return
-        rw, rs = replaced >> 32, replaced & 0xFFFFFFFF
-        fw, fs, old = c.last_read.get((cell, j)) or (rw, rs, before)
-        _line('{"type":"write","cell":%d,"index":%d,"old":%s,"new":%s,"seq":%d,'
-              '"from":{"worker":%d,"seq":%d},"replaced":{"worker":%d,"seq":%d},"t_ns":%d}'
-              % (cell, j, _num(old), _num(new), seq, fw, fs, rw, rs, _mono()))
+        origin, old = c.last_read.get((cell, j)) or (replaced, before)
+        _put(_write_record(cell, j, old, new, seq, origin, replaced))
 
     arr.__getitem__ = __getitem__
     arr.__setitem__ = __setitem__
@@ -512,7 +551,7 @@ def _rebuild(obj, lock, tag, internal):
     global _pending_tag
     import multiprocessing.sharedctypes as sct
     if internal:
-        lock._mpviz_internal = True
+        _mark_internal(lock)
     _pending_tag = tag
     return sct.synchronized(obj, lock)
 
@@ -527,10 +566,10 @@ def _wrap_locks(syn):
         if not isinstance(self, syn.Lock) or isinstance(self, syn.RLock):
             return
         raw_acquire, raw_release = self.acquire, self.release
+        # What `_mark_internal` puts back, for a lock that is machinery, not the program's.
+        self._mpviz_raw = (raw_acquire, raw_release)
 
         def acquire(block=True, timeout=None):
-            if getattr(self, "_mpviz_internal", False):
-                return raw_acquire(block, timeout)
             c = _conn or _connect()
             if c is None:
                 _line("")
@@ -538,14 +577,13 @@ def _wrap_locks(syn):
             f = _getframe(1)
             if f.f_code.co_filename != _MAIN or f.f_lineno != c.line:
                 _at(c, 2)
-            buf = c.buf
             t0 = _mono()
-            buf.append('{"type":"lock_requested","t_ns":%d}' % t0)
             if raw_acquire(False):
                 now = _mono()
-                buf.append('{"type":"lock_acquired","wait_ns":%d,"contended":false,"t_ns":%d}'
-                           % (now - t0, now))
+                buf = c.buf
+                buf.append(_P_TAKEN(7, t0, now))
             else:
+                c.buf.append(_P_REQUESTED(5, t0))
                 if not block:
                     return False
                 _flush()
@@ -553,16 +591,13 @@ def _wrap_locks(syn):
                     return False
                 now = _mono()
                 buf = c.buf  # the flush gave the connection a new buffer
-                buf.append('{"type":"lock_acquired","wait_ns":%d,"contended":true,"t_ns":%d}'
-                           % (now - t0, now))
+                buf.append(_P_ACQUIRED(6, now - t0, 1, now))
             c.held_since = now
             if len(buf) >= _BATCH:
                 _flush()
             return True
 
         def release():
-            if getattr(self, "_mpviz_internal", False):
-                return raw_release()
             c = _conn or _connect()
             if c is None:
                 _line("")
@@ -574,7 +609,7 @@ def _wrap_locks(syn):
             held = now - c.held_since if c.held_since else 0
             raw_release()
             buf = c.buf
-            buf.append('{"type":"lock_released","hold_ns":%d,"t_ns":%d}' % (held, now))
+            buf.append(_P_RELEASED(8, held, now))
             if len(buf) >= _BATCH:
                 _flush()
 
@@ -602,10 +637,15 @@ class _Tagged(object):
 
 
 def _mark_internal(*locks):
+    """These locks are machinery (a queue's, a Value's own), not the program's: their takes
+    are not lock events, and they get their untraced methods back."""
     for lock in locks:
         if lock is not None:
             try:
                 lock._mpviz_internal = True
+                raw = getattr(lock, "_mpviz_raw", None)
+                if raw is not None:
+                    lock.acquire, lock.release = raw
             except AttributeError:
                 pass
 

@@ -1,7 +1,7 @@
 //! A real CPython program traced by the probe (`assets/probe/mpviz_probe.py`, carried inside
 //! the binary): `mpviz python SCRIPT`. The run gets a private directory (mode 0700) holding the
 //! probe and a Unix socket; every Python process of the run connects to the socket and sends
-//! its events as JSON lines, one connection per process, each a worker of its own (numbered in
+//! its events (JSON lines and binary records), one connection per process, each a worker of its own (numbered in
 //! the order they connect; the script's own process is worker 1). The script's output is read
 //! from its stdout and stderr and becomes `output` events. The program runs in a process group
 //! of its own, and this process is a child subreaper, so whatever the script starts is killed
@@ -10,11 +10,13 @@
 //! Wire protocol (any process that speaks it can be shown): connect, send one line
 //! `{"hello":1,"pid":P,"ppid":Q}`, read back one line with the worker number; then send events
 //! as JSON lines, each an object as `mpviz run --json` prints one, with `type`, the event's
-//! fields and `t_ns` (CLOCK_MONOTONIC nanoseconds), without `worker` and `pid`. A store of a
+//! fields and `t_ns` (CLOCK_MONOTONIC nanoseconds), without `worker` and `pid`, or the hot ones
+//! as binary records (`record`: a line starts with `{`, a record with its tag). A store of a
 //! shared value is named `{"worker":W,"seq":S}` with the worker number mpviz gave.
 
 pub mod headless;
 pub mod keeper;
+mod record;
 pub mod steer;
 mod wire;
 

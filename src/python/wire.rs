@@ -1,7 +1,7 @@
 //! The run's socket: one connection per Python process, a hello and a worker number, then
-//! JSON lines of events (see the module above for the protocol).
+//! its events as JSON lines and binary records (see the module above for the protocol).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::AsFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 
 use crossbeam_channel::Sender;
 
+use super::record;
 use super::steer::Steer;
 use crate::runtime::clock::now_ns;
 use crate::runtime::{Envelope, EventKind};
@@ -101,29 +102,42 @@ fn read_process(
         let _ = tx.send(envelope(kind, at));
     }
     let mut said_exit = false;
-    loop {
-        line.clear();
-        match lines.read_line(&mut line) {
-            Ok(0) | Err(_) => break,
-            Ok(n) if n > MAX_LINE => {
+    let mut rec = [0u8; 64];
+    while let Ok(&[tag, ..]) = lines.fill_buf() {
+        // A binary record (its tag says how long it is), or a JSON line.
+        let events = if let Some(n) = record::size(tag) {
+            if lines.read_exact(&mut rec[..n]).is_err() {
                 dropped.fetch_add(1, Ordering::Relaxed);
+                break;
             }
-            Ok(_) => match event_of(&line, worker, pid) {
-                Some(e) => {
-                    said_exit |= matches!(e.kind, EventKind::Exit { .. });
-                    // Known to wait before anyone can see it does (and let it go), or let go
-                    // at once if step mode is off.
-                    if matches!(e.kind, EventKind::Gate { .. }) {
-                        steer.arrived(worker, &writer);
-                    }
-                    if tx.send(e).is_err() {
-                        return;
-                    }
-                }
-                None => {
-                    dropped.fetch_add(1, Ordering::Relaxed);
-                }
-            },
+            record::decode(&rec[..n]).map(|events| {
+                events
+                    .into_iter()
+                    .map(|(kind, t_ns)| envelope(kind, t_ns))
+                    .collect()
+            })
+        } else {
+            line.clear();
+            match lines.read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(n) if n > MAX_LINE => None,
+                Ok(_) => event_of(&line, worker, pid).map(|e| vec![e]),
+            }
+        };
+        let Some(events) = events else {
+            dropped.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
+        for e in events {
+            said_exit |= matches!(e.kind, EventKind::Exit { .. });
+            // Known to wait before anyone can see it does (and let it go), or let go at once
+            // if step mode is off.
+            if matches!(e.kind, EventKind::Gate { .. }) {
+                steer.arrived(worker, &writer);
+            }
+            if tx.send(e).is_err() {
+                return;
+            }
         }
     }
     steer.gone(worker);
