@@ -27,7 +27,7 @@ pub fn serve(
     steer: &Arc<Steer>,
 ) {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-    let next = AtomicU16::new(1);
+    let next = Arc::new(AtomicU16::new(1));
     let mut readers = Vec::new();
     let _ = listener.set_nonblocking(true);
     loop {
@@ -38,13 +38,10 @@ pub fn serve(
         // Accept all that are waiting, even when told to stop (a last process's connection).
         if ready {
             while let Ok((conn, _)) = listener.accept() {
-                // Numbered in the order they connected (the script's own process first: it
-                // connects before the script runs), not in the order their threads get going.
-                let worker = next.fetch_add(1, Ordering::Relaxed);
-                let (tx, counted) = (tx.clone(), dropped.clone());
+                let (tx, next, counted) = (tx.clone(), next.clone(), dropped.clone());
                 let steer = steer.clone();
                 match std::thread::Builder::new()
-                    .spawn(move || read_process(conn, worker, &tx, &counted, &steer))
+                    .spawn(move || read_process(conn, &tx, &next, &counted, &steer))
                 {
                     Ok(h) => readers.push(h),
                     Err(_) => {
@@ -65,8 +62,8 @@ pub fn serve(
 /// One process's stream: its hello, then its events until it closes.
 fn read_process(
     conn: UnixStream,
-    worker: u16,
     tx: &Sender<Envelope>,
+    next: &AtomicU16,
     dropped: &AtomicU64,
     steer: &Steer,
 ) {
@@ -85,6 +82,7 @@ fn read_process(
     let Some(pid) = hello["pid"].as_i64().map(|p| p as i32) else {
         return;
     };
+    let worker = next.fetch_add(1, Ordering::Relaxed);
     if writeln!(writer, "{worker}").is_err() {
         return;
     }

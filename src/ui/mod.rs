@@ -148,21 +148,26 @@ fn header(app: &App, run: &RunState, theme: &Theme) -> Line<'static> {
     ));
     if app.step {
         // The keys that do something now: the workers waiting at a gate, by their numbers.
-        let waiting: Vec<String> = run
+        // In the workers' order, whatever order their rows were made in.
+        let mut at_gate: Vec<_> = run
             .workers
             .rows
             .iter()
             .filter_map(|w| match w.state {
-                WorkerState::AtGate(a) => Some(format!(
-                    "{}{}",
-                    w.id,
-                    if a == crate::runtime::Access::Read {
-                        "r"
-                    } else {
-                        "w"
-                    }
-                )),
+                WorkerState::AtGate(a) => Some((w.id, a)),
                 _ => None,
+            })
+            .collect();
+        at_gate.sort_by_key(|&(id, _)| id);
+        let waiting: Vec<String> = at_gate
+            .iter()
+            .map(|&(id, a)| {
+                let access = if a == crate::runtime::Access::Read {
+                    "r"
+                } else {
+                    "w"
+                };
+                format!("{id}{access}")
             })
             .collect();
         let text = if waiting.is_empty() {
