@@ -502,3 +502,52 @@ fn values_of_every_kind_arrive_exact_whichever_form_the_probe_sends_them_in() {
     assert_eq!(printed.len(), 1);
     assert_eq!(printed[0]["text"], "18446744073709551615 1.75 b'zb' True");
 }
+
+/// A user's own `sitecustomize` on PYTHONPATH still runs in every process it ran in without
+/// the probe (the probe is not a sitecustomize and hides none), and every process is traced.
+#[test]
+fn the_users_own_sitecustomize_runs_as_without_the_probe() {
+    if !common::python_here() {
+        return;
+    }
+    let site = fixture("site");
+    let script = fixture("sitecustom.py");
+    let plain = Command::new("python3")
+        .arg(&script)
+        .env("PYTHONPATH", &site)
+        .output()
+        .expect("python3");
+    assert!(plain.status.success());
+    let traced = Command::new(common::BIN)
+        .args(["python", "--json", &script])
+        .env("PYTHONPATH", &site)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("mpviz");
+    assert_eq!(traced.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&traced.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let printed = |stream: &str| {
+        let mut v: Vec<String> = lines
+            .iter()
+            .filter(|e| e["type"] == "output" && e["stream"] == stream)
+            .filter_map(|e| e["text"].as_str().map(str::to_string))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(printed("stdout"), sorted_lines(&plain.stdout));
+    assert_eq!(printed("stderr"), sorted_lines(&plain.stderr));
+    assert!(
+        printed("stderr").len() >= 3,
+        "the script's process and both spawn children ran it: {:?}",
+        printed("stderr")
+    );
+    let summary = lines.last().expect("a summary");
+    // The script's process, two fork children, two spawn children.
+    assert_eq!(summary["processes"], 5, "{summary}");
+    assert_eq!(summary["writes"], 4, "{summary}");
+    assert_eq!(summary["dropped_events"], 0, "{summary}");
+}
