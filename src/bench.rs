@@ -380,6 +380,93 @@ fn bench_ingest(count: u64) -> Result<Vec<Figure>, RunError> {
     ])
 }
 
+/// The program `python-ingest` runs: `procs` processes each writing one shared Value `count`
+/// times, as fast as CPython can.
+const PYTHON_FLOOD: &str = r#"import multiprocessing as mp, sys
+
+def flood(v, n):
+    for i in range(n):
+        v.value = i
+
+if __name__ == "__main__":
+    procs, n = int(sys.argv[1]), int(sys.argv[2])
+    vs = [mp.Value("q", 0) for _ in range(procs)]
+    ps = [mp.Process(target=flood, args=(v, n)) for v in vs]
+    for p in ps:
+        p.start()
+    for p in ps:
+        p.join()
+"#;
+
+/// Eight real CPython processes under the probe writing as fast as they can: every write
+/// event is applied to the UI's state (the lock screen at 160x48) and a frame is drawn every
+/// 33 ms meanwhile, on the thread that takes the events, as the UI's loop does. The frames'
+/// p50 and p99, and the events per second taken in.
+fn bench_python_ingest(procs: u64, count: u64) -> Result<Vec<Figure>, RunError> {
+    use crate::app::{App, Msg};
+    use crate::python::{Control, PythonRun};
+    let mut app = App::new(Duration::from_millis(250), 0);
+    app.update(Msg::Resize(160, 48));
+    app.open_run(
+        5,
+        crate::scenario::default_params("lock")
+            .ok_or_else(|| RunError::Failed("no lock".into()))?,
+    );
+    let what = PythonRun {
+        python: "python3".into(),
+        script: "flood.py".into(),
+        args: vec![procs.to_string(), count.to_string()],
+        embedded: Some(PYTHON_FLOOD),
+        start_method: None,
+    };
+    let area = ratatui::layout::Rect::new(0, 0, 160, 48);
+    let (mut frames, mut writes) = (Vec::new(), 0u64);
+    let mut next_frame = Instant::now();
+    let t0 = Instant::now();
+    let mut first_write: Option<Instant> = None;
+    let summary = crate::python::run(&what, &Control::default(), &mut |e| {
+        if matches!(e.kind, EventKind::Write { .. }) {
+            writes += 1;
+            first_write.get_or_insert_with(Instant::now);
+        }
+        app.update(Msg::Event(e.clone()));
+        if Instant::now() >= next_frame {
+            let f0 = Instant::now();
+            let mut buf = ratatui::buffer::Buffer::empty(area);
+            crate::ui::render(&app, area, &mut buf);
+            frames.push(f0.elapsed().as_secs_f64() * 1e3);
+            next_frame = Instant::now() + Duration::from_millis(33);
+        }
+    })?;
+    let secs = first_write.map_or(t0, |t| t).elapsed().as_secs_f64();
+    if summary.exit_code != 0 || writes != procs * count || summary.dropped_events != 0 {
+        return Err(RunError::Failed(format!(
+            "{writes} of {} writes reached the UI state (exit code {}, {} dropped)",
+            procs * count,
+            summary.exit_code,
+            summary.dropped_events
+        )));
+    }
+    frames.sort_by(f64::total_cmp);
+    Ok(vec![
+        Figure {
+            name: "python_ingest_events_per_s".into(),
+            value: writes as f64 / secs.max(1e-9),
+            unit: "writes/s",
+        },
+        Figure {
+            name: "python_frame_p50_ms".into(),
+            value: percentile(&frames, 0.5),
+            unit: "ms",
+        },
+        Figure {
+            name: "python_frame_p99_ms".into(),
+            value: percentile(&frames, 0.99),
+            unit: "ms",
+        },
+    ])
+}
+
 /// What a `write` event costs a worker per shared-value write: the same writes timed with and
 /// without their events, in the worker itself.
 fn bench_trace_cost(count: u64) -> Result<Vec<Figure>, RunError> {
@@ -649,6 +736,9 @@ pub fn run(args: &BenchArgs) -> Result<Vec<Figure>, RunError> {
     }
     if matches!(args.what, BenchWhat::Pool64 | BenchWhat::All) {
         figs.extend(bench_pool64()?);
+    }
+    if matches!(args.what, BenchWhat::PythonIngest) {
+        figs.extend(bench_python_ingest(8, 300_000)?);
     }
     if matches!(args.what, BenchWhat::Trace | BenchWhat::All) {
         figs.extend(bench_trace_cost(5_000_000)?);

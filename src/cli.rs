@@ -322,6 +322,9 @@ pub enum BenchWhat {
     Observer,
     /// A 64-process pool watched in the UI: frame times and key answers.
     Pool64,
+    /// Eight CPython processes (`python3`, under the probe) writing a shared Value as fast as
+    /// they can, every event into the UI's state, frame times meanwhile. Not part of `all`.
+    PythonIngest,
     All,
 }
 
