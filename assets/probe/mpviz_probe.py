@@ -24,6 +24,7 @@ and never starts a thread. A store is named (worker, seq): a shared tag beside e
 the last store's name, changed under the Value's lock with the value itself.
 """
 
+import _thread
 import atexit
 import json
 import os
@@ -77,7 +78,20 @@ class _Conn:
         self.line = 0
 
 
+# Held while this process makes its connection: two of its threads making their first events
+# at once make one connection, not two (re-made in a fork child, which may inherit it held).
+_connecting = _thread.allocate_lock()
+
+
 def _connect():
+    with _connecting:
+        c = _conn
+        if c is not None and c.pid == os.getpid():
+            return c
+        return _open()
+
+
+def _open():
     global _conn
     if not _SOCK:
         return None
@@ -285,7 +299,8 @@ def _before_fork():
 
 
 def _after_fork_in_child():
-    global _conn
+    global _conn, _connecting
+    _connecting = _thread.allocate_lock()
     # The parent's socket and buffer are the parent's: forget them (never send, never close
     # the parent's connection from here: closing our copy of the descriptor is harmless).
     c = _conn
