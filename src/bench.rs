@@ -317,40 +317,80 @@ fn bench_locked(count: u64) -> Result<Vec<Figure>, RunError> {
     Ok(figs)
 }
 
+/// The UI's state on the lock screen at 160x48, taking a flood's events, with a frame drawn
+/// every 33 ms meanwhile on the same thread (as the UI's loop does): the ingest benches' view.
+struct IngestView {
+    app: crate::app::App,
+    frames: Vec<f64>,
+    next_frame: Instant,
+}
+
+impl IngestView {
+    const AREA: ratatui::layout::Rect = ratatui::layout::Rect::new(0, 0, 160, 48);
+
+    fn new() -> Result<IngestView, RunError> {
+        use crate::app::{App, Msg};
+        let mut app = App::new(Duration::from_millis(250), 0);
+        app.update(Msg::Resize(Self::AREA.width, Self::AREA.height));
+        app.open_run(
+            5,
+            crate::scenario::default_params("lock")
+                .ok_or_else(|| RunError::Failed("no lock".into()))?,
+        );
+        Ok(IngestView {
+            app,
+            frames: Vec::new(),
+            next_frame: Instant::now(),
+        })
+    }
+
+    fn take(&mut self, e: crate::runtime::Envelope) {
+        self.app.update(crate::app::Msg::Event(e));
+    }
+
+    /// Draws a frame if one is due, timing it.
+    fn frame_if_due(&mut self) {
+        if Instant::now() < self.next_frame {
+            return;
+        }
+        let f0 = Instant::now();
+        let mut buf = ratatui::buffer::Buffer::empty(Self::AREA);
+        crate::ui::render(&self.app, Self::AREA, &mut buf);
+        self.frames.push(f0.elapsed().as_secs_f64() * 1e3);
+        self.next_frame = Instant::now() + Duration::from_millis(33);
+    }
+
+    /// The frames' p50 and p99, named with `prefix`.
+    fn frame_figures(mut self, prefix: &str) -> [Figure; 2] {
+        self.frames.sort_by(f64::total_cmp);
+        [(0.5, "p50"), (0.99, "p99")].map(|(p, name)| Figure {
+            name: format!("{prefix}frame_{name}_ms"),
+            value: percentile(&self.frames, p),
+            unit: "ms",
+        })
+    }
+}
+
 /// Events from two flooding workers applied to the UI's state with no loss, while a frame of
 /// the lock screen is drawn every 33 ms; the frames' p50 and p99.
 fn bench_ingest(count: u64) -> Result<Vec<Figure>, RunError> {
-    use crate::app::{App, Msg};
-    let mut app = App::new(Duration::from_millis(250), 0);
-    app.update(Msg::Resize(160, 48));
-    app.open_run(
-        5,
-        crate::scenario::default_params("lock")
-            .ok_or_else(|| RunError::Failed("no lock".into()))?,
-    );
+    let mut view = IngestView::new()?;
     let mut ignore = |_: &crate::runtime::Envelope| {};
     let mut s = quiet_session(&mut ignore)?;
     for _ in 0..2 {
         s.rt.spawn(Job::Flood { count }.to_json(), Vec::new())?;
     }
-    let area = ratatui::layout::Rect::new(0, 0, 160, 48);
-    let mut frames = Vec::new();
     let mut writes = 0u64;
     let t0 = Instant::now();
-    let mut next_frame = Instant::now();
     while s.rt.live() > 0 {
         let Some(e) = s.next(Duration::from_millis(5))? else {
             continue;
         };
         writes += matches!(e.kind, EventKind::Write { .. }) as u64;
-        app.update(Msg::Event(e));
+        view.take(e);
         // Look at the clock every 256 events, as a UI loop draining a batch would.
-        if writes.is_multiple_of(256) && Instant::now() >= next_frame {
-            let f0 = Instant::now();
-            let mut buf = ratatui::buffer::Buffer::empty(area);
-            crate::ui::render(&app, area, &mut buf);
-            frames.push(f0.elapsed().as_secs_f64() * 1e3);
-            next_frame = Instant::now() + Duration::from_millis(33);
+        if writes.is_multiple_of(256) {
+            view.frame_if_due();
         }
     }
     let secs = t0.elapsed().as_secs_f64();
@@ -360,24 +400,13 @@ fn bench_ingest(count: u64) -> Result<Vec<Figure>, RunError> {
             2 * count
         )));
     }
-    frames.sort_by(f64::total_cmp);
-    Ok(vec![
-        Figure {
-            name: "ingest_events_per_s".into(),
-            value: writes as f64 / secs,
-            unit: "events/s",
-        },
-        Figure {
-            name: "frame_p50_ms".into(),
-            value: percentile(&frames, 0.5),
-            unit: "ms",
-        },
-        Figure {
-            name: "frame_p99_ms".into(),
-            value: percentile(&frames, 0.99),
-            unit: "ms",
-        },
-    ])
+    let mut figs = vec![Figure {
+        name: "ingest_events_per_s".into(),
+        value: writes as f64 / secs,
+        unit: "events/s",
+    }];
+    figs.extend(view.frame_figures(""));
+    Ok(figs)
 }
 
 /// The program `python-ingest` runs: `procs` processes each writing one shared Value `count`
@@ -403,15 +432,8 @@ if __name__ == "__main__":
 /// 33 ms meanwhile, on the thread that takes the events, as the UI's loop does. The frames'
 /// p50 and p99, and the events per second taken in.
 fn bench_python_ingest(procs: u64, count: u64) -> Result<Vec<Figure>, RunError> {
-    use crate::app::{App, Msg};
     use crate::python::{Control, PythonRun};
-    let mut app = App::new(Duration::from_millis(250), 0);
-    app.update(Msg::Resize(160, 48));
-    app.open_run(
-        5,
-        crate::scenario::default_params("lock")
-            .ok_or_else(|| RunError::Failed("no lock".into()))?,
-    );
+    let mut view = IngestView::new()?;
     let what = PythonRun {
         python: "python3".into(),
         script: "flood.py".into(),
@@ -419,26 +441,19 @@ fn bench_python_ingest(procs: u64, count: u64) -> Result<Vec<Figure>, RunError> 
         embedded: Some(PYTHON_FLOOD),
         start_method: None,
     };
-    let area = ratatui::layout::Rect::new(0, 0, 160, 48);
-    let (mut frames, mut writes) = (Vec::new(), 0u64);
-    let mut next_frame = Instant::now();
+    let mut writes = 0u64;
     let t0 = Instant::now();
+    // Taken in from the first write on (not the interpreter's start-up).
     let mut first_write: Option<Instant> = None;
     let summary = crate::python::run(&what, &Control::default(), &mut |e| {
         if matches!(e.kind, EventKind::Write { .. }) {
             writes += 1;
             first_write.get_or_insert_with(Instant::now);
         }
-        app.update(Msg::Event(e.clone()));
-        if Instant::now() >= next_frame {
-            let f0 = Instant::now();
-            let mut buf = ratatui::buffer::Buffer::empty(area);
-            crate::ui::render(&app, area, &mut buf);
-            frames.push(f0.elapsed().as_secs_f64() * 1e3);
-            next_frame = Instant::now() + Duration::from_millis(33);
-        }
+        view.take(e.clone());
+        view.frame_if_due();
     })?;
-    let secs = first_write.map_or(t0, |t| t).elapsed().as_secs_f64();
+    let secs = first_write.unwrap_or(t0).elapsed().as_secs_f64();
     if summary.exit_code != 0 || writes != procs * count || summary.dropped_events != 0 {
         return Err(RunError::Failed(format!(
             "{writes} of {} writes reached the UI state (exit code {}, {} dropped)",
@@ -447,24 +462,13 @@ fn bench_python_ingest(procs: u64, count: u64) -> Result<Vec<Figure>, RunError> 
             summary.dropped_events
         )));
     }
-    frames.sort_by(f64::total_cmp);
-    Ok(vec![
-        Figure {
-            name: "python_ingest_events_per_s".into(),
-            value: writes as f64 / secs.max(1e-9),
-            unit: "writes/s",
-        },
-        Figure {
-            name: "python_frame_p50_ms".into(),
-            value: percentile(&frames, 0.5),
-            unit: "ms",
-        },
-        Figure {
-            name: "python_frame_p99_ms".into(),
-            value: percentile(&frames, 0.99),
-            unit: "ms",
-        },
-    ])
+    let mut figs = vec![Figure {
+        name: "python_ingest_events_per_s".into(),
+        value: writes as f64 / secs.max(1e-9),
+        unit: "writes/s",
+    }];
+    figs.extend(view.frame_figures("python_"));
+    Ok(figs)
 }
 
 /// What a `write` event costs a worker per shared-value write: the same writes timed with and
