@@ -33,78 +33,73 @@ pub fn size(tag: u8) -> Option<usize> {
     })
 }
 
-/// A whole record (as long as `size` says) as its events with their times: one, or two for
-/// tag 7. `None` for a tag that is not a record's.
-pub fn decode(rec: &[u8]) -> Option<Vec<(EventKind, u64)>> {
-    let mut r = Fields(rec.get(1..)?);
-    let tag = *rec.first()?;
-    if rec.len() != size(tag)? {
-        return None;
+/// A whole record (as long as `size` says) handed to `emit` as its events with their times:
+/// one, or two for tag 7. False (and nothing emitted) for what is not a whole record.
+pub fn decode(rec: &[u8], mut emit: impl FnMut(EventKind, u64)) -> bool {
+    let (Some(&tag), Some(fields)) = (rec.first(), rec.get(1..)) else {
+        return false;
+    };
+    if size(tag) != Some(rec.len()) {
+        return false;
     }
+    let mut r = Fields(fields);
     let float = tag == 2 || tag == 4;
-    let events = match tag {
+    match tag {
         1 | 2 => {
             let (cell, index) = (r.u16(), r.u32());
             let value = r.num(float);
             let from = r.store();
-            vec![(
-                EventKind::Read {
-                    cell,
-                    index,
-                    value,
-                    from,
-                },
-                r.u64(),
-            )]
+            let kind = EventKind::Read {
+                cell,
+                index,
+                value,
+                from,
+            };
+            emit(kind, r.u64());
         }
         3 | 4 => {
             let (cell, index) = (r.u16(), r.u32());
             let (old, new) = (r.num(float), r.num(float));
             let seq = r.u32();
             let (from, replaced) = (r.store(), r.store());
-            vec![(
-                EventKind::Write {
-                    cell,
-                    index,
-                    old,
-                    new,
-                    seq,
-                    from,
-                    replaced,
-                },
-                r.u64(),
-            )]
+            let kind = EventKind::Write {
+                cell,
+                index,
+                old,
+                new,
+                seq,
+                from,
+                replaced,
+            };
+            emit(kind, r.u64());
         }
-        5 => vec![(EventKind::LockRequested, r.u64())],
+        5 => emit(EventKind::LockRequested, r.u64()),
         6 => {
             let wait_ns = r.u64();
             let contended = r.u8() != 0;
-            vec![(EventKind::LockAcquired { wait_ns, contended }, r.u64())]
+            emit(EventKind::LockAcquired { wait_ns, contended }, r.u64());
         }
         7 => {
             let (asked, took) = (r.u64(), r.u64());
-            vec![
-                (EventKind::LockRequested, asked),
-                (
-                    EventKind::LockAcquired {
-                        wait_ns: took.saturating_sub(asked),
-                        contended: false,
-                    },
-                    took,
-                ),
-            ]
+            emit(EventKind::LockRequested, asked);
+            let wait_ns = took.saturating_sub(asked);
+            let kind = EventKind::LockAcquired {
+                wait_ns,
+                contended: false,
+            };
+            emit(kind, took);
         }
         8 => {
             let hold_ns = r.u64();
-            vec![(EventKind::LockReleased { hold_ns }, r.u64())]
+            emit(EventKind::LockReleased { hold_ns }, r.u64());
         }
         9 => {
             let line = r.u32();
-            vec![(EventKind::At { line }, r.u64())]
+            emit(EventKind::At { line }, r.u64());
         }
-        _ => return None,
-    };
-    Some(events)
+        _ => return false,
+    }
+    true
 }
 
 /// Fields read in order from a record whose length was checked against its tag.
@@ -149,6 +144,12 @@ mod tests {
         parts.concat()
     }
 
+    /// The events `decode` hands over, or None if it refused the record.
+    fn events(rec: &[u8]) -> Option<Vec<(EventKind, u64)>> {
+        let mut out = Vec::new();
+        decode(rec, |kind, t| out.push((kind, t))).then_some(out)
+    }
+
     #[test]
     fn a_write_record_is_the_write_event() {
         let rec = le(&[
@@ -163,7 +164,7 @@ mod tests {
             &1234u64.to_le_bytes(),
         ]);
         assert_eq!(rec.len(), size(3).expect("tag 3"));
-        let events = decode(&rec).expect("a record");
+        let events = events(&rec).expect("a record");
         assert_eq!(
             events,
             vec![(
@@ -184,7 +185,7 @@ mod tests {
     #[test]
     fn an_uncontended_take_is_a_request_then_an_acquisition() {
         let rec = le(&[&[7], &100u64.to_le_bytes(), &160u64.to_le_bytes()]);
-        let events = decode(&rec).expect("a record");
+        let events = events(&rec).expect("a record");
         assert_eq!(
             events,
             vec![
@@ -211,7 +212,7 @@ mod tests {
             &9u64.to_le_bytes(),
         ]);
         assert!(matches!(
-            decode(&rec).expect("a read")[0].0,
+            events(&rec).expect("a read")[0].0,
             EventKind::Read {
                 value: Num::Float(v),
                 ..
@@ -219,7 +220,7 @@ mod tests {
         ));
         let at = le(&[&[9], &16u32.to_le_bytes(), &3u64.to_le_bytes()]);
         assert_eq!(
-            decode(&at).expect("an at"),
+            events(&at).expect("an at"),
             vec![(EventKind::At { line: 16 }, 3)]
         );
     }
@@ -227,7 +228,7 @@ mod tests {
     #[test]
     fn what_is_not_a_record_is_refused() {
         assert!(size(b'{').is_none() && size(0).is_none() && size(10).is_none());
-        assert!(decode(&[5, 1, 2]).is_none(), "short");
-        assert!(decode(&[]).is_none());
+        assert!(events(&[5, 1, 2]).is_none(), "short");
+        assert!(events(&[]).is_none());
     }
 }

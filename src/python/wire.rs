@@ -103,32 +103,31 @@ fn read_process(
     }
     let mut said_exit = false;
     let mut rec = [0u8; 64];
+    // One record's or line's events (a record may be two), reused from one to the next.
+    let mut events = Vec::with_capacity(2);
     while let Ok(&[tag, ..]) = lines.fill_buf() {
         // A binary record (its tag says how long it is), or a JSON line.
-        let events = if let Some(n) = record::size(tag) {
+        let whole = if let Some(n) = record::size(tag) {
             if lines.read_exact(&mut rec[..n]).is_err() {
                 dropped.fetch_add(1, Ordering::Relaxed);
                 break;
             }
-            record::decode(&rec[..n]).map(|events| {
-                events
-                    .into_iter()
-                    .map(|(kind, t_ns)| envelope(kind, t_ns))
-                    .collect()
-            })
+            record::decode(&rec[..n], |kind, t_ns| events.push(envelope(kind, t_ns)))
         } else {
             line.clear();
             match lines.read_line(&mut line) {
                 Ok(0) | Err(_) => break,
-                Ok(n) if n > MAX_LINE => None,
-                Ok(_) => event_of(&line, worker, pid).map(|e| vec![e]),
+                Ok(n) if n > MAX_LINE => false,
+                Ok(_) => event_of(&line, worker, pid)
+                    .map(|e| events.push(e))
+                    .is_some(),
             }
         };
-        let Some(events) = events else {
+        if !whole {
             dropped.fetch_add(1, Ordering::Relaxed);
             continue;
-        };
-        for e in events {
+        }
+        for e in events.drain(..) {
             said_exit |= matches!(e.kind, EventKind::Exit { .. });
             // Known to wait before anyone can see it does (and let it go), or let go at once
             // if step mode is off.
