@@ -113,6 +113,35 @@ fn the_probe_changes_neither_output_nor_exit_code() {
         assert_eq!(traced, untraced, "{method}");
         assert_eq!(lines("stderr"), vec!["to stderr".to_string()], "{method}");
         assert_eq!(out.summary()["processes"], 4, "{method}");
+        // Each child's line is shown as that child's, the script's own as worker 1's.
+        let children: std::collections::BTreeSet<u64> = (0..3)
+            .map(|n| printed_by(&out, &format!("child {n}")))
+            .collect();
+        assert_eq!(children.len(), 3, "{method}: {children:?}");
+        assert!(!children.contains(&1), "{method}: {children:?}");
+        assert_eq!(printed_by(&out, "squares [0, 1, 4]"), 1, "{method}");
+        // And before that child's end, in the stream and in time: it printed, then ended.
+        for n in 0..3 {
+            let text = format!("child {n}");
+            let at = |kind: &str, worker: u64| {
+                out.lines
+                    .iter()
+                    .position(|e| {
+                        e["type"] == kind
+                            && e["worker"] == worker
+                            && (kind != "output" || e["text"] == text.as_str())
+                    })
+                    .expect("the event")
+            };
+            let w = printed_by(&out, &text);
+            let (printed, ended) = (at("output", w), at("exit", w));
+            assert!(printed < ended, "{method}: {text} after its end");
+            let t = |i: usize| out.lines[i]["t_ns"].as_u64().expect("t_ns");
+            assert!(
+                t(printed) <= t(ended),
+                "{method}: {text} stamped after its end"
+            );
+        }
         nothing_left(&out);
     }
 }
@@ -291,6 +320,18 @@ fn sorted_lines(text: &[u8]) -> Vec<String> {
     v
 }
 
+/// The worker that printed `text` (one line, printed once).
+fn printed_by(out: &common::Output, text: &str) -> u64 {
+    let by: Vec<u64> = out
+        .events("output")
+        .iter()
+        .filter(|e| e["text"] == text)
+        .filter_map(|e| e["worker"].as_u64())
+        .collect();
+    assert_eq!(by.len(), 1, "{text:?} printed once: {by:?}");
+    by[0]
+}
+
 fn traced_lines(out: &common::Output, stream: &str) -> Vec<String> {
     let mut v: Vec<String> = out
         .events("output")
@@ -317,6 +358,7 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
         "raises.py",
         "osexit.py",
         "terminate.py",
+        "redirected.py",
     ];
     let mut cases = Vec::new();
     for script in scripts {
@@ -367,12 +409,27 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
             "executor.py" => assert_eq!(s["processes"], 3, "{what}: {s}"),
             // The manager's server and three children.
             "manager.py" => assert_eq!(s["processes"], 5, "{what}: {s}"),
-            // Two children, each with a grandchild that writes the Value under its lock.
+            // Two children, each with a grandchild that writes the Value under its lock; what
+            // each prints is shown as its own, five processes, five different workers.
             "nested.py" => {
                 assert_eq!(s["processes"], 5, "{what}: {s}");
                 assert_eq!(s["writes"], 2, "{what}: {s}");
                 assert_eq!(s["cells"][0]["last"], "3", "{what}: {s}");
+                let by = |text: &str| printed_by(&out, text);
+                let workers = [
+                    by("total 3"),
+                    by("child 1 grandchild exit 0"),
+                    by("child 2 grandchild exit 0"),
+                    by("grandchild 1"),
+                    by("grandchild 2"),
+                ];
+                assert_eq!(workers[0], 1, "{what}: the script's own line");
+                let distinct: std::collections::BTreeSet<_> = workers.iter().collect();
+                assert_eq!(distinct.len(), 5, "{what}: {workers:?}");
             }
+            // The child's print went into the file its parent pointed stdout at, as without
+            // the probe (checked above): the probe only takes streams that are the run's.
+            "redirected.py" => {}
             "raises.py" => assert!(child_exit(1), "{what}: {exits:?}"),
             // `os._exit` skips every clean-up: the write before it and its code still arrive.
             "osexit.py" => {

@@ -3,7 +3,7 @@
 //! probe and a Unix socket; every Python process of the run connects to the socket and sends
 //! its events (JSON lines and binary records), one connection per process, each a worker of its own (numbered in
 //! the order they connect; the script's own process is worker 1). The script's output is read
-//! from its stdout and stderr and becomes `output` events. The program runs in a process group
+//! from its stdout and stderr and becomes `output` events, each line its writer's (`output`). The program runs in a process group
 //! of its own, and this process is a child subreaper, so whatever the script starts is killed
 //! and reaped at the end, and the directory removed, on every path.
 //!
@@ -16,13 +16,14 @@
 
 pub mod headless;
 pub mod keeper;
+mod output;
 mod record;
 pub mod steer;
 mod wire;
 
-use std::io::{BufRead, BufReader};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::os::unix::net::UnixListener;
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -30,7 +31,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender, unbounded};
+use crossbeam_channel::{Receiver, unbounded};
 use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
@@ -38,7 +39,6 @@ use serde::Serialize;
 
 use crate::model::lost::{WriteRec, find_lost_updates};
 use crate::runtime::clock::now_ns;
-use crate::runtime::event::Stream;
 use crate::runtime::{Envelope, EventKind, Num};
 use crate::scenario::RunError;
 
@@ -270,6 +270,10 @@ pub fn run(
         "import sys; sys.path.append({:?}); import mpviz_probe; mpviz_probe.main()",
         dir.0.display().to_string()
     );
+    // The program's stdout and stderr: sockets, not pipes, so each piece read names the
+    // process that wrote it (`output`).
+    let (stdout, their_stdout) = UnixStream::pair()?;
+    let (stderr, their_stderr) = UnixStream::pair()?;
     let mut command = Command::new(&what.python);
     if let Some(m) = &what.start_method {
         command.env("MPVIZ_PROBE_START_METHOD", m);
@@ -282,10 +286,12 @@ pub fn run(
         .env("MPVIZ_PROBE_SOCK", &sock)
         .process_group(0)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(OwnedFd::from(their_stdout))
+        .stderr(OwnedFd::from(their_stderr))
         .spawn()
         .map_err(|e| RunError::Failed(format!("cannot start {}: {e}", what.python.display())))?;
+    // Our copies of the program's ends: the streams end when the program's processes do.
+    drop(command);
     let main_pid = child.id() as i32;
     let group = Pid::from_raw(main_pid);
     control.group.store(main_pid, Ordering::Release);
@@ -293,28 +299,12 @@ pub fn run(
     // From here on, whatever happens, the group is killed and reaped and the directory goes.
     let guard = GroupGuard(group, &keeper);
     let mut threads = Vec::new();
-    let outputs = [
-        (
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            Stream::Stdout,
-        ),
-        (
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            Stream::Stderr,
-        ),
-    ];
-    for (pipe, stream) in outputs {
-        let Some(pipe) = pipe else { continue };
-        let tx = tx.clone();
+    let outputs = Arc::new(output::Outputs::new(stdout, stderr)?);
+    for which in 0..2 {
+        let (tx, stop, outputs) = (tx.clone(), stop.clone(), outputs.clone());
         threads.push(
             std::thread::Builder::new()
-                .spawn(move || read_output(pipe, stream, main_pid, &tx))
+                .spawn(move || outputs.follow(which, &tx, &stop))
                 .map_err(|e| no_thread("output", e))?,
         );
     }
@@ -322,7 +312,7 @@ pub fn run(
         let (tx, stop, dropped) = (tx.clone(), stop.clone(), dropped.clone());
         let steer = control.steer.clone();
         std::thread::Builder::new()
-            .spawn(move || wire::serve(listener, &tx, &stop, &dropped, &steer))
+            .spawn(move || wire::serve(listener, &tx, &stop, &dropped, &steer, &outputs))
             .map_err(|e| no_thread("socket", e))?
     };
     drop(tx);
@@ -545,36 +535,6 @@ fn int_of(n: &Num) -> Option<i128> {
     match n {
         Num::Int(i) => Some(*i),
         _ => None,
-    }
-}
-
-fn read_output(
-    pipe: Box<dyn std::io::Read + Send>,
-    stream: Stream,
-    pid: i32,
-    tx: &Sender<Envelope>,
-) {
-    let mut r = BufReader::new(pipe);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        match r.read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {
-                let text = String::from_utf8_lossy(&line)
-                    .trim_end_matches(['\n', '\r'])
-                    .to_string();
-                let e = Envelope {
-                    kind: EventKind::Output { stream, text },
-                    worker: 1,
-                    pid,
-                    t_ns: now_ns(),
-                };
-                if tx.send(e).is_err() {
-                    return;
-                }
-            }
-        }
     }
 }
 

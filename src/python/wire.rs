@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 
 use crossbeam_channel::Sender;
 
+use super::output::Outputs;
 use super::record;
 use super::steer::Steer;
 use crate::runtime::clock::now_ns;
@@ -25,6 +26,7 @@ pub fn serve(
     stop: &AtomicBool,
     dropped: &Arc<AtomicU64>,
     steer: &Arc<Steer>,
+    outputs: &Arc<Outputs>,
 ) {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     let next = Arc::new(AtomicU16::new(1));
@@ -39,9 +41,9 @@ pub fn serve(
         if ready {
             while let Ok((conn, _)) = listener.accept() {
                 let (tx, next, counted) = (tx.clone(), next.clone(), dropped.clone());
-                let steer = steer.clone();
+                let (steer, outputs) = (steer.clone(), outputs.clone());
                 match std::thread::Builder::new()
-                    .spawn(move || read_process(conn, &tx, &next, &counted, &steer))
+                    .spawn(move || read_process(conn, &tx, &next, &counted, &steer, &outputs))
                 {
                     Ok(h) => readers.push(h),
                     Err(_) => {
@@ -66,6 +68,7 @@ fn read_process(
     next: &AtomicU16,
     dropped: &AtomicU64,
     steer: &Steer,
+    outputs: &Outputs,
 ) {
     let _ = conn.set_nonblocking(false);
     let Ok(mut writer) = conn.try_clone() else {
@@ -83,6 +86,8 @@ fn read_process(
         return;
     };
     let worker = next.fetch_add(1, Ordering::Relaxed);
+    // Before it hears its number, so before it prints anything as this worker.
+    outputs.known(pid, worker);
     if writeln!(writer, "{worker}").is_err() {
         return;
     }
@@ -127,8 +132,12 @@ fn read_process(
             dropped.fetch_add(1, Ordering::Relaxed);
             continue;
         }
-        for e in events.drain(..) {
-            said_exit |= matches!(e.kind, EventKind::Exit { .. });
+        for mut e in events.drain(..) {
+            if matches!(e.kind, EventKind::Exit { .. }) {
+                said_exit = true;
+                // What it printed before it ended is shown before its end.
+                e.t_ns = e.t_ns.max(outputs.before_end_of(worker, pid, tx));
+            }
             // Known to wait before anyone can see it does (and let it go), or let go at once
             // if step mode is off.
             if matches!(e.kind, EventKind::Gate { .. }) {
@@ -143,6 +152,7 @@ fn read_process(
     // The script's own process is given its exit by the caller, from its real status; any
     // other that closed without saying how it ended (killed, `os._exit`) ended unsaid.
     if !said_exit && worker != 1 {
+        outputs.before_end_of(worker, pid, tx);
         let _ = tx.send(envelope(
             EventKind::Exit {
                 code: None,

@@ -6,13 +6,17 @@ import sys
 def grandchild(v, n):
     with v.get_lock():
         v.value += n
+    # One write of a whole line (a pipe keeps it whole), so lines never interleave.
+    sys.stdout.write("grandchild %d\n" % n)
+    sys.stdout.flush()
 
 
 def child(v, n):
     p = mp.Process(target=grandchild, args=(v, n))
     p.start()
     p.join()
-    print("child", n, "grandchild exit", p.exitcode)
+    sys.stdout.write("child %d grandchild exit %s\n" % (n, p.exitcode))
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

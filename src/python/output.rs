@@ -1,0 +1,305 @@
+//! What the program's processes print. The program's stdout and stderr are each one end of a
+//! Unix socket pair, inherited by every process of the run as a pipe would be; mpviz's end has
+//! `SO_PASSCRED` on, so the kernel names the process behind every piece it reads (and never
+//! joins two writers' bytes into one read). A line is shown as the worker of the process that
+//! wrote it, in the order the processes wrote: one stream, one order, whoever writes.
+//!
+//! A stream is read by a thread of its own as bytes come, and also by a process's event reader
+//! just before that reader passes on the process's exit: the process wrote its bytes before it
+//! said it ended, so they are in the stream by then, and nothing it printed is shown after it
+//! ended (its end is stamped no earlier than its last line was read: it really ended after).
+
+use std::collections::HashMap;
+use std::io::IoSliceMut;
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::net::UnixStream;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossbeam_channel::Sender;
+use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt};
+
+use crate::runtime::clock::now_ns;
+use crate::runtime::event::Stream;
+use crate::runtime::{Envelope, EventKind};
+
+/// A line longer than this is shown in pieces of this size (a program that never prints a
+/// newline still shows what it prints).
+const MAX_LINE: usize = 64 * 1024;
+
+/// The program's stdout and stderr, and which process is which worker.
+pub struct Outputs {
+    streams: [Mutex<OutStream>; 2],
+    /// Process id to worker, from each connection's hello.
+    workers: Mutex<HashMap<i32, u16>>,
+}
+
+impl Outputs {
+    /// mpviz's ends of the program's stdout and stderr.
+    pub fn new(stdout: UnixStream, stderr: UnixStream) -> std::io::Result<Outputs> {
+        let stream = |sock: UnixStream, stream| -> std::io::Result<Mutex<OutStream>> {
+            setsockopt(&sock, sockopt::PassCred, &true)?;
+            sock.set_nonblocking(true)?;
+            Ok(Mutex::new(OutStream {
+                sock,
+                stream,
+                pending: HashMap::new(),
+                last_ns: HashMap::new(),
+                done: false,
+            }))
+        };
+        Ok(Outputs {
+            streams: [
+                stream(stdout, Stream::Stdout)?,
+                stream(stderr, Stream::Stderr)?,
+            ],
+            workers: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Process `pid` is `worker` (said before the process can print as it).
+    pub fn known(&self, pid: i32, worker: u16) {
+        if let Ok(mut w) = self.workers.lock() {
+            w.insert(pid, worker);
+        }
+    }
+
+    /// The worker a writer is: its own, or its nearest ancestor's that has one (a process
+    /// the probe did not reach), or the script's.
+    fn worker_of(&self, pid: i32) -> u16 {
+        let Ok(known) = self.workers.lock() else {
+            return 1;
+        };
+        let mut p = pid;
+        for _ in 0..32 {
+            if let Some(&w) = known.get(&p) {
+                return w;
+            }
+            match parent_of(p) {
+                Some(q) if q > 1 => p = q,
+                _ => break,
+            }
+        }
+        1
+    }
+
+    /// Reads stream `which` (0 stdout, 1 stderr) as bytes come until it ends, or `stop` is
+    /// set and nothing more is there (a stream a process outside the run still holds does not
+    /// keep mpviz waiting).
+    pub fn follow(&self, which: usize, tx: &Sender<Envelope>, stop: &AtomicBool) {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        loop {
+            let Ok(mut s) = self.streams[which].lock() else {
+                return;
+            };
+            if !s.drain(self, tx) || stop.load(Ordering::Relaxed) {
+                s.finish(tx, None);
+                return;
+            }
+            // Wait without holding the stream: an event reader may drain it meanwhile.
+            let fd = s.sock.as_fd().try_clone_to_owned();
+            drop(s);
+            let Ok(fd) = fd else { return };
+            let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+            let _ = poll(&mut fds, PollTimeout::from(100u16));
+        }
+    }
+
+    /// Sends all that process `pid` (worker `worker`) printed and has not been shown yet,
+    /// its unfinished last line too (it has ended). Returns the stamp of its last line (0:
+    /// none).
+    pub fn before_end_of(&self, worker: u16, pid: i32, tx: &Sender<Envelope>) -> u64 {
+        let mut last = 0;
+        for s in &self.streams {
+            if let Ok(mut s) = s.lock() {
+                s.drain(self, tx);
+                s.finish(tx, Some(pid));
+                last = last.max(s.last_ns.get(&worker).copied().unwrap_or(0));
+            }
+        }
+        last
+    }
+}
+
+/// One of the program's streams as mpviz reads it.
+struct OutStream {
+    sock: UnixStream,
+    stream: Stream,
+    /// Per writer, the end of a line not yet printed in full, and its worker.
+    pending: HashMap<i32, (u16, Vec<u8>)>,
+    /// Per worker, the stamp of its last line sent.
+    last_ns: HashMap<u16, u64>,
+    done: bool,
+}
+
+impl OutStream {
+    /// Sends every whole line there is now. Returns false once the stream has ended.
+    fn drain(&mut self, outputs: &Outputs, tx: &Sender<Envelope>) -> bool {
+        let mut buf = [0u8; 16 * 1024];
+        let mut space = nix::cmsg_space!(nix::sys::socket::UnixCredentials);
+        while !self.done {
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            let (n, pid) = match recvmsg::<()>(
+                self.sock.as_raw_fd(),
+                &mut iov,
+                Some(&mut space),
+                MsgFlags::MSG_DONTWAIT,
+            ) {
+                Ok(m) => {
+                    let pid = m.cmsgs().ok().and_then(|mut c| {
+                        c.find_map(|c| match c {
+                            ControlMessageOwned::ScmCredentials(u) => Some(u.pid()),
+                            _ => None,
+                        })
+                    });
+                    (m.bytes, pid.unwrap_or(0))
+                }
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(nix::errno::Errno::EAGAIN) => break,
+                Err(_) => (0, 0),
+            };
+            if n == 0 {
+                self.done = true;
+                break;
+            }
+            let worker = outputs.worker_of(pid);
+            let (w, line) = self.pending.entry(pid).or_default();
+            *w = worker;
+            line.extend_from_slice(&buf[..n]);
+            self.send_lines(pid, tx);
+        }
+        !self.done
+    }
+
+    fn send_lines(&mut self, pid: i32, tx: &Sender<Envelope>) {
+        let Some((worker, pending)) = self.pending.get_mut(&pid) else {
+            return;
+        };
+        let worker = *worker;
+        let mut lines = Vec::new();
+        while let Some(end) = pending
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|i| i + 1)
+            .or((pending.len() >= MAX_LINE).then_some(MAX_LINE))
+        {
+            lines.push(pending.drain(..end).collect::<Vec<u8>>());
+        }
+        if pending.is_empty() {
+            self.pending.remove(&pid);
+        }
+        for line in lines {
+            self.send(line, worker, pid, tx);
+        }
+    }
+
+    /// Sends the unfinished lines of `pid` (all writers': none given).
+    fn finish(&mut self, tx: &Sender<Envelope>, pid: Option<i32>) {
+        let ended: Vec<i32> = self
+            .pending
+            .keys()
+            .copied()
+            .filter(|&p| pid.is_none_or(|q| p == q))
+            .collect();
+        for p in ended {
+            if let Some((worker, line)) = self.pending.remove(&p) {
+                self.send(line, worker, p, tx);
+            }
+        }
+    }
+
+    fn send(&mut self, line: Vec<u8>, worker: u16, pid: i32, tx: &Sender<Envelope>) {
+        let text = String::from_utf8_lossy(&line)
+            .trim_end_matches(['\n', '\r'])
+            .to_string();
+        let t_ns = now_ns();
+        self.last_ns.insert(worker, t_ns);
+        let _ = tx.send(Envelope {
+            kind: EventKind::Output {
+                stream: self.stream,
+                text,
+            },
+            worker,
+            pid,
+            t_ns,
+        });
+    }
+}
+
+/// A process's parent, from `/proc` (none once it is gone).
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ppid ...`: comm may hold spaces and parentheses; the last `)` ends it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn lines(rx: &crossbeam_channel::Receiver<Envelope>) -> Vec<(u16, String)> {
+        rx.try_iter()
+            .map(|e| match e.kind {
+                EventKind::Output { text, .. } => (e.worker, text),
+                other => panic!("not output: {other:?}"),
+            })
+            .collect()
+    }
+
+    fn outputs() -> (Outputs, UnixStream, UnixStream) {
+        let (out, out_w) = UnixStream::pair().expect("a pair");
+        let (err, err_w) = UnixStream::pair().expect("a pair");
+        (Outputs::new(out, err).expect("outputs"), out_w, err_w)
+    }
+
+    #[test]
+    fn each_line_is_its_writers_and_an_ended_writers_last_line_goes_at_its_end() {
+        let (o, mut out, _err) = outputs();
+        let me = std::process::id() as i32;
+        o.known(me, 4);
+        let (tx, rx) = crossbeam_channel::unbounded();
+        out.write_all(b"one\ntwo\r\nthr").expect("write");
+        assert!(o.streams[0].lock().expect("stream").drain(&o, &tx));
+        assert_eq!(lines(&rx), [(4, "one".into()), (4, "two".into())]);
+        out.write_all(b"ee").expect("write");
+        let last = o.before_end_of(4, me, &tx);
+        let got: Vec<Envelope> = rx.try_iter().collect();
+        assert_eq!(got.len(), 1);
+        assert!(matches!(&got[0].kind, EventKind::Output { text, .. } if text == "three"));
+        assert_eq!(
+            last, got[0].t_ns,
+            "its end is stamped no earlier than its last line"
+        );
+    }
+
+    #[test]
+    fn a_writer_no_hello_named_is_its_nearest_known_ancestors_or_the_scripts() {
+        let (o, _out, _err) = outputs();
+        let me = std::process::id() as i32;
+        assert_eq!(o.worker_of(me), 1, "nobody known");
+        let parent = parent_of(me).expect("a parent");
+        o.known(parent, 7);
+        assert_eq!(o.worker_of(me), 7, "the parent's");
+        o.known(me, 2);
+        assert_eq!(o.worker_of(me), 2, "its own");
+    }
+
+    #[test]
+    fn a_line_without_end_is_shown_in_pieces() {
+        let (o, out, _err) = outputs();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let long = vec![b'x'; MAX_LINE + 10];
+        let writer = std::thread::spawn(move || {
+            let mut out = out;
+            out.write_all(&long)
+        });
+        let stop = AtomicBool::new(false);
+        // Ends when the writer's end closes (the thread's stream is dropped with it).
+        o.follow(0, &tx, &stop);
+        writer.join().expect("writer").expect("written");
+        let got: Vec<usize> = lines(&rx).iter().map(|(_, t)| t.len()).collect();
+        assert_eq!(got, vec![MAX_LINE, 10]);
+    }
+}
