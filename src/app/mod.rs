@@ -25,7 +25,7 @@ use crate::scenario::{self, Params};
 
 use cpu::CpuState;
 use trace::{LockTimeline, ValueTrace};
-use views::{CompareView, PoolView, ProcessView, QueueView, SharedCell, SharedView};
+use views::{CompareView, Lives, PoolView, ProcessView, QueueView, SharedCell, SharedView};
 use workers::WorkersState;
 
 /// Everything that can change the UI's state.
@@ -131,6 +131,8 @@ pub struct RunState {
     pub trace: ValueTrace,
     pub lock: LockTimeline,
     pub process: ProcessView,
+    /// Every process's life and output (a traced program's screen).
+    pub lives: Lives,
     pub queue: QueueView,
     pub pool: PoolView,
     pub compare: CompareView,
@@ -175,6 +177,7 @@ impl RunState {
             trace: ValueTrace::default(),
             lock: LockTimeline::default(),
             process: ProcessView::default(),
+            lives: Lives::default(),
             queue: QueueView::default(),
             pool: PoolView::default(),
             compare: CompareView::default(),
@@ -274,6 +277,7 @@ impl RunState {
         self.trace.on_event(e);
         self.lock.on_event(e);
         self.process.on_event(e);
+        self.lives.on_event(e);
         self.queue.on_event(e);
         self.pool.on_event(e);
         self.compare.on_event(e);

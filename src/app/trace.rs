@@ -35,9 +35,15 @@ pub struct TraceRun {
 }
 
 impl TraceRun {
-    /// The value the writes would have reached had none been lost.
+    /// The value the writes would have reached had none been lost: the value the first of
+    /// them found (an Array's element may start anywhere), plus every increment.
     pub fn expected_so_far(&self) -> i128 {
-        self.delta_sum
+        let initial = self
+            .writes
+            .iter()
+            .find(|w| w.from == crate::runtime::StoreId::default())
+            .map_or(0, |w| w.old);
+        initial.saturating_add(self.delta_sum)
     }
 
     /// Puts the writes back in time order. Events of different workers arrive through

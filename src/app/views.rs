@@ -38,6 +38,58 @@ impl ProcessView {
     }
 }
 
+/// Lines of its output kept per process (the newest).
+const PRINTED_KEPT: usize = 64;
+
+/// Every process's life, as a traced program shows it when it does nothing shared: when it
+/// started and ended, and what it printed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Lives {
+    pub of: std::collections::BTreeMap<u16, Life>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Life {
+    pub pid: i32,
+    pub started_ns: Option<u64>,
+    /// When it ended, with its exit code or signal.
+    pub exited: Option<(u64, Option<i32>, Option<i32>)>,
+    /// Its newest lines, in time order, with their stream.
+    pub printed: std::collections::VecDeque<(u64, crate::runtime::event::Stream, String)>,
+    /// Lines it printed in all.
+    pub lines: u64,
+}
+
+impl Lives {
+    pub fn on_event(&mut self, e: &Envelope) {
+        if e.worker == 0 {
+            return;
+        }
+        let life = self.of.entry(e.worker).or_default();
+        life.pid = e.pid;
+        match &e.kind {
+            EventKind::Started => life.started_ns = Some(e.t_ns),
+            EventKind::Output { stream, text } => {
+                if life.printed.len() == PRINTED_KEPT {
+                    life.printed.pop_front();
+                }
+                // In time order: lines come through another stream than the events.
+                let at = life.printed.len()
+                    - life
+                        .printed
+                        .iter()
+                        .rev()
+                        .take_while(|(t, ..)| *t > e.t_ns)
+                        .count();
+                life.printed.insert(at, (e.t_ns, *stream, text.clone()));
+                life.lines += 1;
+            }
+            EventKind::Exit { code, signal } => life.exited = Some((e.t_ns, *code, *signal)),
+            _ => {}
+        }
+    }
+}
+
 /// An item on its way through the queue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueItem {

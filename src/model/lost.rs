@@ -37,16 +37,18 @@ impl WriteRec {
     /// The write of an integer to element 0 of cell 0 (the counter), if `e` is one.
     pub fn of_counter(e: &Envelope) -> Option<WriteRec> {
         match e.kind {
-            EventKind::Write { cell: 0, .. } => Self::of_write(e),
+            EventKind::Write {
+                cell: 0, index: 0, ..
+            } => Self::of_write(e),
             _ => None,
         }
     }
 
-    /// Any shared cell's integer write at element 0 (a Python program's Values).
+    /// Any shared cell's integer write, at any element (a Python program's Values and
+    /// Arrays: the caller keeps each element apart).
     pub fn of_write(e: &Envelope) -> Option<WriteRec> {
         match e.kind {
             EventKind::Write {
-                index: 0,
                 old: Num::Int(old),
                 new: Num::Int(new),
                 seq,

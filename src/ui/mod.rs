@@ -6,6 +6,7 @@ pub mod cpu;
 pub mod form;
 pub mod help;
 pub mod picker;
+pub mod program;
 pub mod theme;
 pub mod trace;
 pub mod views;

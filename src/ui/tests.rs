@@ -958,3 +958,126 @@ fn a_click_on_a_worker_shows_its_details_and_the_wheel_scrolls_the_panel_under_i
         assert_eq!(app.screen, Screen::Picker);
     }
 }
+
+/// A traced program's screen, fed `events` (worker, ms, kind) after its processes started.
+fn program_screen(events: Vec<(u16, u64, EventKind)>, w: u16, h: u16) -> String {
+    let mut app = App::new(std::time::Duration::from_millis(250), 0);
+    app.update(Msg::Resize(w, h));
+    app.open_python(crate::app::PythonAbout {
+        script: "mine.py".into(),
+        code: "print('hi')\n".into(),
+    });
+    for worker in 1..=3 {
+        let spawned = EventKind::Spawned {
+            method: "python".into(),
+        };
+        app.update(ev(worker, worker as u64, spawned));
+        app.update(ev(worker, worker as u64, EventKind::Started));
+    }
+    for (worker, t, kind) in events {
+        app.update(ev(worker, t, kind));
+    }
+    screen_text(&app, w, h)
+}
+
+#[test]
+fn a_programs_panels_are_chosen_from_what_it_does() {
+    use crate::runtime::event::Stream;
+    // Nothing shared: each process's life and what it printed.
+    let printed = |worker, text: &str| {
+        (
+            worker,
+            10,
+            EventKind::Output {
+                stream: Stream::Stdout,
+                text: text.into(),
+            },
+        )
+    };
+    let exit = |worker| {
+        (
+            worker,
+            20,
+            EventKind::Exit {
+                code: Some(0),
+                signal: None,
+            },
+        )
+    };
+    let text = program_screen(
+        vec![printed(2, "from two"), printed(3, "from three"), exit(2)],
+        80,
+        24,
+    );
+    assert!(text.contains("Processes"), "{text}");
+    for said in ["| from two", "| from three", "exit code 0 at"] {
+        assert!(text.contains(said), "{said:?} missing:\n{text}");
+    }
+    assert!(!text.contains("Lock:"), "no lock taken, no lanes:\n{text}");
+    assert!(!text.contains("waiting for the first write"), "{text}");
+
+    // A queue: its items and who put them, and no value trace.
+    let put = |worker, v| {
+        (
+            worker,
+            10,
+            EventKind::QueuePut {
+                value: crate::runtime::Item::Num(Num::Int(v)),
+            },
+        )
+    };
+    let text = program_screen(vec![put(2, 41), put(3, 42)], 80, 24);
+    assert!(
+        text.contains("Queue: 2 put, 0 taken, 2 in the queue"),
+        "{text}"
+    );
+    assert!(
+        text.contains("put(41)") && text.contains("put(42)"),
+        "{text}"
+    );
+    assert!(!text.contains("Processes"), "{text}");
+
+    // An Array's elements each get a trace; a lock's lanes are those of who took it.
+    let element = |worker, t, index, (old, new)| {
+        (
+            worker,
+            t,
+            EventKind::Write {
+                cell: 257,
+                index,
+                old: Num::Int(old),
+                new: Num::Int(new),
+                seq: t as u32,
+                from: StoreId::default(),
+                replaced: StoreId::default(),
+            },
+        )
+    };
+    let text = program_screen(
+        vec![
+            (2, 5, EventKind::LockRequested),
+            (
+                2,
+                5,
+                EventKind::LockAcquired {
+                    wait_ns: 0,
+                    contended: false,
+                },
+            ),
+            element(2, 6, 0, (1, 2)),
+            element(2, 7, 1, (5, 9)),
+            (2, 8, EventKind::LockReleased { hold_ns: 3_000_000 }),
+        ],
+        80,
+        24,
+    );
+    assert!(text.contains("2 of 2"), "element 0, from 1 by +1:\n{text}");
+    assert!(text.contains("9 of 9"), "element 1, from 5 by +4:\n{text}");
+    assert!(text.contains("Lock: 1 acquisition"), "{text}");
+    assert!(text.contains("hold 3.0/3.0/3.0 ms"), "{text}");
+    let lanes = &text[text.find("Lock:").expect("lanes")..];
+    assert!(
+        !lanes.contains("■3"),
+        "worker 3 never took the lock:\n{text}"
+    );
+}

@@ -172,6 +172,19 @@ pub struct LockLanes<'a> {
     pub lock: &'a LockTimeline,
     pub theme: &'a Theme,
     pub now_ns: u64,
+    /// Only the workers that took the lock or wait for it (a traced program's other
+    /// processes have no part in it).
+    pub users_only: bool,
+}
+
+/// Milliseconds as a lane's figures show them: tenths below 10 ms (a hold of 0.2 ms is not 0).
+fn ms(ns: u64) -> String {
+    let ms = ns as f64 / 1e6;
+    if ms < 10.0 {
+        format!("{ms:.1}")
+    } else {
+        format!("{ms:.0}")
+    }
 }
 
 fn lane_char(l: Option<Lane>) -> char {
@@ -213,9 +226,14 @@ impl Widget for LockLanes<'_> {
         let span = self.now_ns.saturating_sub(start).max(1);
         let mut y = inner.y;
         let lane_w = inner.width.saturating_sub(44) as u64;
+        let uses =
+            |w: &u16| s.workers.iter().any(|x| x.worker == *w) || self.lock.waiting.contains_key(w);
         for (w, _) in self.lock.lanes.iter() {
             if y >= inner.bottom() {
                 break;
+            }
+            if self.users_only && !uses(w) {
+                continue;
             }
             let lane: String = (0..lane_w)
                 .map(|x| {
@@ -225,10 +243,9 @@ impl Widget for LockLanes<'_> {
                 })
                 .collect();
             let ws = s.workers.iter().find(|x| x.worker == *w);
-            let ms = |ns: u64| ns as f64 / 1e6;
             let stat = ws.map_or(String::new(), |x| {
                 format!(
-                    " wait {:.0}/{:.0}/{:.0} hold {:.0}/{:.0}/{:.0} ms",
+                    " wait {}/{}/{} hold {}/{}/{} ms",
                     ms(x.wait.min_ns),
                     ms(x.wait.avg_ns),
                     ms(x.wait.max_ns),

@@ -47,8 +47,8 @@ impl Widget for ScenarioPanel<'_> {
             None => area,
         };
         if run.python.is_some() {
-            // Each shared value's trace and the locks' lanes, with no expected totals.
-            return lock_view(run, None, area, buf, t);
+            // Chosen from what the program does.
+            return super::program::ProgramPanel { run, theme: t }.render(area, buf);
         }
         match &run.params {
             Params::Lock(p) => lock_view(run, Some(p), area, buf, t),
@@ -153,6 +153,7 @@ fn lock_view(
             lock: &run.lock,
             theme: t,
             now_ns: run.now_ns,
+            users_only: false,
         }
         .render(lanes, buf);
     }
@@ -300,12 +301,9 @@ fn queue_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
         .render(area, buf);
 }
 
-fn pool_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
+/// The pool's task grid, who ran how many, and its newest `rows` tasks.
+pub fn pool_tasks(run: &RunState, rows: usize, t: &Theme) -> Vec<Line<'static>> {
     let pool = &run.pool;
-    let block = panel(format!(" Pool — {} ", pool.phase), t);
-    let inner = block.inner(area);
-    block.render(area, buf);
-    let mut lines = Vec::new();
     // The grid: one cell per task, in the colour and glyph of the worker that ran it.
     let mut grid = vec![Span::styled("tasks: ", t.dim)];
     let tasks = &pool.log.tasks;
@@ -317,7 +315,7 @@ fn pool_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
         };
         grid.push(Span::styled(ch.to_string(), style));
     }
-    lines.push(Line::from(grid));
+    let mut lines = vec![Line::from(grid)];
     let mut per: std::collections::BTreeMap<u16, u32> = Default::default();
     for task in tasks.values() {
         *per.entry(task.worker).or_default() += 1;
@@ -336,12 +334,7 @@ fn pool_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
     }
     lines.push(Line::from(who));
     lines.push(Line::raw(""));
-    for (id, task) in tasks
-        .iter()
-        .rev()
-        .take(inner.height.saturating_sub(8) as usize)
-        .rev()
-    {
+    for (id, task) in tasks.iter().rev().take(rows).rev() {
         let what = if task.call.contains('(') {
             task.call.clone()
         } else {
@@ -365,6 +358,15 @@ fn pool_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
         }
         lines.push(Line::from(spans));
     }
+    lines
+}
+
+fn pool_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
+    let pool = &run.pool;
+    let block = panel(format!(" Pool — {} ", pool.phase), t);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let mut lines = pool_tasks(run, inner.height.saturating_sub(8) as usize, t);
     if let Some(Ok(e)) = &run.ended {
         lines.push(Line::raw(""));
         lines.push(Line::styled(

@@ -1,0 +1,287 @@
+//! A traced program's panel, chosen from what its events show, with no knowledge of the
+//! script: a trace per shared value it writes, the lock lanes once a lock is taken, the
+//! pool's tasks, the queue's items — and, while it shows none of these, each process's life
+//! and what it printed.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+
+use super::panel;
+use super::theme::{Theme, glyph};
+use super::trace::{LockLanes, TracePlot};
+use crate::app::RunState;
+use crate::runtime::event::Stream;
+
+/// The narrowest a value's trace is drawn beside another.
+const PLOT_W: u16 = 38;
+/// The lowest a value's trace is drawn.
+const PLOT_H: u16 = 6;
+
+pub struct ProgramPanel<'a> {
+    pub run: &'a RunState,
+    pub theme: &'a Theme,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Values,
+    Pool,
+    Queue,
+    Locks,
+    Lives,
+}
+
+impl ProgramPanel<'_> {
+    /// The parts this run's events call for, each with the height it asks for (the first
+    /// takes what the others leave).
+    fn parts(&self) -> Vec<(Part, u16)> {
+        let run = self.run;
+        let mut parts = Vec::new();
+        if !run.trace.runs.is_empty() {
+            parts.push((Part::Values, PLOT_H));
+        }
+        if !run.pool.log.tasks.is_empty() {
+            parts.push((
+                Part::Pool,
+                (run.pool.log.tasks.len() as u16 + 5).clamp(5, 10),
+            ));
+        }
+        if !run.queue.items.is_empty() {
+            parts.push((Part::Queue, (run.queue.items.len() as u16 + 3).clamp(4, 9)));
+        }
+        let lock = &run.lock;
+        if !lock.owners.is_empty() || !lock.waiting.is_empty() {
+            let mut users: Vec<u16> = lock.owners.clone();
+            users.extend(lock.waiting.keys());
+            users.sort_unstable();
+            users.dedup();
+            let h = (2 * users.len() as u16 + 2).clamp(4, 9);
+            parts.push((Part::Locks, h));
+        }
+        if parts.is_empty() {
+            parts.push((Part::Lives, 3));
+        }
+        parts
+    }
+}
+
+impl Widget for ProgramPanel<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let parts = self.parts();
+        // The first keeps what it asks for at least; each other part then gets its height
+        // while there is room (one squeezed below 3 rows is left out); the first has the rest.
+        let mut left = area.height.saturating_sub(parts[0].1);
+        let mut heights: Vec<u16> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, &(_, want))| {
+                let h = want.min(left);
+                if i == 0 || h < 3 {
+                    return 0;
+                }
+                left -= h;
+                h
+            })
+            .collect();
+        heights[0] = area.height - heights[1..].iter().sum::<u16>();
+        let (run, t) = (self.run, self.theme);
+        let mut y = area.y;
+        for (&(part, _), &h) in parts.iter().zip(heights.iter()) {
+            let a = Rect::new(area.x, y, area.width, h);
+            y += h;
+            if h == 0 {
+                continue;
+            }
+            match part {
+                Part::Values => values(run, a, buf, t),
+                Part::Pool => pool(run, a, buf, t),
+                Part::Queue => queue(run, a, buf, t),
+                Part::Locks => LockLanes {
+                    lock: &run.lock,
+                    theme: t,
+                    now_ns: run.now_ns,
+                    users_only: true,
+                }
+                .render(a, buf),
+                Part::Lives => lives(run, a, buf, t),
+            }
+        }
+    }
+}
+
+/// A trace per shared value (each element of an Array its own), as many side by side and
+/// above each other as fit, in the order they were first written.
+fn values(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
+    let runs = &run.trace.runs;
+    let cols = (area.width / PLOT_W).clamp(1, runs.len().clamp(1, 4) as u16);
+    let rows = (area.height / PLOT_H)
+        .max(1)
+        .min(runs.len().div_ceil(cols as usize) as u16);
+    let shown = (cols * rows) as usize;
+    let row_areas =
+        Layout::vertical(vec![Constraint::Ratio(1, rows as u32); rows as usize]).split(area);
+    for (r, row) in row_areas.iter().enumerate() {
+        let in_row: Vec<_> = runs
+            .iter()
+            .take(shown)
+            .skip(r * cols as usize)
+            .take(cols as usize)
+            .collect();
+        if in_row.is_empty() {
+            break;
+        }
+        let cells =
+            Layout::horizontal(vec![Constraint::Ratio(1, cols as u32); cols as usize]).split(*row);
+        for (one, &cell) in in_row.into_iter().zip(cells.iter()) {
+            TracePlot {
+                run: one,
+                theme: t,
+                target: None,
+                writes: None,
+            }
+            .render(cell, buf);
+        }
+    }
+    if runs.len() > shown {
+        // Said on the last panel's bottom border: which values are not drawn.
+        let note = format!(" +{} more values ", runs.len() - shown);
+        let y = area.bottom().saturating_sub(1);
+        let x = area.right().saturating_sub(note.chars().count() as u16 + 1);
+        buf.set_string(x, y, note, t.dim);
+    }
+}
+
+fn pool(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
+    let tasks = &run.pool.log.tasks;
+    let failed = tasks
+        .values()
+        .filter(|k| k.outcome() == Some(false))
+        .count();
+    let running = tasks.values().filter(|k| k.outcome().is_none()).count();
+    let title = format!(
+        " Pool: {}, {running} running{} ",
+        crate::report::count(tasks.len() as u64, "task", "tasks"),
+        if failed > 0 {
+            format!(", {failed} failed")
+        } else {
+            String::new()
+        }
+    );
+    let block = panel(title, t);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let lines = super::views::pool_tasks(run, inner.height.saturating_sub(3) as usize, t);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .render(inner, buf);
+}
+
+fn queue(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
+    let q = &run.queue;
+    let waiting = q.in_flight();
+    let title = format!(
+        " Queue: {} put, {} taken, {waiting} in the queue ",
+        q.items.len(),
+        q.items.len() - waiting
+    );
+    let room = area.height.saturating_sub(2) as usize;
+    let lines: Vec<Line> = q
+        .items
+        .iter()
+        .skip(q.items.len().saturating_sub(room))
+        .map(|it| {
+            let (state, style) = match it.got_ns {
+                Some(_) => ("q.get() ✓", t.good),
+                None => ("in the queue", t.accent),
+            };
+            Line::from(vec![
+                Span::styled(format!("{}{} ", glyph(it.from), it.from), t.worker(it.from)),
+                Span::styled(format!("put({})  ", it.value), t.text),
+                Span::styled(state, style),
+            ])
+        })
+        .collect();
+    Paragraph::new(lines)
+        .block(panel(title, t))
+        .render(area, buf);
+}
+
+/// Each process: when it started and ended, and its newest lines, as many as fit.
+fn lives(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
+    let t0 = run.t0.unwrap_or(0);
+    let ms = |ns: u64| format!("{:.1} ms", ns.saturating_sub(t0) as f64 / 1e6);
+    let lives = &run.lives.of;
+    let room = area.height.saturating_sub(2) as usize;
+    // As many of each one's newest lines as let every process have its own line.
+    let printed_each = (0..=3)
+        .rev()
+        .find(|&k| {
+            lives.len()
+                + lives
+                    .values()
+                    .map(|l| l.printed.len().min(k))
+                    .sum::<usize>()
+                <= room
+        })
+        .unwrap_or(0);
+    let mut lines = Vec::new();
+    for (&w, life) in lives {
+        let role = run
+            .workers
+            .rows
+            .iter()
+            .find(|r| r.id == w)
+            .map_or("", |r| r.role.as_str());
+        let mut spans = vec![
+            Span::styled(format!("{}{} ", glyph(w), w), t.worker(w)),
+            Span::styled(format!("{role}  pid {}", life.pid), t.text),
+        ];
+        if let Some(s) = life.started_ns {
+            spans.push(Span::styled(format!("  started {}", ms(s)), t.dim));
+        }
+        let ended = match life.exited {
+            Some((ns, Some(c), _)) => Some((ns, format!("exit code {c}"), c == 0)),
+            Some((ns, _, Some(s))) => Some((ns, format!("killed by signal {s}"), false)),
+            Some((ns, None, None)) => Some((ns, "ended".to_string(), true)),
+            None => None,
+        };
+        if let Some((ns, what, ok)) = ended {
+            spans.push(Span::styled(format!("  {what} at {}", ms(ns)), t.dim));
+            if !ok {
+                spans.push(Span::styled(" ✗", t.bad));
+            }
+        }
+        if life.lines > 0 {
+            spans.push(Span::styled(
+                format!(
+                    "  {}",
+                    crate::report::count(life.lines, "line printed", "lines printed")
+                ),
+                t.dim,
+            ));
+        }
+        lines.push(Line::from(spans));
+        let newest = life.printed.len().saturating_sub(printed_each);
+        for (_, stream, text) in life.printed.iter().skip(newest) {
+            let (mark, style) = match stream {
+                Stream::Stdout => ("|", t.accent),
+                Stream::Stderr => ("!", t.bad),
+            };
+            lines.push(Line::from(vec![
+                Span::raw("    "),
+                Span::styled(format!("{mark} {text}"), style),
+            ]));
+        }
+    }
+    if lines.is_empty() {
+        lines.push(Line::styled(
+            "waiting for the program's first process…",
+            t.dim,
+        ));
+    }
+    Paragraph::new(lines)
+        .block(panel(" Processes: their lives and what they print ", t))
+        .render(area, buf);
+}
