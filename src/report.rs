@@ -31,8 +31,8 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
 
 /// A readable line for an event, or `None` for events too fine-grained to print; shared cells
 /// are named from `cells` (`Array('i')[3]`, not `cell 2[3]`).
-pub fn text_line(e: &Envelope, t0: u64, cells: &[crate::scenario::CellName]) -> Option<String> {
-    let cell_name = |c: u16, i: u32| crate::scenario::CellName::of(cells, c, i);
+pub fn text_line(e: &Envelope, t0: u64, cells: &crate::scenario::CellNames) -> Option<String> {
+    let cell_name = |c: u16, i: u32| cells.of(c, i);
     let who = if e.worker == 0 {
         "parent".to_string()
     } else {
@@ -44,6 +44,13 @@ pub fn text_line(e: &Envelope, t0: u64, cells: &[crate::scenario::CellName]) -> 
         EventKind::Started => "running".into(),
         EventKind::Phase { name } if e.worker == 0 => return Some(format!("-- {name} --")),
         EventKind::Phase { .. } | EventKind::At { .. } => return None,
+        EventKind::Cell { name, what, at, .. } => {
+            if name.is_empty() {
+                format!("makes {what} at {at}")
+            } else {
+                format!("makes {name} = {what} at {at}")
+            }
+        }
         EventKind::Output {
             stream: Stream::Stdout,
             text,
@@ -178,13 +185,13 @@ pub fn summary_text(s: &Summary) -> String {
 pub struct Printer {
     json: bool,
     t0: u64,
-    cells: Vec<crate::scenario::CellName>,
+    cells: crate::scenario::CellNames,
     pub trace: Option<crate::export::trace::ChromeTrace>,
     pub error: Option<std::io::Error>,
 }
 
 impl Printer {
-    pub fn new(json: bool, cells: Vec<crate::scenario::CellName>, trace: bool) -> Printer {
+    pub fn new(json: bool, cells: crate::scenario::CellNames, trace: bool) -> Printer {
         Printer {
             json,
             t0: crate::runtime::clock::now_ns(),
@@ -198,6 +205,7 @@ impl Printer {
         if let Some(t) = self.trace.as_mut() {
             t.observe(e);
         }
+        self.cells.learn(&e.kind);
         if self.error.is_some() {
             return;
         }

@@ -53,6 +53,9 @@ fn the_counter_under_every_start_method_lost_updates_exact_and_the_lock_exact() 
         let (last, lost) = (last.expect("last"), lost.expect("lost_sum"));
         assert!(last <= expected, "{what}: {s}");
         assert_eq!(last + lost, expected, "{what}: {s}");
+        // Named as the program names them: one `v` per run of the function that makes it.
+        assert_eq!(cells[0]["name"], "v", "{what}: {s}");
+        assert_eq!(cells[1]["name"], "v #2", "{what}: {s}");
         // With the lock: exact, nothing lost.
         assert_eq!(num(&cells[1]["last"]), Some(expected), "{what}: {s}");
         assert_eq!(cells[1]["lost_updates"], 0, "{what}: {s}");
@@ -268,7 +271,7 @@ fn the_ui_shows_a_python_run_and_quitting_leaves_nothing() {
     let ticks = fixture("ticks.py");
     let mut s = common::pty::Session::start(&["python", &ticks]);
     s.wait_for("the first writes", |t| {
-        t.contains("value:") && t.contains(" running ")
+        t.contains("v: ") && t.contains(" running ")
     });
     s.press(b" ");
     let paused = s.wait_for("the pause", |t| t.contains("PAUSED"));
@@ -296,7 +299,7 @@ fn the_ui_shows_a_python_run_and_quitting_leaves_nothing() {
     // Again, and quit while it runs.
     s.press(b"r");
     s.wait_for("the second run", |t| {
-        t.contains(" running ") && t.contains("value:")
+        t.contains(" running ") && t.contains("v: ")
     });
     let running = common::pty::children_of(s.pid);
     s.press(b"q");
@@ -555,6 +558,28 @@ fn values_of_every_kind_arrive_exact_whichever_form_the_probe_sends_them_in() {
     assert_eq!(last["from"]["seq"], 4);
     let s = out.summary();
     assert_eq!(s["dropped_events"], 0, "{s}");
+    // Each says what the program calls it, what it is and where it was made.
+    let made: Vec<(String, String, String)> = out
+        .events("cell")
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or("?").to_string();
+            (s("name"), s("what"), s("at"))
+        })
+        .collect();
+    let made: Vec<(&str, &str, &str)> = made
+        .iter()
+        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+        .collect();
+    assert_eq!(
+        made,
+        [
+            ("big", "Value('L')", "kinds.py:5"),
+            ("f", "Value('d')", "kinds.py:7"),
+            ("ch", "Array('c', 2)", "kinds.py:9"),
+            ("b", "Value('?')", "kinds.py:11"),
+        ]
+    );
     let printed = out.events("output");
     assert_eq!(printed.len(), 1);
     assert_eq!(printed[0]["text"], "18446744073709551615 1.75 b'zb' True");

@@ -327,11 +327,11 @@ fn step_mode_holds_each_process_until_it_is_let_go() {
     }
 }
 
-/// The lost updates the value panel's title names (`value: 7 of 8 — 1 lost`), 0 if none.
+/// The lost updates the value panel's title names (`v: 7 of 8 — 1 lost`), 0 if none.
 fn lost_in_title(screen: &str) -> usize {
     screen
         .lines()
-        .find(|l| l.contains("value:"))
+        .find(|l| l.contains("┌ v: "))
         .and_then(|l| {
             let before = l.split(" lost").next()?;
             before.rsplit(' ').next()?.parse().ok()
@@ -431,7 +431,7 @@ fn a_snapshot_of_a_python_run_shows_the_program() {
         "mpviz python assets/python/mp_lock.py",
         " done ",
         "job_locked()",
-        "value: 20 of 20",
+        "v #2: 20 of 20",
         "Lock: 2 acquisitions",
     ] {
         assert!(text.contains(part), "{part:?} in:\n{text}");

@@ -27,6 +27,7 @@ the last store's name, changed under the Value's lock with the value itself.
 import _thread
 import atexit
 import json
+import linecache
 import os
 import socket
 import struct
@@ -396,6 +397,33 @@ def _new_cell():
     return ((w & 0xFF) << 8) | (_next_cell & 0xFF)
 
 
+def _say_cell(cell, obj, array, lib):
+    """Says what the program calls a shared value it made, what it is and where it was made:
+    the first frame outside multiprocessing and the probe, and the variable its line assigns
+    (`v = mp.Value('i', 0)` names it `v`; a line that assigns no single name names nothing)."""
+    f = sys._getframe(2)
+    while f is not None and (f.f_code.co_filename.startswith(lib)
+                             or f.f_code.co_filename == __file__):
+        f = f.f_back
+    name, at = "", "?"
+    if f is not None:
+        path, line = f.f_code.co_filename, f.f_lineno
+        at = "%s:%d" % (os.path.basename(path), line)
+        text = linecache.getline(path, line)
+        lhs, eq, rhs = text.partition("=")
+        lhs = lhs.strip()
+        if eq and not rhs.startswith("=") and lhs and not lhs[0].isdigit() \
+                and lhs.replace(".", "").replace("_", "a").isalnum():
+            name = lhs
+    try:
+        code = type(obj)._type_ if not array else type(obj)._type_._type_
+        code = code if isinstance(code, str) else "?"
+    except AttributeError:
+        code = "?"
+    what = "Array(%r, %d)" % (code, len(obj)) if array else "Value(%r)" % code
+    _emit({"type": "cell", "cell": cell, "name": name, "what": what, "at": at})
+
+
 def _wrap_values(sct):
     orig_init = sct.SynchronizedBase.__init__
 
@@ -406,10 +434,12 @@ def _wrap_values(sct):
         if tag is None:
             # The last store's name, worker << 32 | seq, in shared memory (one per element of
             # an Array); the cell's number.
-            if isinstance(self, sct.SynchronizedArray):
+            array = isinstance(self, sct.SynchronizedArray)
+            if array:
                 tag = (sct.RawArray("q", max(len(obj), 1)), _new_cell())
             else:
                 tag = (sct.RawValue("q", 0), _new_cell())
+            _say_cell(tag[1], obj, array, os.path.dirname(sct.__file__))
             if not lock:
                 # The Value's own lock: its takes are the value's reads and writes, not a
                 # lock of the program's.

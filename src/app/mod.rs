@@ -131,6 +131,8 @@ pub struct RunState {
     pub trace: ValueTrace,
     pub lock: LockTimeline,
     pub process: ProcessView,
+    /// The shared cells' names (a scenario's from its parameters, a program's as it makes them).
+    pub cells: scenario::CellNames,
     /// Every process's life and output (a traced program's screen).
     pub lives: Lives,
     pub queue: QueueView,
@@ -149,13 +151,14 @@ pub struct RunState {
 
 impl RunState {
     pub fn new(scenario: usize, params: Params) -> Self {
+        let cells = params.cell_names();
         let shared = match &params {
             Params::Shared(p) => SharedView::new(
                 p.cells()
                     .into_iter()
-                    .zip(params.cell_names())
+                    .zip(params.cell_names().iter())
                     .map(|(c, n)| SharedCell {
-                        name: n.name,
+                        name: n.name.clone(),
                         values: c.init.clone(),
                         last_writer: None,
                         writes: 0,
@@ -177,6 +180,7 @@ impl RunState {
             trace: ValueTrace::default(),
             lock: LockTimeline::default(),
             process: ProcessView::default(),
+            cells,
             lives: Lives::default(),
             queue: QueueView::default(),
             pool: PoolView::default(),
@@ -198,6 +202,7 @@ impl RunState {
         RunState {
             python: Some(about),
             trace: ValueTrace::by_cell(),
+            cells: Default::default(),
             ..RunState::new(lock, params)
         }
     }
@@ -274,6 +279,7 @@ impl RunState {
         {
             self.activity = a.to_string();
         }
+        self.cells.learn(&e.kind);
         self.trace.on_event(e);
         self.lock.on_event(e);
         self.process.on_event(e);

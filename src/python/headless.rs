@@ -56,7 +56,7 @@ pub fn run(what: &PythonRun, control: &Control, out: &Output) -> Result<Outcome,
             ))
         })?;
     }
-    let mut printer = report::Printer::new(out.json, Vec::new(), out.trace_out.is_some());
+    let mut printer = report::Printer::new(out.json, Default::default(), out.trace_out.is_some());
     let mut observer = |e: &Envelope| printer.observe(e);
     let result = super::run(what, control, &mut observer);
     if let Some(e) = printer.error.take() {

@@ -93,6 +93,9 @@ pub struct CellSummary {
     pub cell: u16,
     /// The element, for an Array (0 for a Value).
     pub index: u32,
+    /// What the program calls it (`v`, `array[2]`; its `cell` event's name), if it said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub writes: usize,
     /// The value left in memory (the newest store of the unbroken chain).
     pub last: Option<String>,
@@ -386,6 +389,7 @@ pub fn run(
             CellSummary {
                 cell,
                 index,
+                name: counts.names.known(cell, index),
                 writes: w.len(),
                 last,
                 lost_updates: lost.len(),
@@ -448,6 +452,8 @@ struct Counts {
     acquisitions: u64,
     contended: u64,
     dropped: u64,
+    /// The cells' names, from their `cell` events.
+    names: crate::scenario::CellNames,
     /// The numbers of writes that are not both integers, by (cell, worker, seq).
     floats: std::collections::HashMap<(u16, u16, u32), (f64, f64)>,
 }
@@ -464,6 +470,7 @@ fn drain(
         rx.recv_timeout(first_wait).ok()
     };
     for e in first.into_iter().chain(rx.try_iter()) {
+        counts.names.learn(&e.kind);
         match &e.kind {
             EventKind::Started => counts.processes += 1,
             EventKind::Read { .. } => counts.reads += 1,

@@ -272,6 +272,15 @@ pub enum EventKind {
     At {
         line: u32,
     },
+    /// A shared cell was made: what the program calls it (`v`, or empty if it has no
+    /// variable of its own), what it is (`Value('i')`, `Array('i', 4)`) and where it was made
+    /// (`mp_lock.py:23`). A traced program's probe says so; the screen names the cell by it.
+    Cell {
+        cell: u16,
+        name: String,
+        what: String,
+        at: String,
+    },
 }
 
 /// An event with where and when it happened. Worker 0 is the parent.
@@ -336,6 +345,7 @@ impl EventKind {
             EventKind::Paused => 20,
             EventKind::Resumed => 21,
             EventKind::At { .. } => 22,
+            EventKind::Cell { .. } => 23,
         }
     }
 }
@@ -507,6 +517,17 @@ pub fn encode(out: &mut Vec<u8>, t_ns: u64, kind: &EventKind) {
         }
         EventKind::Dropped { count } => put_uvarint(out, *count as u128),
         EventKind::At { line } => put_uvarint(out, *line as u128),
+        EventKind::Cell {
+            cell,
+            name,
+            what,
+            at,
+        } => {
+            put_uvarint(out, *cell as u128);
+            put_str(out, name);
+            put_str(out, what);
+            put_str(out, at);
+        }
     }
     let len = out.len() - start - 2;
     // Frames are bounded by MAX_STR-sized fields; anything larger is cut to an error frame.
@@ -608,6 +629,12 @@ fn decode_body(body: &[u8]) -> Result<(u64, EventKind), DecodeError> {
         20 => EventKind::Paused,
         21 => EventKind::Resumed,
         22 => EventKind::At { line: r.u32()? },
+        23 => EventKind::Cell {
+            cell: r.u16()?,
+            name: r.string()?,
+            what: r.string()?,
+            at: r.string()?,
+        },
         t => return Err(DecodeError::UnknownTag(t)),
     };
     if r.remaining() != 0 {
@@ -856,6 +883,12 @@ mod tests {
                 signal: Some(9),
             },
             EventKind::Dropped { count: 3 },
+            EventKind::Cell {
+                cell: 257,
+                name: "counter".into(),
+                what: "Value('i')".into(),
+                at: "mp_lock.py:23".into(),
+            },
         ]
     }
 

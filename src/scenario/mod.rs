@@ -472,13 +472,64 @@ pub struct CellName {
     pub array: bool,
 }
 
-impl CellName {
-    /// `Array('i')[3]`, `Value('d')`, or `cell 2[3]` for a cell without a name.
-    pub fn of(names: &[CellName], cell: u16, index: u32) -> String {
-        match names.get(cell as usize) {
+/// The shared cells' names, by cell number: a scenario's from its parameters, a traced
+/// program's learnt from its `cell` events.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CellNames(std::collections::BTreeMap<u16, CellName>);
+
+impl From<Vec<CellName>> for CellNames {
+    /// Names in cell order (cell 0 first).
+    fn from(names: Vec<CellName>) -> Self {
+        CellNames((0..).zip(names).collect())
+    }
+}
+
+impl CellNames {
+    /// `Array('i')[3]`, `Value('d')`, `v`, or `cell 2[3]` for a cell without a name.
+    pub fn of(&self, cell: u16, index: u32) -> String {
+        match self.0.get(&cell) {
             Some(n) if n.array => format!("{}[{index}]", n.name),
             Some(n) => n.name.clone(),
             None => format!("cell {cell}[{index}]"),
+        }
+    }
+
+    /// The name, if the cell has one.
+    pub fn known(&self, cell: u16, index: u32) -> Option<String> {
+        self.0.contains_key(&cell).then(|| self.of(cell, index))
+    }
+
+    /// The names in cell order.
+    pub fn iter(&self) -> impl Iterator<Item = &CellName> {
+        self.0.values()
+    }
+
+    /// Learns a cell's name from a `cell` event: its variable's, or else what it is and where
+    /// it was made (two cells made on one line keep apart by their numbers, as before).
+    pub fn learn(&mut self, e: &crate::runtime::EventKind) {
+        if let crate::runtime::EventKind::Cell {
+            cell,
+            name,
+            what,
+            at,
+        } = e
+        {
+            let mut name = if name.is_empty() {
+                format!("{what}@{at}")
+            } else {
+                name.clone()
+            };
+            // A second `v` (made again, by a function called twice) is `v #2`.
+            let same = self
+                .0
+                .iter()
+                .filter(|(c, n)| **c != *cell && n.name.split(" #").next() == Some(name.as_str()))
+                .count();
+            if same > 0 {
+                name = format!("{name} #{}", same + 1);
+            }
+            let array = what.starts_with("Array") || what.starts_with("RawArray");
+            self.0.insert(*cell, CellName { name, array });
         }
     }
 }
@@ -509,8 +560,8 @@ impl Params {
 
     /// The shared cells by the names the tutorial's program gives them (`Value('i')`,
     /// `Array('i')`, the lock's `v`), in cell order; empty for a scenario without any.
-    pub fn cell_names(&self) -> Vec<CellName> {
-        match self {
+    pub fn cell_names(&self) -> CellNames {
+        let names = match self {
             Params::Shared(p) => p
                 .cells()
                 .iter()
@@ -528,7 +579,8 @@ impl Params {
                 array: false,
             }],
             _ => Vec::new(),
-        }
+        };
+        names.into()
     }
 
     /// How these parameters pace the run differently from the tutorial, if they do.
@@ -636,5 +688,26 @@ mod tests {
         };
         assert_eq!(l.race_window_ms, 0);
         assert!(default_params("lock").and_then(|p| p.pacing()).is_none());
+    }
+
+    #[test]
+    fn a_programs_cells_are_named_as_it_names_them() {
+        use crate::runtime::EventKind;
+        let made = |cell, name: &str, what: &str| EventKind::Cell {
+            cell,
+            name: name.into(),
+            what: what.into(),
+            at: "mine.py:3".into(),
+        };
+        let mut names = CellNames::default();
+        assert_eq!(names.of(257, 0), "cell 257[0]");
+        assert_eq!(names.known(257, 0), None);
+        names.learn(&made(257, "v", "Value('i')"));
+        names.learn(&made(258, "v", "Value('i')"));
+        names.learn(&made(259, "", "Array('i', 4)"));
+        assert_eq!(names.of(257, 0), "v");
+        assert_eq!(names.of(258, 0), "v #2", "made again elsewhere");
+        assert_eq!(names.of(259, 2), "Array('i', 4)@mine.py:3[2]");
+        assert_eq!(names.known(257, 0).as_deref(), Some("v"));
     }
 }

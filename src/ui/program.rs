@@ -140,6 +140,7 @@ fn values(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
                 theme: t,
                 target: None,
                 writes: None,
+                label: run.cells.known(one.cell, one.index),
             }
             .render(cell, buf);
         }

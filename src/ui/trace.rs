@@ -20,6 +20,8 @@ pub struct TracePlot<'a> {
     pub target: Option<i128>,
     /// How many writes the run will make, when known (spreads the points over the width).
     pub writes: Option<usize>,
+    /// What the value is called, when it has a name (a traced program's `v`, `array[2]`).
+    pub label: Option<String>,
 }
 
 /// Glyph that marks a lost update.
@@ -32,7 +34,7 @@ impl Widget for TracePlot<'_> {
         let mode = match crate::runtime::Stage::of(&run.mode) {
             Some(crate::runtime::Stage::Locked) => "with the lock",
             Some(crate::runtime::Stage::Unlocked) => "without the lock",
-            _ => "value",
+            _ => self.label.as_deref().unwrap_or("value"),
         };
         let lost = run.lost.len();
         let title = Line::from(vec![

@@ -75,6 +75,7 @@ fn lock_plot<'a>(
         theme: t,
         target: Some(p.deltas.0.iter().map(|d| *d as i128 * steps).sum()),
         writes: Some(steps as usize * p.deltas.0.len()),
+        label: None,
     }
 }
 
@@ -132,6 +133,7 @@ fn lock_view(
             theme: t,
             target: None,
             writes: None,
+            label: None,
         },
     };
 
@@ -547,6 +549,7 @@ fn shared_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
             theme: t,
             target: None,
             writes,
+            label: None,
         }
         .render(trace, buf);
     }
@@ -563,11 +566,11 @@ pub struct LogPanel<'a> {
 /// The run's recent events as log lines, those of `worker` only when given.
 fn log_lines(run: &RunState, worker: Option<u16>) -> Vec<String> {
     let t0 = run.t0.unwrap_or(0);
-    let cells = run.params.cell_names();
+    let cells = &run.cells;
     run.log
         .iter()
         .filter(|e| worker.is_none_or(|w| e.worker == w))
-        .filter_map(|e| crate::report::text_line(e, t0, &cells))
+        .filter_map(|e| crate::report::text_line(e, t0, cells))
         .collect()
 }
 
