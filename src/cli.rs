@@ -267,6 +267,9 @@ pub struct PythonArgs {
     /// Also write the run as Chrome trace events (opens in Perfetto or chrome://tracing).
     #[arg(long, value_name = "FILE.json")]
     pub trace_out: Option<std::path::PathBuf>,
+    /// Record the UI session as an asciicast v2 file (plays in the asciinema player).
+    #[arg(long, value_name = "FILE.cast", conflicts_with_all = ["json", "trace_out"])]
+    pub record: Option<std::path::PathBuf>,
     /// The script.
     pub script: std::path::PathBuf,
     /// Its arguments.

@@ -268,7 +268,7 @@ fn python(args: PythonArgs) -> ExitCode {
         json: args.json,
         trace_out: args.trace_out,
     };
-    python_run(what, args.speed, out)
+    python_run(what, args.speed, out, args.record)
 }
 
 /// A traced Python run: checked first (a bad script is one line, nothing started), then the
@@ -277,6 +277,7 @@ fn python_run(
     what: mpviz::python::PythonRun,
     speed: f64,
     out: mpviz::python::headless::Output,
+    record: Option<std::path::PathBuf>,
 ) -> ExitCode {
     let speed_permille = mpviz::app::permille_of(speed);
     if !out.json
@@ -297,12 +298,16 @@ fn python_run(
             speed_permille,
             method: Default::default(),
             replay: None,
-            record: None,
+            record,
             params: None,
             config,
             notices: file.problems,
             python: Some(what),
         });
+    }
+    if record.is_some() {
+        eprintln!("mpviz: --record records the UI, which needs a terminal, and this is not one");
+        return ExitCode::from(2);
     }
     python_run_headless(what, speed, out)
 }

@@ -13,6 +13,8 @@ use crate::scenario::{self, Params};
 pub struct Recording {
     pub scenario: usize,
     pub params: Params,
+    /// A traced Python program's run (`mpviz python --json`): its screen is the program's.
+    pub python: Option<crate::app::PythonAbout>,
     pub events: Vec<Envelope>,
     pub summary: Option<serde_json::Value>,
 }
@@ -43,6 +45,16 @@ pub fn parse(text: &str) -> Result<Recording, String> {
     }
     // Events of different workers were printed as they arrived; play them in time order.
     events.sort_by_key(|e| e.t_ns);
+    if let Some(about) = python_run(summary.as_ref(), &events) {
+        let lock = scenario::index_of("lock").unwrap_or(0);
+        return Ok(Recording {
+            scenario: lock,
+            params: scenario::default_params("lock").ok_or("no lock scenario")?,
+            python: Some(about),
+            events,
+            summary,
+        });
+    }
     let name = summary
         .as_ref()
         .and_then(|s| s["scenario"].as_str().map(str::to_string))
@@ -54,6 +66,7 @@ pub fn parse(text: &str) -> Result<Recording, String> {
     Ok(Recording {
         scenario,
         params,
+        python: None,
         events,
         summary,
     })
@@ -89,6 +102,39 @@ fn recorded_params(name: &str, summary: Option<&serde_json::Value>) -> Result<Pa
         }
     }
     scenario::flags::from_flags(name, &flags).map_err(|e| format!("the recorded parameters: {e}"))
+}
+
+/// A traced Python program's recording (its summary says so, or, cut short before it, its
+/// processes were started by Python): the program, and its source — the tutorial's own when it
+/// is one of them, else the script's file if it is still there (a recording holds no source).
+fn python_run(
+    summary: Option<&serde_json::Value>,
+    events: &[Envelope],
+) -> Option<crate::app::PythonAbout> {
+    use crate::runtime::EventKind as K;
+    let said = summary.is_some_and(|s| s["source"] == "python");
+    let seen = events
+        .iter()
+        .any(|e| matches!(&e.kind, K::Spawned { method } if method == "python"));
+    if !(said || seen) {
+        return None;
+    }
+    let script = summary
+        .and_then(|s| s["script"].as_str())
+        .unwrap_or("a Python program")
+        .to_string();
+    let tutorial = std::path::Path::new(&script)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .and_then(|s| s.strip_prefix("mp_"))
+        .map(crate::scenario::code::python)
+        .filter(|c| !c.is_empty() && script.starts_with("assets/python/"));
+    let code = match tutorial {
+        Some(c) => c.to_string(),
+        None => crate::export::files::read_text(Path::new(&script), 1 << 20, "a script")
+            .unwrap_or_default(),
+    };
+    Some(crate::app::PythonAbout { script, code })
 }
 
 fn guess_scenario(events: &[Envelope]) -> Option<String> {

@@ -154,8 +154,12 @@ fn bad_input_is_one_line_and_starts_nothing() {
     if !common::python_here() {
         return;
     }
-    let cases: [&[&str]; 3] = [
+    let cast = std::env::temp_dir().join(format!("mpviz-test-{}.cast", std::process::id()));
+    let cast = cast.to_str().expect("a path");
+    let cases: [&[&str]; 4] = [
         &["python", "/nonexistent/script.py"],
+        // The UI's recording, asked for where there is no terminal for the UI.
+        &["python", "--record", cast, &fixture("plain.py")],
         &[
             "python",
             "--python",
@@ -172,6 +176,7 @@ fn bad_input_is_one_line_and_starts_nothing() {
         assert!(out.raw.is_empty(), "{args:?}: nothing ran");
         assert!(mpviz::python::run_dirs_of(out.mpviz_pid as u32).is_empty());
     }
+    assert!(!std::path::Path::new(cast).exists(), "no recording made");
 }
 
 #[test]

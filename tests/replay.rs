@@ -110,3 +110,57 @@ fn every_scenario_recorded_with_json_replays_to_its_summary() {
         assert_eq!(end.ok, summary["ok"].as_bool().unwrap_or(false));
     }
 }
+
+/// A traced Python program's recording (`mpviz python --json`) replays as the program's
+/// screen, not a scenario's: its script in the header, its processes by what they run, its
+/// values by the names the program gives them, the lanes of who took the lock.
+#[test]
+fn a_python_recording_replays_as_the_program() {
+    if std::process::Command::new("python3")
+        .arg("-c")
+        .arg("")
+        .status()
+        .map_or(true, |s| !s.success())
+    {
+        eprintln!("no python3 here: skipped");
+        return;
+    }
+    let ticks = format!("{}/tests/python/ticks.py", env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mpviz"))
+        .args(["python", "--json", &ticks])
+        .output()
+        .expect("run mpviz");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let rec = parse(&text).expect("a valid recording");
+    let about = rec.python.clone().expect("a Python program's recording");
+    assert!(
+        about.code.contains("def job(v, n, l=None):"),
+        "its source, from its file"
+    );
+    let mut replayed = App::new(std::time::Duration::from_millis(250), 0);
+    replayed.update(Msg::Resize(120, 40));
+    let mut p = Player::new(rec);
+    p.open(&mut replayed);
+    p.to_end(&mut replayed);
+    let shown = screen(&replayed);
+    for part in [
+        "mpviz python",
+        "ticks.py",
+        "__main__",
+        "job()",
+        "┌ v: ",
+        "┌ v #2: 160 of 160",
+        "Lock: 80 acquisitions",
+    ] {
+        assert!(shown.contains(part), "{part:?} in:\n{shown}");
+    }
+    assert!(
+        !shown.contains("v.value += "),
+        "no scenario's roles:\n{shown}"
+    );
+}

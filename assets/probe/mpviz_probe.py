@@ -99,7 +99,8 @@ def _open():
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         s.connect(_SOCK)
-        hello = {"hello": 1, "pid": os.getpid(), "ppid": os.getppid(), "argv": sys.argv[:3]}
+        hello = {"hello": 1, "pid": os.getpid(), "ppid": os.getppid(), "argv": sys.argv[:3],
+                 "t_ns": time.monotonic_ns()}
         s.sendall((json.dumps(hello) + "\n").encode())
         reply = b""
         while not reply.endswith(b"\n"):
@@ -128,6 +129,8 @@ def _here():
 
 def _emit(kind, t_ns=None):
     """An event given as a dict (the rare ones: JSON-encoded here)."""
+    # Connected first: the process's start (stamped at its hello) comes before its events.
+    _conn or _connect()
     kind["t_ns"] = time.monotonic_ns() if t_ns is None else t_ns
     _line(json.dumps(kind, separators=(",", ":")))
 

@@ -8,7 +8,7 @@
 //! and reaped at the end, and the directory removed, on every path.
 //!
 //! Wire protocol (any process that speaks it can be shown): connect, send one line
-//! `{"hello":1,"pid":P,"ppid":Q}`, read back one line with the worker number; then send events
+//! `{"hello":1,"pid":P,"ppid":Q,"t_ns":T}` (T, optional: when it connected, its start), read back one line with the worker number; then send events
 //! as JSON lines, each an object as `mpviz run --json` prints one, with `type`, the event's
 //! fields and `t_ns` (CLOCK_MONOTONIC nanoseconds), without `worker` and `pid`, or the hot ones
 //! as binary records (`record`: a line starts with `{`, a record with its tag). A store of a

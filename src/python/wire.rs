@@ -91,7 +91,8 @@ fn read_process(
     if writeln!(writer, "{worker}").is_err() {
         return;
     }
-    let at = now_ns();
+    // Its start: when it said hello (before any event it stamps), or when we heard it.
+    let at = hello["t_ns"].as_u64().unwrap_or_else(now_ns);
     let envelope = |kind, t_ns| Envelope {
         kind,
         worker,

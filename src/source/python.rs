@@ -34,8 +34,12 @@ impl PythonSource {
     pub fn about(what: &PythonRun) -> PythonAbout {
         PythonAbout {
             script: what.script.display().to_string(),
-            code: crate::export::files::read_text(&what.script, 1 << 20, "a script")
-                .unwrap_or_default(),
+            // The tutorial's program is carried in mpviz; a user's is read from its file.
+            code: match what.embedded {
+                Some(text) => text.to_string(),
+                None => crate::export::files::read_text(&what.script, 1 << 20, "a script")
+                    .unwrap_or_default(),
+            },
         }
     }
 
