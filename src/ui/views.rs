@@ -336,7 +336,9 @@ pub fn pool_tasks(run: &RunState, rows: usize, t: &Theme) -> Vec<Line<'static>> 
     }
     lines.push(Line::from(who));
     lines.push(Line::raw(""));
-    for (id, task) in tasks.iter().rev().take(rows).rev() {
+    // Numbered in the order they were given (a traced pool's own numbers are job << 16 | index).
+    let skip = tasks.len().saturating_sub(rows);
+    for (id, task) in tasks.values().enumerate().skip(skip) {
         let what = if task.call.contains('(') {
             task.call.clone()
         } else {
