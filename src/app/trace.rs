@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::model::lock::LockStats;
 use crate::model::lost::{LostUpdate, WriteRec, find_lost_updates};
 use crate::runtime::Stage;
-use crate::runtime::{Envelope, EventKind};
+use crate::runtime::{Envelope, EventKind, Num};
 
 /// Writes beyond which lost updates are no longer recomputed live (the analysis is quadratic
 /// in the worst case); the run's summary still has them.
@@ -32,6 +32,9 @@ pub struct TraceRun {
     delta_sum: i128,
     /// Writes arrived out of time order since the last `settle`.
     unsorted: bool,
+    /// A float Value's numbers (read, stored) by its writes' (worker, seq): its `WriteRec`s
+    /// carry the store names the analysis follows, and 0 for the numbers. Empty for integers.
+    floats: std::collections::HashMap<(u16, u32), (f64, f64)>,
 }
 
 impl TraceRun {
@@ -59,6 +62,61 @@ impl TraceRun {
     /// The value the counter holds now (the latest write).
     pub fn actual(&self) -> i128 {
         self.writes.last().map_or(0, |w| w.new)
+    }
+
+    /// Whether it follows a float Value.
+    pub fn is_float(&self) -> bool {
+        !self.floats.is_empty()
+    }
+
+    /// A write's numbers, read and stored, as floats (exact for a float Value's).
+    pub fn numbers(&self, w: &WriteRec) -> (f64, f64) {
+        self.floats
+            .get(&(w.worker, w.seq))
+            .copied()
+            .unwrap_or((w.old as f64, w.new as f64))
+    }
+
+    /// What the value holds now and would hold had nothing been lost, as plotted.
+    pub fn now_and_expected(&self) -> (f64, f64) {
+        if !self.is_float() {
+            return (self.actual() as f64, self.expected_so_far() as f64);
+        }
+        let initial = self
+            .writes
+            .iter()
+            .find(|w| w.from == crate::runtime::StoreId::default())
+            .map_or(0.0, |w| self.numbers(w).0);
+        let deltas: f64 = self
+            .writes
+            .iter()
+            .map(|w| self.numbers(w))
+            .map(|(o, n)| n - o)
+            .sum();
+        let now = self.writes.last().map_or(0.0, |w| self.numbers(w).1);
+        (now, initial + deltas)
+    }
+
+    /// A number of this value as the screen says it: an integer exactly, a float to four
+    /// places at most (`18.14`, not `18.139999999999997`).
+    pub fn say(&self, x: f64) -> String {
+        if self.is_float() {
+            let s = format!("{x:.4}");
+            let s = s.trim_end_matches('0').trim_end_matches('.');
+            if s == "-0" { "0".into() } else { s.to_string() }
+        } else {
+            format!("{}", x as i128)
+        }
+    }
+
+    /// A write's read and stored numbers, as the screen says them.
+    pub fn say_write(&self, w: &WriteRec) -> (String, String) {
+        if self.is_float() {
+            let (o, n) = self.numbers(w);
+            (self.say(o), self.say(n))
+        } else {
+            (w.old.to_string(), w.new.to_string())
+        }
     }
 
     /// Whether write `i` (in time order) is one that was lost.
@@ -102,8 +160,32 @@ impl ValueTrace {
                     ..Default::default()
                 });
             }
-            EventKind::Write { cell, index, .. } => {
-                let w = if self.by_cell {
+            EventKind::Write {
+                cell,
+                index,
+                old,
+                new,
+                seq,
+                from,
+                replaced,
+            } => {
+                // A float Value's write: its store names for the analysis, its numbers beside.
+                let float = match (old, new) {
+                    (Num::Int(_), Num::Int(_)) => None,
+                    _ if self.by_cell => Some((old.as_f64(), new.as_f64())),
+                    _ => None,
+                };
+                let w = if float.is_some() {
+                    Some(WriteRec {
+                        worker: e.worker,
+                        t_ns: e.t_ns,
+                        old: 0,
+                        from: *from,
+                        new: 0,
+                        seq: *seq,
+                        replaced: *replaced,
+                    })
+                } else if self.by_cell {
                     WriteRec::of_write(e)
                 } else {
                     WriteRec::of_counter(e)
@@ -136,6 +218,9 @@ impl ValueTrace {
                 let Some(run) = self.runs.get_mut(at) else {
                     return;
                 };
+                if let Some(f) = float {
+                    run.floats.insert((w.worker, w.seq), f);
+                }
                 run.unsorted |= run.writes.last().is_some_and(|l| l.t_ns > w.t_ns);
                 // Saturating: a damaged recording may carry any 128-bit values.
                 run.delta_sum = run.delta_sum.saturating_add(w.new.saturating_sub(w.old));

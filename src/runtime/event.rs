@@ -54,6 +54,14 @@ impl Num {
             Num::Float(_) => None,
         }
     }
+
+    /// The number as a float (an integer beyond 2^53 rounded).
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Num::Int(v) => v as f64,
+            Num::Float(v) => v,
+        }
+    }
 }
 
 impl std::fmt::Display for Num {

@@ -1081,3 +1081,47 @@ fn a_programs_panels_are_chosen_from_what_it_does() {
         "worker 3 never took the lock:\n{text}"
     );
 }
+
+#[test]
+fn a_float_values_trace_says_its_numbers_and_its_lost_update() {
+    let write = |worker, t, (old, new), seq, replaced: StoreId| {
+        (
+            worker,
+            t,
+            EventKind::Write {
+                cell: 258,
+                index: 0,
+                old: Num::Float(old),
+                new: Num::Float(new),
+                seq,
+                from: StoreId::default(),
+                replaced,
+            },
+        )
+    };
+    let made = (
+        1,
+        4,
+        EventKind::Cell {
+            cell: 258,
+            name: "value2".into(),
+            what: "Value('d')".into(),
+            at: "mine.py:3".into(),
+        },
+    );
+    // Both read the initial 2.5; the second store replaced the first: its +1 is lost.
+    let text = program_screen(
+        vec![
+            made,
+            write(2, 10, (2.5, 3.5), 1, StoreId::default()),
+            write(3, 11, (2.5, 4.5), 1, StoreId { worker: 2, seq: 1 }),
+        ],
+        80,
+        24,
+    );
+    assert!(text.contains("value2: 4.5 of 5.5 — 1 lost"), "{text}");
+    assert!(
+        text.contains("2.5→3.5"),
+        "the lost write in its numbers:\n{text}"
+    );
+}

@@ -37,10 +37,16 @@ impl Widget for TracePlot<'_> {
             _ => self.label.as_deref().unwrap_or("value"),
         };
         let lost = run.lost.len();
+        let (now, expected) = run.now_and_expected();
         let title = Line::from(vec![
             Span::styled(format!(" {mode}: "), t.title),
             Span::styled(
-                format!("{} of {} ", run.actual(), run.expected_so_far()),
+                if run.is_float() {
+                    format!("{} of {} ", run.say(now), run.say(expected))
+                } else {
+                    // Exact, whatever the size: not through a float.
+                    format!("{} of {} ", run.actual(), run.expected_so_far())
+                },
                 t.text,
             ),
             if lost > 0 {
@@ -55,13 +61,12 @@ impl Widget for TracePlot<'_> {
         if inner.height < 3 || inner.width < 12 {
             return;
         }
-        let top = self
-            .target
-            .unwrap_or(0)
-            .max(run.expected_so_far())
-            .max(run.actual())
-            .max(1);
-        let label_w = top.to_string().len() as u16 + 1;
+        let top = (self.target.unwrap_or(0) as f64)
+            .max(expected)
+            .max(now)
+            .max(1.0);
+        let top_label = run.say(top);
+        let label_w = top_label.chars().count() as u16 + 1;
         // The latest lost update in words, under the plot, when there is room for it.
         let caption = run.lost.last().filter(|_| inner.height >= 6);
         let plot_h = inner.height - 1 - u16::from(caption.is_some());
@@ -69,7 +74,7 @@ impl Widget for TracePlot<'_> {
         buf.set_string(
             inner.x,
             plot.y,
-            format!("{top:>w$}", w = label_w as usize - 1),
+            format!("{top_label:>w$}", w = label_w as usize - 1),
             t.dim,
         );
         buf.set_string(
@@ -91,7 +96,7 @@ impl Widget for TracePlot<'_> {
         // With more writes than columns, each column shows its last write, or a lost one if it
         // holds any: the cost of a frame stays bounded by the plot's width, not the run's length.
         let mut draw = |x: usize, w: &WriteRec, is_lost: bool| {
-            let frac = w.new.clamp(0, top) as f64 / top as f64;
+            let frac = run.numbers(w).1.clamp(0.0, top) / top;
             let y = plot.bottom() - 1 - ((plot.height - 1) as f64 * frac).round() as u16;
             let (ch, style) = if is_lost {
                 (LOST, t.bad)
@@ -123,8 +128,9 @@ impl Widget for TracePlot<'_> {
         }
         if let Some(l) = caption {
             let (a, b) = (l.lost, l.overwritten_by);
+            let ((a_old, a_new), (b_old, b_new)) = (run.say_write(&a), run.say_write(&b));
             let both = if l.same_read {
-                format!(" (both read {})", a.old)
+                format!(" (both read {a_old})")
             } else {
                 String::new()
             };
@@ -133,12 +139,12 @@ impl Widget for TracePlot<'_> {
                 Line::from(vec![
                     Span::styled(lost.to_string(), t.bad),
                     Span::styled(
-                        format!("{}{} {}→{}", glyph(a.worker), a.worker, a.old, a.new),
+                        format!("{}{} {a_old}→{a_new}", glyph(a.worker), a.worker),
                         t.worker(a.worker),
                     ),
                     Span::styled(by.to_string(), t.dim),
                     Span::styled(
-                        format!("{}{} {}→{}", glyph(b.worker), b.worker, b.old, b.new),
+                        format!("{}{} {b_old}→{b_new}", glyph(b.worker), b.worker),
                         t.worker(b.worker),
                     ),
                     Span::styled(both.to_string(), t.dim),
