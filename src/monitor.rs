@@ -60,6 +60,15 @@ pub fn parse_stat(text: &str) -> Option<StatFields> {
     })
 }
 
+/// The process `id` is a thread of (`Tgid` in /proc/ID/status; itself for a process).
+fn group_of(id: i32) -> Option<i32> {
+    let status = std::fs::read_to_string(format!("/proc/{id}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
 fn read_stat(pid: i32) -> Option<StatFields> {
     parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
@@ -143,6 +152,9 @@ pub struct Sampler {
     sys: Option<sysinfo::System>,
     hz: f64,
     last: std::collections::HashMap<i32, (u64, Instant)>,
+    /// Per watched id, its process when it is a thread of one (a traced program's thread is a
+    /// worker of its own): its own figures are under /proc/PROCESS/task/TID.
+    group: std::collections::HashMap<i32, i32>,
 }
 
 impl Default for Sampler {
@@ -162,6 +174,7 @@ impl Sampler {
             sys,
             hz: ticks_per_second(),
             last: Default::default(),
+            group: Default::default(),
         }
     }
 
@@ -177,7 +190,20 @@ impl Sampler {
         let now = Instant::now();
         let mut procs = Vec::with_capacity(pids.len());
         for &pid in pids {
-            let Some(st) = read_stat(pid) else { continue };
+            let group = *self
+                .group
+                .entry(pid)
+                .or_insert_with(|| group_of(pid).unwrap_or(pid));
+            let st = if group == pid {
+                read_stat(pid)
+            } else {
+                std::fs::read_to_string(format!("/proc/{group}/task/{pid}/stat"))
+                    .ok()
+                    .and_then(|t| parse_stat(&t))
+                    // One thread: its own core only.
+                    .map(|s| StatFields { threads: 1, ..s })
+            };
+            let Some(st) = st else { continue };
             let cpu_pct = match self.last.get(&pid) {
                 Some((ticks, at)) => {
                     let secs = now.duration_since(*at).as_secs_f64();
@@ -201,6 +227,7 @@ impl Sampler {
         // Forget processes no longer watched (a long session sees many runs).
         if self.last.len() > pids.len() * 2 + 64 {
             self.last.retain(|p, _| pids.contains(p));
+            self.group.retain(|p, _| pids.contains(p));
         }
         Sample { cores, procs }
     }
@@ -231,6 +258,25 @@ fn sample_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_thread_is_known_by_its_process_and_sampled_alone() {
+        let me = std::process::id() as i32;
+        assert_eq!(group_of(me), Some(me));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let t = std::thread::spawn(move || {
+            tx.send(nix::unistd::gettid().as_raw()).expect("send");
+            let _ = stop_rx.recv();
+        });
+        let tid = rx.recv().expect("the thread's id");
+        assert_eq!(group_of(tid), Some(me), "a thread's process is ours");
+        let s = Sampler::new().sample(&[tid]);
+        assert_eq!(s.procs.len(), 1, "sampled under /proc/PID/task/TID");
+        assert_eq!(s.procs[0].cores.len(), 1, "its own core only");
+        stop_tx.send(()).expect("stop");
+        t.join().expect("the thread");
+    }
 
     #[test]
     fn a_process_whose_threads_run_at_once_is_on_several_cores() {

@@ -367,6 +367,7 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
         "osexit.py",
         "terminate.py",
         "redirected.py",
+        "threads.py",
     ];
     let mut cases = Vec::new();
     for script in scripts {
@@ -438,6 +439,32 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
             // The child's print went into the file its parent pointed stdout at, as without
             // the probe (checked above): the probe only takes streams that are the run's.
             "redirected.py" => {}
+            // Each of the child's two threads is a worker of its own, known by its thread
+            // id, with its own writes (under the Value's lock: exact) and its end.
+            "threads.py" => {
+                assert_eq!(
+                    (s["processes"].as_u64(), s["threads"].as_u64()),
+                    (Some(2), Some(2)),
+                    "{what}: {s}"
+                );
+                assert_eq!(s["cells"][0]["last"], "55", "{what}: {s}");
+                let threads: Vec<u64> = out
+                    .events("spawned")
+                    .iter()
+                    .filter(|e| e["method"] == "thread")
+                    .filter_map(|e| e["worker"].as_u64())
+                    .collect();
+                assert_eq!(threads.len(), 2, "{what}");
+                for w in &threads {
+                    let writes = out
+                        .events("write")
+                        .iter()
+                        .filter(|e| e["worker"] == *w)
+                        .count();
+                    assert_eq!(writes, 5, "{what}: worker {w}'s writes");
+                    assert!(exits.iter().any(|e| e["worker"] == *w), "{what}: {w} ends");
+                }
+            }
             "raises.py" => assert!(child_exit(1), "{what}: {exits:?}"),
             // `os._exit` skips every clean-up: the write before it and its code still arrive.
             "osexit.py" => {

@@ -94,6 +94,12 @@ def _connect():
 
 def _open():
     global _conn
+    _conn = _dial({})
+    return _conn
+
+
+def _dial(more):
+    """A new connection: the hello (with `more`), and the worker number mpviz gives it."""
     if not _SOCK:
         return None
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -101,6 +107,7 @@ def _open():
         s.connect(_SOCK)
         hello = {"hello": 1, "pid": os.getpid(), "ppid": os.getppid(), "argv": sys.argv[:3],
                  "t_ns": time.monotonic_ns()}
+        hello.update(more)
         s.sendall((json.dumps(hello) + "\n").encode())
         reply = b""
         while not reply.endswith(b"\n"):
@@ -114,23 +121,52 @@ def _open():
         return None
     # Not inherited by programs the script runs with exec.
     os.set_inheritable(s.fileno(), False)
-    _conn = _Conn(s, worker)
-    return _conn
+    return _Conn(s, worker)
 
 
 def _here():
-    """This process's connection, made at its first event (a fork child makes its own: the
-    fork hook forgets the parent's)."""
+    """This thread's connection: the process's, made at its first event (a fork child makes
+    its own: the fork hook forgets the parent's), or a program thread's own."""
+    if _threaded:
+        return _tconn()
     c = _conn
     if c is not None:
         return c
     return _connect()
 
 
+# ---- threads -------------------------------------------------------------------------------
+# A thread the program starts (its target is not the standard library's) has a connection of
+# its own, so it is a worker of its own on screen ("job() thread"): its events, its line, its
+# lock waits. `_threaded` stays False, and the hot paths test only it, until such a thread
+# starts in this process. multiprocessing's own threads (a queue's feeder, a pool's handlers)
+# keep using the process's connection.
+_threaded = False
+_threads = {}
+_get_ident = _thread.get_ident
+
+
+def _tconn():
+    """The connection of the thread calling (made lazily for the process's)."""
+    c = _threads.get(_get_ident())
+    if c is not None:
+        return c
+    return _conn or _connect()
+
+
+def _mine():
+    """The calling thread's connection if it has one, without making one."""
+    if _threaded:
+        c = _threads.get(_get_ident())
+        if c is not None:
+            return c
+    return _conn
+
+
 def _emit(kind, t_ns=None):
     """An event given as a dict (the rare ones: JSON-encoded here)."""
     # Connected first: the process's start (stamped at its hello) comes before its events.
-    _conn or _connect()
+    _here()
     kind["t_ns"] = time.monotonic_ns() if t_ns is None else t_ns
     _line(json.dumps(kind, separators=(",", ":")))
 
@@ -144,7 +180,7 @@ def _put(data):
     """An event as it goes on the wire: a JSON line or a binary record (the hot paths append
     their own records to the buffer)."""
     global _dropped
-    c = _conn or _connect()
+    c = _tconn() if _threaded else (_conn or _connect())
     if c is None:
         _dropped += 1
         return
@@ -156,8 +192,18 @@ def _put(data):
 def _flush():
     """Sends the buffer (and gives the connection a fresh one: a caller holding the old list
     must fetch `c.buf` again)."""
+    _flush_conn(_mine())
+
+
+def _flush_all():
+    """Sends every thread's buffer (the process ends)."""
+    _flush_conn(_conn)
+    for c in list(_threads.values()):
+        _flush_conn(c)
+
+
+def _flush_conn(c):
     global _dropped
-    c = _conn
     if c is None or c.pid != os.getpid() or not c.buf:
         return
     data = b"".join(c.buf)
@@ -176,10 +222,13 @@ def _say_exit(code=None, signal=None):
     if c is None or c.pid != os.getpid() or c.said_exit or c.worker == 1:
         return
     c.said_exit = True
+    # On the process's own connection, whichever thread ends it.
     if signal is not None:
-        _emit({"type": "exit", "signal": signal})
+        ev = {"type": "exit", "signal": signal}
     else:
-        _emit({"type": "exit", "code": code if isinstance(code, int) else 1})
+        ev = {"type": "exit", "code": code if isinstance(code, int) else 1}
+    ev["t_ns"] = time.monotonic_ns()
+    c.buf.append((json.dumps(ev) + "\n").encode())
 
 
 def _at(c, depth):
@@ -303,8 +352,15 @@ def _before_fork():
 
 
 def _after_fork_in_child():
-    global _conn, _connecting
+    global _conn, _connecting, _threaded, _threads
     _connecting = _thread.allocate_lock()
+    # Only the thread that forked goes on here: it is the child's main thread.
+    for t in _threads.values():
+        try:
+            t.sock.close()
+        except OSError:
+            pass
+    _threaded, _threads = False, {}
     # The parent's socket and buffer are the parent's: forget them (never send, never close
     # the parent's connection from here: closing our copy of the descriptor is harmless).
     c = _conn
@@ -332,7 +388,7 @@ def _wrap_bootstrap(process_mod):
             return code
         finally:
             _say_exit(code)
-            _flush()
+            _flush_all()
 
     process_mod.BaseProcess._bootstrap = _bootstrap
 
@@ -354,6 +410,40 @@ def _wrap_bootstrap(process_mod):
     process_mod.BaseProcess.start = start
 
 
+def _wrap_threads(threading_mod):
+    """A program thread's start and end, and its connection (see `_threads`)."""
+    orig = threading_mod.Thread._bootstrap_inner
+    lib = os.path.dirname(threading_mod.__file__)
+
+    def _bootstrap_inner(self):
+        global _threaded
+        fn = getattr(self, "_target", None) or type(self).run
+        code = getattr(fn, "__code__", None)
+        c = None
+        if code is not None and not code.co_filename.startswith(lib) \
+                and code.co_filename != __file__ and _conn is not None:
+            c = _dial({"thread": self.name, "tid": threading_mod.get_native_id(),
+                       "of": _conn.worker})
+        if c is not None:
+            _threads[_get_ident()] = c
+            _threaded = True
+            name = getattr(fn, "__name__", None) or type(self).__name__
+            c.buf.append(('{"type":"phase","name":%s,"t_ns":%d}\n'
+                          % (json.dumps(name), time.monotonic_ns())).encode())
+            _at_def(c, fn)
+            # Shown as what it runs from its start, not from its first blocking point.
+            _flush_conn(c)
+        try:
+            return orig(self)
+        finally:
+            if c is not None:
+                c.buf.append(b'{"type":"exit","t_ns":%d}\n' % time.monotonic_ns())
+                _flush_conn(c)
+                _threads.pop(_get_ident(), None)
+
+    threading_mod.Thread._bootstrap_inner = _bootstrap_inner
+
+
 def _wrap_exit():
     """`os._exit` skips every clean-up, so this process's buffer is sent and its exit said
     before it goes (multiprocessing's fork children always end this way)."""
@@ -361,7 +451,7 @@ def _wrap_exit():
 
     def _exit(code):
         _say_exit(code)
-        _flush()
+        _flush_all()
         orig(code)
 
     os._exit = _exit
@@ -457,7 +547,7 @@ def _wrap_values(sct):
     # The hot paths: every name they use is a local or a global read once, and the line check
     # is inlined for the common case (the access is in the program's own file).
     def get(self):
-        c = _conn or _connect()
+        c = _tconn() if _threaded else (_conn or _connect())
         if c is not None:
             f = _getframe(1)
             if f.f_code.co_filename != _MAIN or f.f_lineno != c.line:
@@ -486,7 +576,7 @@ def _wrap_values(sct):
         return v
 
     def set(self, value):
-        c = _conn or _connect()
+        c = _tconn() if _threaded else (_conn or _connect())
         if c is not None:
             f = _getframe(1)
             if f.f_code.co_filename != _MAIN or f.f_lineno != c.line:
@@ -549,7 +639,7 @@ def _wrap_arrays(sct):
         j = _element(self._obj, i) if tag is not None else None
         if j is None:
             return orig_get(self, i)
-        c = _conn or _connect()
+        c = _tconn() if _threaded else (_conn or _connect())
         _at(c, 2)
         if _steer and _steer[8]:
             _gate(c, "read")
@@ -569,7 +659,7 @@ def _wrap_arrays(sct):
         j = _element(self._obj, i) if tag is not None else None
         if j is None:
             return orig_set(self, i, value)
-        c = _conn or _connect()
+        c = _tconn() if _threaded else (_conn or _connect())
         _at(c, 2)
         if _steer and _steer[8]:
             _gate(c, "write")
@@ -618,7 +708,7 @@ def _wrap_locks(syn):
         self._mpviz_raw = (raw_acquire, raw_release)
 
         def acquire(block=True, timeout=None):
-            c = _conn or _connect()
+            c = _tconn() if _threaded else (_conn or _connect())
             if c is None:
                 _line("")
                 return raw_acquire(block, timeout)
@@ -646,7 +736,7 @@ def _wrap_locks(syn):
             return True
 
         def release():
-            c = _conn or _connect()
+            c = _tconn() if _threaded else (_conn or _connect())
             if c is None:
                 _line("")
                 return raw_release()
@@ -857,6 +947,8 @@ def install():
     _wrap_pool(pool_mod)
     _wrap_sleep()
     _wrap_exit()
+    import threading
+    _wrap_threads(threading)
     _steer_map()
     os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
     atexit.register(_at_exit)
@@ -865,7 +957,7 @@ def install():
 def _at_exit():
     if _dropped:
         _emit({"type": "dropped", "count": _dropped})
-    _flush()
+    _flush_all()
 
 
 def _default_start_method(method):

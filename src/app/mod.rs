@@ -259,15 +259,25 @@ impl RunState {
             self.phase_workers.clear();
         }
         // The role is worked out only for a new worker, not for every event.
-        let role = matches!(e.kind, EventKind::Spawned { .. }).then(|| self.role());
+        let role = match &e.kind {
+            EventKind::Spawned { method } if self.python.is_some() && method == "thread" => {
+                Some("thread".to_string())
+            }
+            EventKind::Spawned { .. } => Some(self.role()),
+            _ => None,
+        };
         self.workers.on_event(e, || role.unwrap_or_default());
-        // A Python process is named by what it runs, once it says.
+        // A Python process or thread is named by what it runs, once it says.
         if self.python.is_some()
             && let EventKind::Phase { name } = &e.kind
             && let Some(r) = self.workers.get_mut(e.worker)
-            && r.role == "python"
+            && (r.role == "python" || r.role == "thread")
         {
-            r.role = format!("{name}()");
+            r.role = if r.role == "thread" {
+                format!("{name}() thread")
+            } else {
+                format!("{name}()")
+            };
         }
         if matches!(e.kind, EventKind::Spawned { .. }) {
             self.phase_workers.push(e.worker);

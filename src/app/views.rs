@@ -50,7 +50,10 @@ pub struct Lives {
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Life {
+    /// Its process id, or for a program thread its thread id.
     pub pid: i32,
+    /// A program thread (a worker of its own), not a process.
+    pub thread: bool,
     pub started_ns: Option<u64>,
     /// When it ended, with its exit code or signal.
     pub exited: Option<(u64, Option<i32>, Option<i32>)>,
@@ -68,6 +71,7 @@ impl Lives {
         let life = self.of.entry(e.worker).or_default();
         life.pid = e.pid;
         match &e.kind {
+            EventKind::Spawned { method } => life.thread = method == "thread",
             EventKind::Started => life.started_ns = Some(e.t_ns),
             EventKind::Output { stream, text } => {
                 if life.printed.len() == PRINTED_KEPT {

@@ -28,10 +28,15 @@ pub enum Outcome {
 /// The one-paragraph text summary.
 pub fn summary_text(s: &PythonSummary) -> String {
     format!(
-        "\n== python {} ==\n{} processes, {} reads, {} writes, {} lost updates, {} lock \
+        "\n== python {} ==\n{} processes{}, {} reads, {} writes, {} lost updates, {} lock \
          acquisitions ({} contended), exit code {}{}\n",
         s.script,
         s.processes,
+        match s.threads {
+            0 => String::new(),
+            1 => " and 1 thread".into(),
+            n => format!(" and {n} threads"),
+        },
         s.reads,
         s.writes,
         s.lost_updates,

@@ -75,6 +75,8 @@ pub struct PythonSummary {
     pub exit_code: i32,
     /// Python processes seen (each connected to the run's socket).
     pub processes: u64,
+    /// The program's own threads seen (each a worker of its own).
+    pub threads: u64,
     pub reads: u64,
     pub writes: u64,
     /// Writes whose effect a later write erased (exact: from the stores' names).
@@ -405,6 +407,7 @@ pub fn run(
         ok: exit_code == 0,
         exit_code,
         processes: counts.processes,
+        threads: counts.threads,
         reads: counts.reads,
         writes: counts.writes.values().map(|w| w.len() as u64).sum(),
         lost_updates: lost,
@@ -445,6 +448,7 @@ impl Drop for GroupGuard<'_> {
 #[derive(Default)]
 struct Counts {
     processes: u64,
+    threads: u64,
     reads: u64,
     /// Per shared cell and element, its writes (the lost-update analysis follows one element's
     /// stores).
@@ -472,7 +476,8 @@ fn drain(
     for e in first.into_iter().chain(rx.try_iter()) {
         counts.names.learn(&e.kind);
         match &e.kind {
-            EventKind::Started => counts.processes += 1,
+            EventKind::Spawned { method } if method == "thread" => counts.threads += 1,
+            EventKind::Spawned { .. } => counts.processes += 1,
             EventKind::Read { .. } => counts.reads += 1,
             EventKind::Write {
                 cell,

@@ -85,9 +85,18 @@ fn read_process(
     let Some(pid) = hello["pid"].as_i64().map(|p| p as i32) else {
         return;
     };
+    // A program thread's own connection: a worker of its own, known by its thread id (its
+    // own CPU time is /proc/TID/stat); what it prints is its process's.
+    let thread = hello.get("thread").is_some();
+    let pid = match hello["tid"].as_i64() {
+        Some(tid) if thread => tid as i32,
+        _ => pid,
+    };
     let worker = next.fetch_add(1, Ordering::Relaxed);
     // Before it hears its number, so before it prints anything as this worker.
-    outputs.known(pid, worker);
+    if !thread {
+        outputs.known(pid, worker);
+    }
     if writeln!(writer, "{worker}").is_err() {
         return;
     }
@@ -101,7 +110,7 @@ fn read_process(
     };
     for kind in [
         EventKind::Spawned {
-            method: "python".into(),
+            method: if thread { "thread" } else { "python" }.into(),
         },
         EventKind::Started,
     ] {

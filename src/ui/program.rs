@@ -237,7 +237,14 @@ fn lives(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
             .map_or("", |r| r.role.as_str());
         let mut spans = vec![
             Span::styled(format!("{}{} ", glyph(w), w), t.worker(w)),
-            Span::styled(format!("{role}  pid {}", life.pid), t.text),
+            Span::styled(
+                format!(
+                    "{role}  {} {}",
+                    if life.thread { "tid" } else { "pid" },
+                    life.pid
+                ),
+                t.text,
+            ),
         ];
         if let Some(s) = life.started_ns {
             spans.push(Span::styled(format!("  started {}", ms(s)), t.dim));
@@ -282,7 +289,12 @@ fn lives(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
             t.dim,
         ));
     }
+    let title = if lives.values().any(|l| l.thread) {
+        " Processes and threads: their lives and what they print "
+    } else {
+        " Processes: their lives and what they print "
+    };
     Paragraph::new(lines)
-        .block(panel(" Processes: their lives and what they print ", t))
+        .block(panel(title, t))
         .render(area, buf);
 }
