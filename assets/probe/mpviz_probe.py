@@ -69,6 +69,8 @@ class _Conn:
         self.worker = worker
         self.pid = os.getpid()
         self.buf = []
+        # Held while the buffer is being sent (see `_flush_conn`).
+        self.sending = _thread.allocate_lock()
         self.seq = 0
         # cell -> (store name, value) of this process's last read of it
         self.last_read = {}
@@ -197,22 +199,33 @@ def _flush():
 
 def _flush_all():
     """Sends every thread's buffer (the process ends)."""
-    _flush_conn(_conn)
+    _flush_conn(_conn, 0.2)
     for c in list(_threads.values()):
-        _flush_conn(c)
+        _flush_conn(c, 0.2)
 
 
-def _flush_conn(c):
+def _flush_conn(c, wait=0):
+    """Sends `c`'s buffer. One sender at a time per connection (the process's end flushes
+    every thread's, which may be flushing its own): bytes of two sends never interleave. A
+    flush that finds another under way leaves the buffer for the next (a signal handler that
+    flushes inside a flush must not wait for itself); the last ones wait up to `wait` s."""
     global _dropped
     if c is None or c.pid != os.getpid() or not c.buf:
         return
-    data = b"".join(c.buf)
-    n = len(c.buf)
-    c.buf = []
+    if not c.sending.acquire(wait > 0, wait if wait > 0 else -1):
+        return
     try:
-        c.sock.sendall(data)
-    except OSError:
-        _dropped += n
+        # The list is swapped before it is read: an append from another thread meanwhile
+        # goes into the one being sent, not nowhere.
+        buf = c.buf
+        c.buf = []
+        data = b"".join(buf)
+        try:
+            c.sock.sendall(data)
+        except OSError:
+            _dropped += len(buf)
+    finally:
+        c.sending.release()
 
 
 def _say_exit(code=None, signal=None):
