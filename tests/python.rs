@@ -278,6 +278,11 @@ fn the_ui_shows_a_python_run_and_quitting_leaves_nothing() {
     s.wait_for("the first writes", |t| {
         t.contains("v: ") && t.contains(" running ")
     });
+    // The script's process waits for its children, and says so.
+    s.wait_for("the script's process in join()", |t| {
+        t.lines()
+            .any(|l| l.contains("__main__") && l.contains("in join()"))
+    });
     s.press(b" ");
     let paused = s.wait_for("the pause", |t| t.contains("PAUSED"));
     // The run's keeper (mpviz's own helper, see src/python/keeper.rs) is not the program's.

@@ -409,8 +409,13 @@ def _wrap_bootstrap(process_mod):
 
     def join(self, timeout=None):
         _at(_here(), 2)
+        # Its state on screen: waiting for the process, then on again (`Stage::Join`).
+        _line('{"type":"phase","name":"in join()","t_ns":%d}' % _mono())
         _flush()
-        return orig_join(self, timeout)
+        try:
+            return orig_join(self, timeout)
+        finally:
+            _line('{"type":"phase","name":"join() returned","t_ns":%d}' % _mono())
 
     process_mod.BaseProcess.join = join
 

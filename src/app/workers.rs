@@ -16,6 +16,8 @@ pub enum WorkerState {
     Sleeping,
     WaitingLock,
     HoldingLock,
+    /// In `join()`, waiting for a process it started.
+    Joining,
     AtGate(Access),
     Stopped,
     Exited {
@@ -32,6 +34,7 @@ impl WorkerState {
             WorkerState::Sleeping => "sleeping".into(),
             WorkerState::WaitingLock => "waiting for lock".into(),
             WorkerState::HoldingLock => "holding lock".into(),
+            WorkerState::Joining => "in join()".into(),
             WorkerState::AtGate(Access::Read) => "at gate: read".into(),
             WorkerState::AtGate(Access::Write) => "at gate: write".into(),
             WorkerState::Stopped => "paused (SIGSTOP)".into(),
@@ -121,6 +124,9 @@ impl WorkersState {
             EventKind::Started => Some(WorkerState::Running),
             EventKind::Phase { .. } if e.kind.stage_of() == Some(crate::runtime::Stage::Sleep) => {
                 Some(WorkerState::Sleeping)
+            }
+            EventKind::Phase { .. } if e.kind.stage_of() == Some(crate::runtime::Stage::Join) => {
+                Some(WorkerState::Joining)
             }
             EventKind::Phase { .. }
             | EventKind::Read { .. }

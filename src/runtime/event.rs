@@ -745,10 +745,22 @@ pub enum Stage {
     Sleep,
     /// A worker computes (the compare scenario's busy part).
     Compute,
+    /// A worker waits in `join()` for a process it started (a traced Python program's; the
+    /// names are no Python identifier, so no target function's name is taken for them).
+    Join,
+    /// Its `join()` returned.
+    Joined,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 4] = [Stage::Unlocked, Stage::Locked, Stage::Sleep, Stage::Compute];
+    pub const ALL: [Stage; 6] = [
+        Stage::Unlocked,
+        Stage::Locked,
+        Stage::Sleep,
+        Stage::Compute,
+        Stage::Join,
+        Stage::Joined,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -756,6 +768,8 @@ impl Stage {
             Stage::Locked => "locked",
             Stage::Sleep => "sleep",
             Stage::Compute => "compute",
+            Stage::Join => "in join()",
+            Stage::Joined => "join() returned",
         }
     }
 
