@@ -287,6 +287,9 @@ fn step_mode_holds_each_process_until_it_is_let_go() {
                     children.remove(&e.worker);
                 }
                 K::Write { cell, .. } => writes.entry(*cell).or_default().push((e.t_ns, e.worker)),
+                // What a process printed comes through its stdout, apart from its events: a
+                // line read after its gate is no sign it moved on.
+                K::Output { .. } => {}
                 _ => {
                     if let Some(a) = children.get_mut(&e.worker) {
                         *a = At::Busy;

@@ -71,6 +71,8 @@ class _Conn:
         self.buf = []
         # Held while the buffer is being sent (see `_flush_conn`).
         self.sending = _thread.allocate_lock()
+        # Held while the worker number is read (see `_worker_of`).
+        self.replying = _thread.allocate_lock()
         self.seq = 0
         # cell -> (store name, value) of this process's last read of it
         self.last_read = {}
@@ -111,19 +113,32 @@ def _dial(more):
                  "t_ns": time.monotonic_ns()}
         hello.update(more)
         s.sendall((json.dumps(hello) + "\n").encode())
-        reply = b""
-        while not reply.endswith(b"\n"):
-            chunk = s.recv(64)
-            if not chunk:
-                raise OSError("mpviz closed the connection")
-            reply += chunk
-        worker = int(reply)
-    except (OSError, ValueError):
+    except OSError:
         s.close()
         return None
     # Not inherited by programs the script runs with exec.
     os.set_inheritable(s.fileno(), False)
-    return _Conn(s, worker)
+    # The reply (the worker number) is read when first needed, not waited for here: a
+    # child's start would wait for mpviz to be scheduled, on cores its siblings keep busy.
+    return _Conn(s, None)
+
+
+def _worker_of(c):
+    """`c`'s worker number, its reply read now if it was not yet (once, whichever thread
+    asks first; 0 if mpviz closed the connection)."""
+    with c.replying:
+        if c.worker is None:
+            reply = b""
+            try:
+                while not reply.endswith(b"\n"):
+                    chunk = c.sock.recv(64 - len(reply))
+                    if not chunk:
+                        break
+                    reply += chunk
+                c.worker = int(reply)
+            except (OSError, ValueError):
+                c.worker = 0
+    return c.worker
 
 
 def _here():
@@ -232,7 +247,7 @@ def _say_exit(code=None, signal=None):
     """This process's exit event, once (the script's own process is given its exit by mpviz,
     from its real status)."""
     c = _conn
-    if c is None or c.pid != os.getpid() or c.said_exit or c.worker == 1:
+    if c is None or c.pid != os.getpid() or c.said_exit or _worker_of(c) == 1:
         return
     c.said_exit = True
     # On the process's own connection, whichever thread ends it.
@@ -304,6 +319,8 @@ def _gate(c, access):
     its connection; a closed connection lets it go too)."""
     if c is None or c.pid != os.getpid():
         return
+    # The reply comes first on the connection, then the gates' bytes.
+    _worker_of(c)
     _line('{"type":"gate","access":"%s","t_ns":%d}' % (access, time.monotonic_ns()))
     _flush()
     try:
@@ -441,7 +458,7 @@ def _wrap_threads(threading_mod):
         if code is not None and not code.co_filename.startswith(lib) \
                 and code.co_filename != __file__ and _conn is not None:
             c = _dial({"thread": self.name, "tid": threading_mod.get_native_id(),
-                       "of": _conn.worker})
+                       "of": _worker_of(_conn)})
         if c is not None:
             _threads[_get_ident()] = c
             _threaded = True
@@ -502,7 +519,7 @@ _pending_tag = None
 def _new_cell():
     global _next_cell
     c = _here()
-    w = c.worker if c is not None else 0
+    w = _worker_of(c) if c is not None else 0
     _next_cell += 1
     # Unique across the run's processes: the maker's worker number and its own count.
     return ((w & 0xFF) << 8) | (_next_cell & 0xFF)
@@ -602,10 +619,12 @@ def _wrap_values(sct):
         if _steer and _steer[8]:
             _gate(c, "write")
         store, cell = self._mpviz_tag
-        seq = 0
+        seq = stored = 0
         if c is not None:
             c.seq += 1
             seq = c.seq
+            # This store's name, made before the Value's lock is taken.
+            stored = ((c.worker or _worker_of(c)) << 32) | seq
         self.acquire()
         try:
             replaced = store.value
@@ -613,7 +632,7 @@ def _wrap_values(sct):
             self._obj.value = value
             new = self._obj.value
             if c is not None:
-                store.value = (c.worker << 32) | seq
+                store.value = stored
         finally:
             self.release()
         if c is None:
@@ -682,17 +701,18 @@ def _wrap_arrays(sct):
         if _steer and _steer[8]:
             _gate(c, "write")
         store, cell = tag
-        seq = 0
+        seq = stored = 0
         if c is not None:
             c.seq += 1
             seq = c.seq
+            stored = ((c.worker or _worker_of(c)) << 32) | seq
         with self:
             replaced = store[j]
             before = self._obj[j]
             self._obj[j] = value
             new = self._obj[j]
             if c is not None:
-                store[j] = (c.worker << 32) | seq
+                store[j] = stored
         if c is None:
             _line("")
             return
@@ -828,7 +848,7 @@ def _wrap_queues(queues):
     def put(self, obj, block=True, timeout=None):
         c = _here()
         _at(c, 2)
-        w = c.worker if c is not None else 0
+        w = _worker_of(c) if c is not None else 0
         orig_put(self, _Tagged(w, obj), block, timeout)
         _emit({"type": "queue_put", "value": _value_of(obj)})
 
@@ -902,6 +922,9 @@ def _traced_task(pool_mod, job, i, func, args):
         _emit({"type": "task_start", "task": task, "call": call, "first": first,
                "count": count})
         _at_def(_here(), body)
+        # Sent at once: the grid shows the task running while it runs, and a worker ended
+        # mid-task (Pool.terminate's SIGTERM) has said which task it was in.
+        _flush()
         try:
             result = func(*a, **k)
         except BaseException as e:

@@ -2,7 +2,10 @@
 //! Unix socket pair, inherited by every process of the run as a pipe would be; mpviz's end has
 //! `SO_PASSCRED` on, so the kernel names the process behind every piece it reads (and never
 //! joins two writers' bytes into one read). A line is shown as the worker of the process that
-//! wrote it, in the order the processes wrote: one stream, one order, whoever writes.
+//! wrote it, in the order the processes wrote: one stream, one order, whoever writes. A
+//! process does not wait for mpviz to read its hello, so its first lines may come before mpviz
+//! knows it: they wait for its hello (or its end, or `HOLD`; a process the probe never reaches
+//! is then shown as its nearest ancestor that it did).
 //!
 //! A stream is read by a thread of its own as bytes come, and also by a process's event reader
 //! just before that reader passes on the process's exit: the process wrote its bytes before it
@@ -64,23 +67,21 @@ impl Outputs {
         }
     }
 
-    /// The worker a writer is: its own, or its nearest ancestor's that has one (a process
-    /// the probe did not reach), or the script's.
-    fn worker_of(&self, pid: i32) -> u16 {
+    /// The writer's own worker, once its hello has been read.
+    fn direct(&self, pid: i32) -> Option<u16> {
+        self.workers.lock().ok()?.get(&pid).copied()
+    }
+
+    /// For a writer that never said hello (a process the probe did not reach): the nearest
+    /// of its ancestors (`chain`, read when it first wrote) that did, or the script's.
+    fn fallback(&self, chain: &[i32]) -> u16 {
         let Ok(known) = self.workers.lock() else {
             return 1;
         };
-        let mut p = pid;
-        for _ in 0..32 {
-            if let Some(&w) = known.get(&p) {
-                return w;
-            }
-            match parent_of(p) {
-                Some(q) if q > 1 => p = q,
-                _ => break,
-            }
-        }
-        1
+        chain
+            .iter()
+            .find_map(|p| known.get(p).copied())
+            .unwrap_or(1)
     }
 
     /// Reads stream `which` (0 stdout, 1 stderr) as bytes come until it ends, or `stop` is
@@ -93,15 +94,20 @@ impl Outputs {
                 return;
             };
             if !s.drain(self, tx) || stop.load(Ordering::Relaxed) {
-                s.finish(tx, None);
+                s.finish(self, tx, None);
                 return;
             }
+            let holding = s.pending.values().any(|p| p.held);
             // Wait without holding the stream: an event reader may drain it meanwhile.
             let fd = s.sock.as_fd().try_clone_to_owned();
             drop(s);
             let Ok(fd) = fd else { return };
             let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-            let _ = poll(&mut fds, PollTimeout::from(100u16));
+            // Lines held for a writer not yet known are looked at again soon.
+            let _ = poll(
+                &mut fds,
+                PollTimeout::from(if holding { 10u16 } else { 100 }),
+            );
         }
     }
 
@@ -113,7 +119,7 @@ impl Outputs {
         for s in &self.streams {
             if let Ok(mut s) = s.lock() {
                 s.drain(self, tx);
-                s.finish(tx, Some(pid));
+                s.finish(self, tx, Some(pid));
                 last = last.max(s.last_ns.get(&worker).copied().unwrap_or(0));
             }
         }
@@ -121,12 +127,28 @@ impl Outputs {
     }
 }
 
+/// How long a writer's lines wait for its hello before they are shown as its ancestor's: a
+/// process the probe reaches says hello before its program runs, but mpviz may read the
+/// hello after the first lines (the process does not wait for mpviz).
+const HOLD: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// A writer's bytes not shown yet.
+#[derive(Default)]
+struct Pending {
+    bytes: Vec<u8>,
+    /// Its ancestors when it first wrote (for a writer that never says hello).
+    chain: Vec<i32>,
+    since: Option<std::time::Instant>,
+    /// Whole lines wait for its hello.
+    held: bool,
+}
+
 /// One of the program's streams as mpviz reads it.
 struct OutStream {
     sock: UnixStream,
     stream: Stream,
-    /// Per writer, the end of a line not yet printed in full, and its worker.
-    pending: HashMap<i32, (u16, Vec<u8>)>,
+    /// Per writer, what it wrote that is not shown yet.
+    pending: HashMap<i32, Pending>,
     /// Per worker, the stamp of its last line sent.
     last_ns: HashMap<u16, u64>,
     done: bool,
@@ -162,20 +184,45 @@ impl OutStream {
                 self.done = true;
                 break;
             }
-            let worker = outputs.worker_of(pid);
-            let (w, line) = self.pending.entry(pid).or_default();
-            *w = worker;
-            line.extend_from_slice(&buf[..n]);
-            self.send_lines(pid, tx);
+            let p = self.pending.entry(pid).or_default();
+            if p.since.is_none() {
+                p.since = Some(std::time::Instant::now());
+                if outputs.direct(pid).is_none() {
+                    p.chain = ancestors(pid);
+                }
+            }
+            p.bytes.extend_from_slice(&buf[..n]);
+            self.send_lines(outputs, pid, false, tx);
+        }
+        // Writers whose lines were held: known now, or waited long enough.
+        let held: Vec<i32> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.held)
+            .map(|(pid, _)| *pid)
+            .collect();
+        for pid in held {
+            self.send_lines(outputs, pid, false, tx);
         }
         !self.done
     }
 
-    fn send_lines(&mut self, pid: i32, tx: &Sender<Envelope>) {
-        let Some((worker, pending)) = self.pending.get_mut(&pid) else {
+    /// Sends `pid`'s whole lines as its worker's, or holds them while its hello may still
+    /// come (`force`: it has ended, send as whoever it is by now).
+    fn send_lines(&mut self, outputs: &Outputs, pid: i32, force: bool, tx: &Sender<Envelope>) {
+        let Some(p) = self.pending.get_mut(&pid) else {
             return;
         };
-        let worker = *worker;
+        let worker = match outputs.direct(pid) {
+            Some(w) => w,
+            None if !force && p.since.is_some_and(|t| t.elapsed() < HOLD) => {
+                p.held = true;
+                return;
+            }
+            None => outputs.fallback(&p.chain),
+        };
+        p.held = false;
+        let pending = &mut p.bytes;
         let mut lines = Vec::new();
         while let Some(end) = pending
             .iter()
@@ -193,8 +240,9 @@ impl OutStream {
         }
     }
 
-    /// Sends the unfinished lines of `pid` (all writers': none given).
-    fn finish(&mut self, tx: &Sender<Envelope>, pid: Option<i32>) {
+    /// Sends what `pid` wrote and was not shown yet, its unfinished line too (all writers':
+    /// none given).
+    fn finish(&mut self, outputs: &Outputs, tx: &Sender<Envelope>, pid: Option<i32>) {
         let ended: Vec<i32> = self
             .pending
             .keys()
@@ -202,8 +250,14 @@ impl OutStream {
             .filter(|&p| pid.is_none_or(|q| p == q))
             .collect();
         for p in ended {
-            if let Some((worker, line)) = self.pending.remove(&p) {
-                self.send(line, worker, p, tx);
+            self.send_lines(outputs, p, true, tx);
+            if let Some(rest) = self.pending.remove(&p)
+                && !rest.bytes.is_empty()
+            {
+                let worker = outputs
+                    .direct(p)
+                    .unwrap_or_else(|| outputs.fallback(&rest.chain));
+                self.send(rest.bytes, worker, p, tx);
             }
         }
     }
@@ -224,6 +278,22 @@ impl OutStream {
             t_ns,
         });
     }
+}
+
+/// A process's ancestors, nearest first, from `/proc` (while they are there).
+fn ancestors(pid: i32) -> Vec<i32> {
+    let mut chain = Vec::new();
+    let mut p = pid;
+    while chain.len() < 32 {
+        match parent_of(p) {
+            Some(q) if q > 1 => {
+                chain.push(q);
+                p = q;
+            }
+            _ => break,
+        }
+    }
+    chain
 }
 
 /// A process's parent, from `/proc` (none once it is gone).
@@ -275,15 +345,33 @@ mod tests {
     }
 
     #[test]
-    fn a_writer_no_hello_named_is_its_nearest_known_ancestors_or_the_scripts() {
-        let (o, _out, _err) = outputs();
+    fn a_writers_lines_wait_for_its_hello_and_one_that_never_says_it_is_its_ancestors() {
+        let (o, mut out, _err) = outputs();
         let me = std::process::id() as i32;
-        assert_eq!(o.worker_of(me), 1, "nobody known");
+        let (tx, rx) = crossbeam_channel::unbounded();
+        out.write_all(b"early\n").expect("write");
+        assert!(o.streams[0].lock().expect("stream").drain(&o, &tx));
+        assert!(lines(&rx).is_empty(), "held: its hello may not be read yet");
+        o.known(me, 5);
+        assert!(o.streams[0].lock().expect("stream").drain(&o, &tx));
+        assert_eq!(
+            lines(&rx),
+            [(5, "early".into())],
+            "its own, once its hello is read"
+        );
+
+        // A writer that never says hello: when it ends, its nearest known ancestor's.
+        let (o, mut out, _err) = outputs();
         let parent = parent_of(me).expect("a parent");
         o.known(parent, 7);
-        assert_eq!(o.worker_of(me), 7, "the parent's");
-        o.known(me, 2);
-        assert_eq!(o.worker_of(me), 2, "its own");
+        out.write_all(b"orphan\n").expect("write");
+        assert!(o.streams[0].lock().expect("stream").drain(&o, &tx));
+        o.streams[0]
+            .lock()
+            .expect("stream")
+            .finish(&o, &tx, Some(me));
+        assert_eq!(lines(&rx), [(7, "orphan".into())]);
+        assert_eq!(o.fallback(&[]), 1, "no ancestor known: the script's");
     }
 
     #[test]

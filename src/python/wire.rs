@@ -97,9 +97,9 @@ fn read_process(
     if !thread {
         outputs.known(pid, worker);
     }
-    if writeln!(writer, "{worker}").is_err() {
-        return;
-    }
+    // It does not wait for the reply, so it may be gone already (killed, or quick): what it
+    // sent is still to be read.
+    let _ = writeln!(writer, "{worker}");
     // Its start: when it said hello (before any event it stamps), or when we heard it.
     let at = hello["t_ns"].as_u64().unwrap_or_else(now_ns);
     let envelope = |kind, t_ns| Envelope {
