@@ -102,6 +102,16 @@ pub const SPEEDS: [f64; 9] = [0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0, 25.0, 100.0];
 /// Lines of recent events kept for the log.
 const LOG_LINES: usize = 200;
 
+/// Puts `item` into `q` in time order, the oldest dropped once `cap` are kept: a worker's
+/// printed lines come through another stream than its events and may arrive after later ones.
+pub fn insert_by_time<T>(q: &mut VecDeque<T>, cap: usize, item: T, t: impl Fn(&T) -> u64) {
+    if q.len() == cap {
+        q.pop_front();
+    }
+    let at = q.len() - q.iter().rev().take_while(|x| t(x) > t(&item)).count();
+    q.insert(at, item);
+}
+
 /// A traced Python program on screen instead of a scenario: what the screen says of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PythonAbout {
@@ -300,19 +310,7 @@ impl RunState {
         self.shared.on_event(e);
         // Kept as events and formatted only when drawn: a flood of events costs no strings.
         if crate::report::is_logged(e) {
-            if self.log.len() == LOG_LINES {
-                self.log.pop_front();
-            }
-            // In time order: a worker's printed lines come through another pipe than its
-            // events and may arrive after later ones.
-            let at = self.log.len()
-                - self
-                    .log
-                    .iter()
-                    .rev()
-                    .take_while(|x| x.t_ns > e.t_ns)
-                    .count();
-            self.log.insert(at, e.clone());
+            insert_by_time(&mut self.log, LOG_LINES, e.clone(), |x| x.t_ns);
         }
     }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::model::lock::LockStats;
 use crate::model::lost::{LostUpdate, WriteRec, find_lost_updates};
 use crate::runtime::Stage;
-use crate::runtime::{Envelope, EventKind, Num};
+use crate::runtime::{Envelope, EventKind};
 
 /// Writes beyond which lost updates are no longer recomputed live (the analysis is quadratic
 /// in the worst case); the run's summary still has them.
@@ -28,8 +28,9 @@ pub struct TraceRun {
     pub workers: Vec<u16>,
     /// Each writer's earliest write seen so far.
     first_write: Vec<(u16, u64)>,
-    /// Sum of every write's increment, kept as writes arrive.
+    /// Sum of every write's increment, kept as writes arrive (a float Value's in `float_sum`).
     delta_sum: i128,
+    float_sum: f64,
     /// Writes arrived out of time order since the last `settle`.
     unsorted: bool,
     /// A float Value's numbers (read, stored) by its writes' (worker, seq): its `WriteRec`s
@@ -41,12 +42,15 @@ impl TraceRun {
     /// The value the writes would have reached had none been lost: the value the first of
     /// them found (an Array's element may start anywhere), plus every increment.
     pub fn expected_so_far(&self) -> i128 {
-        let initial = self
-            .writes
+        let initial = self.first_of_all().map_or(0, |w| w.old);
+        initial.saturating_add(self.delta_sum)
+    }
+
+    /// The write that read the value as it was made (its `from` is the initial store).
+    fn first_of_all(&self) -> Option<&WriteRec> {
+        self.writes
             .iter()
             .find(|w| w.from == crate::runtime::StoreId::default())
-            .map_or(0, |w| w.old);
-        initial.saturating_add(self.delta_sum)
     }
 
     /// Puts the writes back in time order. Events of different workers arrive through
@@ -82,19 +86,9 @@ impl TraceRun {
         if !self.is_float() {
             return (self.actual() as f64, self.expected_so_far() as f64);
         }
-        let initial = self
-            .writes
-            .iter()
-            .find(|w| w.from == crate::runtime::StoreId::default())
-            .map_or(0.0, |w| self.numbers(w).0);
-        let deltas: f64 = self
-            .writes
-            .iter()
-            .map(|w| self.numbers(w))
-            .map(|(o, n)| n - o)
-            .sum();
+        let initial = self.first_of_all().map_or(0.0, |w| self.numbers(w).0);
         let now = self.writes.last().map_or(0.0, |w| self.numbers(w).1);
-        (now, initial + deltas)
+        (now, initial + self.float_sum)
     }
 
     /// A number of this value as the screen says it: an integer exactly, a float to four
@@ -160,37 +154,14 @@ impl ValueTrace {
                     ..Default::default()
                 });
             }
-            EventKind::Write {
-                cell,
-                index,
-                old,
-                new,
-                seq,
-                from,
-                replaced,
-            } => {
+            EventKind::Write { cell, index, .. } => {
                 // A float Value's write: its store names for the analysis, its numbers beside.
-                let float = match (old, new) {
-                    (Num::Int(_), Num::Int(_)) => None,
-                    _ if self.by_cell => Some((old.as_f64(), new.as_f64())),
-                    _ => None,
-                };
-                let w = if float.is_some() {
-                    Some(WriteRec {
-                        worker: e.worker,
-                        t_ns: e.t_ns,
-                        old: 0,
-                        from: *from,
-                        new: 0,
-                        seq: *seq,
-                        replaced: *replaced,
-                    })
-                } else if self.by_cell {
-                    WriteRec::of_write(e)
+                let w = if self.by_cell {
+                    WriteRec::of_any_write(e)
                 } else {
-                    WriteRec::of_counter(e)
+                    WriteRec::of_counter(e).map(|w| (w, None))
                 };
-                let Some(w) = w else {
+                let Some((w, float)) = w else {
                     return;
                 };
                 let at = if self.by_cell {
@@ -218,8 +189,9 @@ impl ValueTrace {
                 let Some(run) = self.runs.get_mut(at) else {
                     return;
                 };
-                if let Some(f) = float {
-                    run.floats.insert((w.worker, w.seq), f);
+                if let Some((old, new)) = float {
+                    run.floats.insert((w.worker, w.seq), (old, new));
+                    run.float_sum += new - old;
                 }
                 run.unsorted |= run.writes.last().is_some_and(|l| l.t_ns > w.t_ns);
                 // Saturating: a damaged recording may carry any 128-bit values.
@@ -340,6 +312,15 @@ impl LockTimeline {
                 v.push((e.t_ns, l));
             }
         }
+    }
+
+    /// The workers that took the lock or wait for it, by number.
+    pub fn users(&self) -> Vec<u16> {
+        let mut users: Vec<u16> = self.owners.clone();
+        users.extend(self.waiting.keys());
+        users.sort_unstable();
+        users.dedup();
+        users
     }
 
     /// How many times the lock passed from one worker to another.

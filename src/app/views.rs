@@ -74,18 +74,8 @@ impl Lives {
             EventKind::Spawned { method } => life.thread = method == "thread",
             EventKind::Started => life.started_ns = Some(e.t_ns),
             EventKind::Output { stream, text } => {
-                if life.printed.len() == PRINTED_KEPT {
-                    life.printed.pop_front();
-                }
-                // In time order: lines come through another stream than the events.
-                let at = life.printed.len()
-                    - life
-                        .printed
-                        .iter()
-                        .rev()
-                        .take_while(|(t, ..)| *t > e.t_ns)
-                        .count();
-                life.printed.insert(at, (e.t_ns, *stream, text.clone()));
+                let line = (e.t_ns, *stream, text.clone());
+                super::insert_by_time(&mut life.printed, PRINTED_KEPT, line, |l| l.0);
                 life.lines += 1;
             }
             EventKind::Exit { code, signal } => life.exited = Some((e.t_ns, *code, *signal)),

@@ -39,33 +39,44 @@ impl WriteRec {
         match e.kind {
             EventKind::Write {
                 cell: 0, index: 0, ..
-            } => Self::of_write(e),
+            } => match Self::of_any_write(e) {
+                Some((w, None)) => Some(w),
+                _ => None,
+            },
             _ => None,
         }
     }
 
-    /// Any shared cell's integer write, at any element (a Python program's Values and
-    /// Arrays: the caller keeps each element apart).
-    pub fn of_write(e: &Envelope) -> Option<WriteRec> {
-        match e.kind {
-            EventKind::Write {
-                old: Num::Int(old),
-                new: Num::Int(new),
-                seq,
-                from,
-                replaced,
-                ..
-            } => Some(WriteRec {
-                worker: e.worker,
-                t_ns: e.t_ns,
-                old,
-                from,
-                new,
-                seq,
-                replaced,
-            }),
-            _ => None,
-        }
+    /// Any shared cell's write, at any element (a Python program's Values and Arrays: the
+    /// caller keeps each element apart). The analysis follows store names only, so a write
+    /// whose numbers are not both integers (a float Value's) is a record with 0 for them, and
+    /// its numbers (read, stored) come beside it.
+    pub fn of_any_write(e: &Envelope) -> Option<(WriteRec, Option<(f64, f64)>)> {
+        let EventKind::Write {
+            old,
+            new,
+            seq,
+            from,
+            replaced,
+            ..
+        } = e.kind
+        else {
+            return None;
+        };
+        let (ints, nums) = match (old, new) {
+            (Num::Int(o), Num::Int(n)) => ((o, n), None),
+            _ => ((0, 0), Some((old.as_f64(), new.as_f64()))),
+        };
+        let w = WriteRec {
+            worker: e.worker,
+            t_ns: e.t_ns,
+            old: ints.0,
+            from,
+            new: ints.1,
+            seq,
+            replaced,
+        };
+        Some((w, nums))
     }
 
     pub fn id(&self) -> StoreId {

@@ -479,39 +479,14 @@ fn drain(
             EventKind::Spawned { method } if method == "thread" => counts.threads += 1,
             EventKind::Spawned { .. } => counts.processes += 1,
             EventKind::Read { .. } => counts.reads += 1,
-            EventKind::Write {
-                cell,
-                index,
-                old,
-                new,
-                seq,
-                from,
-                replaced,
-                ..
-            } => {
+            EventKind::Write { cell, index, .. } => {
                 // The analysis follows store names; a float Value's numbers are kept beside.
-                let (o, n) = match (int_of(old), int_of(new)) {
-                    (Some(o), Some(n)) => (o, n),
-                    _ => {
-                        counts
-                            .floats
-                            .insert((*cell, e.worker, *seq), (float_of(old), float_of(new)));
-                        (0, 0)
+                if let Some((w, nums)) = WriteRec::of_any_write(&e) {
+                    if let Some(nums) = nums {
+                        counts.floats.insert((*cell, e.worker, w.seq), nums);
                     }
-                };
-                counts
-                    .writes
-                    .entry((*cell, *index))
-                    .or_default()
-                    .push(WriteRec {
-                        worker: e.worker,
-                        t_ns: e.t_ns,
-                        old: o,
-                        from: *from,
-                        new: n,
-                        seq: *seq,
-                        replaced: *replaced,
-                    });
+                    counts.writes.entry((*cell, *index)).or_default().push(w);
+                }
             }
             EventKind::LockAcquired { contended, .. } => {
                 counts.acquisitions += 1;
@@ -534,20 +509,6 @@ fn last_store(writes: &[WriteRec]) -> Option<&WriteRec> {
             seq: w.seq,
         })
     })
-}
-
-fn float_of(n: &Num) -> f64 {
-    match n {
-        Num::Int(i) => *i as f64,
-        Num::Float(f) => *f,
-    }
-}
-
-fn int_of(n: &Num) -> Option<i128> {
-    match n {
-        Num::Int(i) => Some(*i),
-        _ => None,
-    }
 }
 
 /// Where the probe is written (for tests: it must not be left behind).

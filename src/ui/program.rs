@@ -51,14 +51,9 @@ impl ProgramPanel<'_> {
         if !run.queue.items.is_empty() {
             parts.push((Part::Queue, (run.queue.items.len() as u16 + 3).clamp(4, 9)));
         }
-        let lock = &run.lock;
-        if !lock.owners.is_empty() || !lock.waiting.is_empty() {
-            let mut users: Vec<u16> = lock.owners.clone();
-            users.extend(lock.waiting.keys());
-            users.sort_unstable();
-            users.dedup();
-            let h = (2 * users.len() as u16 + 2).clamp(4, 9);
-            parts.push((Part::Locks, h));
+        let users = run.lock.users().len() as u16;
+        if users > 0 {
+            parts.push((Part::Locks, (2 * users + 2).clamp(4, 9)));
         }
         if parts.is_empty() {
             parts.push((Part::Lives, 3));

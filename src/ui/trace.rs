@@ -234,13 +234,12 @@ impl Widget for LockLanes<'_> {
         let span = self.now_ns.saturating_sub(start).max(1);
         let mut y = inner.y;
         let lane_w = inner.width.saturating_sub(44) as u64;
-        let uses =
-            |w: &u16| s.workers.iter().any(|x| x.worker == *w) || self.lock.waiting.contains_key(w);
+        let users = self.lock.users();
         for (w, _) in self.lock.lanes.iter() {
             if y >= inner.bottom() {
                 break;
             }
-            if self.users_only && !uses(w) {
+            if self.users_only && users.binary_search(w).is_err() {
                 continue;
             }
             let lane: String = (0..lane_w)
