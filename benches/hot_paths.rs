@@ -150,6 +150,7 @@ fn lock_acquire_release_with_accounting(b: divan::Bencher) {
         t += 2;
         stats.observe(&Envelope {
             kind: EventKind::LockAcquired {
+                lock: 0,
                 wait_ns: 0,
                 contended: false,
             },
@@ -159,7 +160,10 @@ fn lock_acquire_release_with_accounting(b: divan::Bencher) {
         });
         let _ = seg.unlock();
         stats.observe(&Envelope {
-            kind: EventKind::LockReleased { hold_ns: 1 },
+            kind: EventKind::LockReleased {
+                lock: 0,
+                hold_ns: 1,
+            },
             worker: 1,
             pid: 1,
             t_ns: t + 1,

@@ -140,7 +140,7 @@ fn python_run(
 fn guess_scenario(events: &[Envelope]) -> Option<String> {
     use crate::runtime::EventKind as K;
     events.iter().find_map(|e| match &e.kind {
-        K::LockRequested | K::Gate { .. } => Some("lock".into()),
+        K::LockRequested { .. } | K::Gate { .. } => Some("lock".into()),
         K::TaskStart { .. } => Some("pool".into()),
         K::QueuePut { .. } => Some("queue".into()),
         _ => None,

@@ -19,7 +19,7 @@ pub fn json_line(out: &mut impl Write, e: &Envelope) -> std::io::Result<()> {
 pub fn is_logged(e: &Envelope) -> bool {
     match &e.kind {
         EventKind::Phase { .. } => e.worker == 0,
-        EventKind::TaskEnd { ok: true, .. } | EventKind::LockRequested => false,
+        EventKind::TaskEnd { ok: true, .. } | EventKind::LockRequested { .. } => false,
         _ => true,
     }
 }
@@ -33,6 +33,7 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
 /// are named from `cells` (`Array('i')[3]`, not `cell 2[3]`).
 pub fn text_line(e: &Envelope, t0: u64, cells: &crate::scenario::CellNames) -> Option<String> {
     let cell_name = |c: u16, i: u32| cells.of(c, i);
+    let lock_name = |l: u16| cells.lock_label(l).unwrap_or_else(|| "the lock".into());
     let who = if e.worker == 0 {
         "parent".to_string()
     } else {
@@ -44,7 +45,7 @@ pub fn text_line(e: &Envelope, t0: u64, cells: &crate::scenario::CellNames) -> O
         EventKind::Started => "running".into(),
         EventKind::Phase { name } if e.worker == 0 => return Some(format!("-- {name} --")),
         EventKind::Phase { .. } | EventKind::At { .. } => return None,
-        EventKind::Cell { name, what, at, .. } => {
+        EventKind::Cell { name, what, at, .. } | EventKind::LockMade { name, what, at, .. } => {
             if name.is_empty() {
                 format!("makes {what} at {at}")
             } else {
@@ -106,17 +107,26 @@ pub fn text_line(e: &Envelope, t0: u64, cells: &crate::scenario::CellNames) -> O
                 "write"
             }
         ),
-        EventKind::LockRequested => return None,
-        EventKind::LockAcquired { wait_ns, contended } => format!(
-            "holds the lock{}",
+        EventKind::LockRequested { .. } => return None,
+        EventKind::LockAcquired {
+            lock,
+            wait_ns,
+            contended,
+        } => format!(
+            "holds {}{}",
+            lock_name(*lock),
             if *contended {
                 format!(" (waited {:.1} ms)", ms(*wait_ns))
             } else {
                 String::new()
             }
         ),
-        EventKind::LockReleased { hold_ns } => {
-            format!("releases the lock (held {:.1} ms)", ms(*hold_ns))
+        EventKind::LockReleased { lock, hold_ns } => {
+            format!(
+                "releases {} (held {:.1} ms)",
+                lock_name(*lock),
+                ms(*hold_ns)
+            )
         }
         EventKind::LockRecovered => "recovered the lock from an owner that died holding it".into(),
         EventKind::Result {

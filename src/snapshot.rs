@@ -58,7 +58,7 @@ impl Moment {
         let Some(run) = &app.run else { return false };
         match self {
             Moment::FirstLostUpdate => run.trace.runs.iter().any(|r| !r.lost.is_empty()),
-            Moment::LockHandover => run.lock.handovers() > 0,
+            Moment::LockHandover => run.lock_timelines().any(|l| l.handovers() > 0),
             Moment::Done => run.ended.is_some(),
         }
     }

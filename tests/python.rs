@@ -305,7 +305,11 @@ fn the_ui_shows_a_python_run_and_quitting_leaves_nothing() {
         flat.contains("__main__") && flat.contains("job()"),
         "{text}"
     );
-    assert!(flat.contains("Lock: 80 acquisitions"), "{text}");
+    // The lock is named from where it was made (its line assigns it to no name).
+    assert!(
+        flat.contains("Lock() at ticks.py:18: 80 acquisitions"),
+        "{text}"
+    );
     // Again, and quit while it runs.
     s.press(b"r");
     s.wait_for("the second run", |t| {
@@ -373,6 +377,7 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
         "terminate.py",
         "redirected.py",
         "threads.py",
+        "two_locks.py",
     ];
     let mut cases = Vec::new();
     for script in scripts {
@@ -453,6 +458,10 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
                     "{what}: {s}"
                 );
                 assert_eq!(s["cells"][0]["last"], "55", "{what}: {s}");
+                // `with v.get_lock():` takes the Value's own lock: a lock of the program's,
+                // named for its Value; the value's own reads and writes are not takes of it.
+                assert_eq!(s["locks"][0]["name"], "v.get_lock()", "{what}: {s}");
+                assert_eq!(s["locks"][0]["acquisitions"], 10, "{what}: {s}");
                 let threads: Vec<u64> = out
                     .events("spawned")
                     .iter()
@@ -469,6 +478,39 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
                     assert_eq!(writes, 5, "{what}: worker {w}'s writes");
                     assert!(exits.iter().any(|e| e["worker"] == *w), "{what}: {w} ends");
                 }
+            }
+            // Two locks, each its own: named as the program names them, each taken six
+            // times by each of three processes, every take of one followed by its release
+            // before that process takes it again (the nested one timed apart).
+            "two_locks.py" => {
+                let locks = s["locks"].as_array().expect("locks");
+                let named: Vec<_> = locks.iter().map(|l| l["name"].clone()).collect();
+                assert_eq!(named, ["la", "lb"], "{what}: {s}");
+                for l in locks {
+                    assert_eq!(l["acquisitions"], 18, "{what}: {s}");
+                }
+                for c in s["cells"].as_array().expect("cells") {
+                    assert_eq!(c["lost_updates"], 0, "{what}: {s}");
+                }
+                let last: Vec<_> = s["cells"]
+                    .as_array()
+                    .expect("cells")
+                    .iter()
+                    .map(|c| c["last"].clone())
+                    .collect();
+                assert_eq!(last, ["315", "330"], "{what}: {s}");
+                let mut held = std::collections::BTreeMap::new();
+                for e in out.events_of(&["lock_acquired", "lock_released"]) {
+                    let key = (e["worker"].as_u64(), e["lock"].as_u64());
+                    assert!(
+                        locks.iter().any(|l| l["lock"] == e["lock"]),
+                        "{what}: a step of an unknown lock: {e}"
+                    );
+                    let now_held = e["type"] == "lock_acquired";
+                    let was = held.insert(key, now_held).unwrap_or(false);
+                    assert_ne!(was, now_held, "{what}: {key:?} twice in a row: {e}");
+                }
+                assert!(held.values().all(|h| !h), "{what}: a lock left held");
             }
             "raises.py" => assert!(child_exit(1), "{what}: {exits:?}"),
             // `os._exit` skips every clean-up: the write before it and its code still arrive.

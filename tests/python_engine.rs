@@ -280,7 +280,7 @@ fn step_mode_holds_each_process_until_it_is_let_go() {
                     gates += 1;
                     children.insert(e.worker, At::Gate);
                 }
-                K::LockRequested => {
+                K::LockRequested { .. } => {
                     children.insert(e.worker, At::Lock);
                 }
                 K::Exit { .. } => {
@@ -435,7 +435,7 @@ fn a_snapshot_of_a_python_run_shows_the_program() {
         " done ",
         "job_locked()",
         "v #2: 20 of 20",
-        "Lock: 2 acquisitions",
+        "Lock() at mp_lock.py:35: 2 acquisitions",
     ] {
         assert!(text.contains(part), "{part:?} in:\n{text}");
     }

@@ -155,7 +155,7 @@ fn a_python_recording_replays_as_the_program() {
         "job()",
         "┌ v: ",
         "┌ v #2: 160 of 160",
-        "Lock: 80 acquisitions",
+        "Lock() at ticks.py:18: 80 acquisitions",
     ] {
         assert!(shown.contains(part), "{part:?} in:\n{shown}");
     }

@@ -17,8 +17,9 @@ How it reaches every process:
 What it reports: each process's start and exit code (`BaseProcess._bootstrap`), reads and writes
 of a shared `Value` (the `value` property of `sharedctypes.Synchronized`, wrapped rather than its
 lock: each get and set runs under the Value's own lock, and the write learns the store it
-replaces there, so lost updates are exact), and a `Lock`'s requests, acquisitions and releases
-(`synchronize.SemLock`). Events are buffered and sent at every blocking point (a lock wait, a
+replaces there, so lost updates are exact), and each `Lock`'s and `RLock`'s requests,
+acquisitions and releases (`synchronize.SemLock`), numbered per lock (the number travels with
+the lock to children) and named where it was made. Events are buffered and sent at every blocking point (a lock wait, a
 sleep, a join) and at every exit. It never uses multiprocessing's own Lock or Queue for itself
 and never starts a thread. A store is named (worker, seq): a shared tag beside each Value holds
 the last store's name, changed under the Value's lock with the value itself.
@@ -50,10 +51,10 @@ _P_READ_I = struct.Struct("<BHIqQQ").pack
 _P_READ_F = struct.Struct("<BHIdQQ").pack
 _P_WRITE_I = struct.Struct("<BHIqqIQQQ").pack
 _P_WRITE_F = struct.Struct("<BHIddIQQQ").pack
-_P_REQUESTED = struct.Struct("<BQ").pack
-_P_ACQUIRED = struct.Struct("<BQBQ").pack
-_P_TAKEN = struct.Struct("<BQQ").pack
-_P_RELEASED = struct.Struct("<BQQ").pack
+_P_REQUESTED = struct.Struct("<BHQ").pack
+_P_ACQUIRED = struct.Struct("<BHQBQ").pack
+_P_TAKEN = struct.Struct("<BHQQ").pack
+_P_RELEASED = struct.Struct("<BHQQ").pack
 _P_AT = struct.Struct("<BIQ").pack
 _PackError = struct.error
 
@@ -76,7 +77,6 @@ class _Conn:
         self.seq = 0
         # cell -> (store name, value) of this process's last read of it
         self.last_read = {}
-        self.held_since = None
         # This process has said how it ended (its exit event is in the buffer or sent).
         self.said_exit = False
         # The line of the program's file it said it was at last (0: none yet).
@@ -514,6 +514,7 @@ def _wrap_spawn(util_mod):
 
 _next_cell = 0
 _pending_tag = None
+_pending_own = False
 
 
 def _new_cell():
@@ -525,9 +526,9 @@ def _new_cell():
     return ((w & 0xFF) << 8) | (_next_cell & 0xFF)
 
 
-def _say_cell(cell, obj, array, lib):
-    """Says what the program calls a shared value it made, what it is and where it was made:
-    the first frame outside multiprocessing and the probe, and the variable its line assigns
+def _made_at(lib):
+    """Where the program made an object (a shared value, a lock) and what it calls it: the
+    first frame outside multiprocessing and the probe, and the variable its line assigns
     (`v = mp.Value('i', 0)` names it `v`; a line that assigns no single name names nothing)."""
     f = sys._getframe(2)
     while f is not None and (f.f_code.co_filename.startswith(lib)
@@ -543,6 +544,12 @@ def _say_cell(cell, obj, array, lib):
         if eq and not rhs.startswith("=") and lhs and not lhs[0].isdigit() \
                 and lhs.replace(".", "").replace("_", "a").isalnum():
             name = lhs
+    return name, at
+
+
+def _say_cell(cell, obj, array, lib):
+    """Says what the program calls a shared value it made, what it is and where it was made."""
+    name, at = _made_at(lib)
     try:
         code = type(obj)._type_ if not array else type(obj)._type_._type_
         code = code if isinstance(code, str) else "?"
@@ -550,15 +557,43 @@ def _say_cell(cell, obj, array, lib):
         code = "?"
     what = "Array(%r, %d)" % (code, len(obj)) if array else "Value(%r)" % code
     _emit({"type": "cell", "cell": cell, "name": name, "what": what, "at": at})
+    return name
+
+
+def _own_lock(s):
+    """A Value's own lock: the value's reads and writes take it untraced (they are reads and
+    writes), while the program's own takes of it (`with v.get_lock():`) are lock steps."""
+    raw = getattr(s._lock, "_mpviz_raw", None)
+    if raw is not None:
+        s.acquire, s.release = raw
+    s._mpviz_own = True
 
 
 def _wrap_values(sct):
     orig_init = sct.SynchronizedBase.__init__
 
+    # `Value(..., lock=True)` (the default) makes the value its own lock: said to `__init__`.
+    for maker in ("Value", "Array"):
+        def make(*args, _orig=getattr(sct, maker), **kwargs):
+            global _pending_own
+            _pending_own = kwargs.get("lock", True) is True
+            try:
+                return _orig(*args, **kwargs)
+            finally:
+                _pending_own = False
+
+        setattr(sct, maker, make)
+
+    # `with array:` (an element's read or write) takes the lock as the value's accesses do:
+    # untraced if it is the value's own (see `_own_lock`), a lock step if it is the program's.
+    sct.SynchronizedBase.__enter__ = lambda self: self.acquire()
+    sct.SynchronizedBase.__exit__ = lambda self, *args: self.release()
+
     def __init__(self, obj, lock=None, ctx=None):
-        global _pending_tag
+        global _pending_tag, _pending_own
         orig_init(self, obj, lock, ctx)
         tag, _pending_tag = _pending_tag, None
+        own, _pending_own = _pending_own, False
         if tag is None:
             # The last store's name, worker << 32 | seq, in shared memory (one per element of
             # an Array); the cell's number.
@@ -567,17 +602,18 @@ def _wrap_values(sct):
                 tag = (sct.RawArray("q", max(len(obj), 1)), _new_cell())
             else:
                 tag = (sct.RawValue("q", 0), _new_cell())
-            _say_cell(tag[1], obj, array, os.path.dirname(sct.__file__))
-            if not lock:
-                # The Value's own lock: its takes are the value's reads and writes, not a
-                # lock of the program's.
-                _mark_internal(self._lock)
+            name = _say_cell(tag[1], obj, array, os.path.dirname(sct.__file__))
+            if own:
+                _own_lock(self)
+                made = getattr(self._lock, "_mpviz_lock", None)
+                if made is not None:
+                    made[1] = name + ".get_lock()" if name else ""
         self._mpviz_tag = tag
 
     def __reduce__(self):
         sct.assert_spawning(self)
-        internal = getattr(self._lock, "_mpviz_internal", False)
-        return _rebuild, (self._obj, self._lock, self._mpviz_tag, internal)
+        own = getattr(self, "_mpviz_own", False)
+        return _rebuild, (self._obj, self._lock, self._mpviz_tag, own)
 
     # The hot paths: every name they use is a local or a global read once, and the line check
     # is inlined for the common case (the access is in the program's own file).
@@ -723,33 +759,88 @@ def _wrap_arrays(sct):
     arr.__setitem__ = __setitem__
 
 
-def _rebuild(obj, lock, tag, internal):
+def _rebuild(obj, lock, tag, own):
     global _pending_tag
     import multiprocessing.sharedctypes as sct
-    if internal:
-        _mark_internal(lock)
     _pending_tag = tag
-    return sct.synchronized(obj, lock)
+    s = sct.synchronized(obj, lock)
+    if own:
+        _own_lock(s)
+    return s
 
 
 # ---- locks ---------------------------------------------------------------------------------
 
+_next_lock = 0
+
+
+def _new_lock(lib, what):
+    """A lock's number, unique across the run's processes as a cell's is, with what the
+    program calls it, where it was made, what it is and whether it is machinery (a queue's,
+    an Event's): [number, name, at, what, internal], carried with the lock to its children."""
+    global _next_lock
+    c = _here()
+    w = _worker_of(c) if c is not None else 0
+    _next_lock += 1
+    name, at = _made_at(lib)
+    return [((w & 0xFF) << 8) | (_next_lock & 0xFF), name, at, what, False]
+
+
 def _wrap_locks(syn):
+    orig_init = syn.SemLock.__init__
     orig_make = syn.SemLock._make_methods
+    orig_getstate = syn.SemLock.__getstate__
+    orig_setstate = syn.SemLock.__setstate__
+    lib = os.path.dirname(syn.__file__)
+
+    def __init__(self, *args, **kwargs):
+        # Numbered and named before the methods are made, which read it.
+        if isinstance(self, (syn.Lock, syn.RLock)):
+            what = "RLock()" if isinstance(self, syn.RLock) else "Lock()"
+            self._mpviz_lock = _new_lock(lib, what)
+        orig_init(self, *args, **kwargs)
+
+    # A lock sent to a spawned child keeps its number and name: carried beside its state.
+    def __getstate__(self):
+        made = getattr(self, "_mpviz_lock", None)
+        state = orig_getstate(self)
+        return state if made is None else ("mpviz", made, state)
+
+    def __setstate__(self, state):
+        if len(state) == 3 and state[0] == "mpviz":
+            self._mpviz_lock, state = state[1], state[2]
+        orig_setstate(self, state)
 
     def _make_methods(self):
         orig_make(self)
-        if not isinstance(self, syn.Lock) or isinstance(self, syn.RLock):
+        made = getattr(self, "_mpviz_lock", None)
+        if made is None or made[4]:
             return
         raw_acquire, raw_release = self.acquire, self.release
         # What `_mark_internal` puts back, for a lock that is machinery, not the program's.
         self._mpviz_raw = (raw_acquire, raw_release)
+        lock = made[0]
+        # An RLock's takes inside its owner's own are no steps: only the outermost are.
+        rec = isinstance(self, syn.RLock)
+        is_mine, count = self._semlock._is_mine, self._semlock._count
+        # Said by each process before its first step with the lock (a queue's locks, made the
+        # same way, never take a traced step: they are never said).
+        said = [False]
+        # When this process took it (one holder at a time: the lock's own, not the connection's,
+        # so a lock taken inside another is timed apart from it).
+        since = [0]
 
         def acquire(block=True, timeout=None):
             c = _tconn() if _threaded else (_conn or _connect())
             if c is None:
                 _line("")
                 return raw_acquire(block, timeout)
+            if rec and is_mine():
+                return raw_acquire(block, timeout)
+            if not said[0]:
+                said[0] = True
+                _emit({"type": "lock_made", "lock": lock, "name": made[1], "what": made[3],
+                       "at": made[2]})
             f = _getframe(1)
             if f.f_code.co_filename != _MAIN or f.f_lineno != c.line:
                 _at(c, 2)
@@ -757,9 +848,9 @@ def _wrap_locks(syn):
             if raw_acquire(False):
                 now = _mono()
                 buf = c.buf
-                buf.append(_P_TAKEN(7, t0, now))
+                buf.append(_P_TAKEN(7, lock, t0, now))
             else:
-                c.buf.append(_P_REQUESTED(5, t0))
+                c.buf.append(_P_REQUESTED(5, lock, t0))
                 if not block:
                     return False
                 _flush()
@@ -767,8 +858,8 @@ def _wrap_locks(syn):
                     return False
                 now = _mono()
                 buf = c.buf  # the flush gave the connection a new buffer
-                buf.append(_P_ACQUIRED(6, now - t0, 1, now))
-            c.held_since = now
+                buf.append(_P_ACQUIRED(6, lock, now - t0, 1, now))
+            since[0] = now
             if len(buf) >= _BATCH:
                 _flush()
             return True
@@ -778,20 +869,25 @@ def _wrap_locks(syn):
             if c is None:
                 _line("")
                 return raw_release()
+            if rec and count() > 1:
+                return raw_release()
             f = _getframe(1)
             if f.f_code.co_filename != _MAIN or f.f_lineno != c.line:
                 _at(c, 2)
             now = _mono()
-            held = now - c.held_since if c.held_since else 0
+            held = now - since[0] if since[0] else 0
             raw_release()
             buf = c.buf
-            buf.append(_P_RELEASED(8, held, now))
+            buf.append(_P_RELEASED(8, lock, held, now))
             if len(buf) >= _BATCH:
                 _flush()
 
         self.acquire = acquire
         self.release = release
 
+    syn.SemLock.__init__ = __init__
+    syn.SemLock.__getstate__ = __getstate__
+    syn.SemLock.__setstate__ = __setstate__
     syn.SemLock._make_methods = _make_methods
     syn.SemLock.__enter__ = lambda self: self.acquire()
     syn.SemLock.__exit__ = lambda self, *args: self.release()
@@ -818,7 +914,9 @@ def _mark_internal(*locks):
     for lock in locks:
         if lock is not None:
             try:
-                lock._mpviz_internal = True
+                made = getattr(lock, "_mpviz_lock", None)
+                if made is not None:
+                    made[4] = True  # kept so in a child it is sent to
                 raw = getattr(lock, "_mpviz_raw", None)
                 if raw is not None:
                     lock.acquire, lock.release = raw
@@ -826,18 +924,35 @@ def _mark_internal(*locks):
                 pass
 
 
+def _machinery_of(obj):
+    """An object's own locks (a queue's, an Event's condition's): machinery."""
+    cond = getattr(obj, "_cond", None)
+    _mark_internal(getattr(obj, "_rlock", None), getattr(obj, "_wlock", None),
+                   getattr(cond, "_lock", None))
+
+
+def _wrap_machinery(syn):
+    # An Event's and a Barrier's condition are how they work, not locks the program takes.
+    for cls in (syn.Event, syn.Barrier):
+        def __init__(self, *args, _orig=cls.__init__, **kwargs):
+            _orig(self, *args, **kwargs)
+            _machinery_of(self)
+
+        cls.__init__ = __init__
+
+
 def _wrap_queues(queues):
     # A queue's own locks are its machinery, not the program's locks.
-    for cls in (queues.Queue, queues.SimpleQueue):
+    for cls in (queues.Queue, queues.SimpleQueue, queues.JoinableQueue):
         orig_init, orig_setstate = cls.__init__, cls.__setstate__
 
         def __init__(self, *args, _orig=orig_init, **kwargs):
             _orig(self, *args, **kwargs)
-            _mark_internal(getattr(self, "_rlock", None), getattr(self, "_wlock", None))
+            _machinery_of(self)
 
         def __setstate__(self, state, _orig=orig_setstate):
             _orig(self, state)
-            _mark_internal(getattr(self, "_rlock", None), getattr(self, "_wlock", None))
+            _machinery_of(self)
 
         cls.__init__ = __init__
         cls.__setstate__ = __setstate__
@@ -984,6 +1099,7 @@ def install():
     _wrap_spawn(util_mod)
     _wrap_values(sct)
     _wrap_locks(syn)
+    _wrap_machinery(syn)
     _wrap_queues(queues)
     _wrap_pool(pool_mod)
     _wrap_sleep()

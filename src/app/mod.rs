@@ -139,7 +139,11 @@ pub struct RunState {
     pub phase_workers: Vec<u16>,
     pub workers: WorkersState,
     pub trace: ValueTrace,
+    /// A scenario's one lock (lock 0).
     pub lock: LockTimeline,
+    /// A traced program's locks, by the numbers the probe gave them, from when each was made
+    /// or first taken.
+    pub locks: std::collections::BTreeMap<u16, LockTimeline>,
     pub process: ProcessView,
     /// The shared cells' names (a scenario's from its parameters, a program's as it makes them).
     pub cells: scenario::CellNames,
@@ -160,6 +164,11 @@ pub struct RunState {
 }
 
 impl RunState {
+    /// Every lock's timeline: a scenario's one lock, then a program's by number.
+    pub fn lock_timelines(&self) -> impl Iterator<Item = &LockTimeline> {
+        std::iter::once(&self.lock).chain(self.locks.values())
+    }
+
     pub fn new(scenario: usize, params: Params) -> Self {
         let cells = params.cell_names();
         let shared = match &params {
@@ -189,6 +198,7 @@ impl RunState {
             workers: WorkersState::default(),
             trace: ValueTrace::default(),
             lock: LockTimeline::default(),
+            locks: Default::default(),
             process: ProcessView::default(),
             cells,
             lives: Lives::default(),
@@ -302,6 +312,19 @@ impl RunState {
         self.cells.learn(&e.kind);
         self.trace.on_event(e);
         self.lock.on_event(e);
+        let made = match e.kind {
+            EventKind::LockMade { lock, .. } => Some(lock),
+            ref k => k.lock_id(),
+        };
+        if let Some(id) = made.filter(|&l| l != 0) {
+            let pauses = &self.lock.stats.pauses;
+            self.locks
+                .entry(id)
+                .or_insert_with(|| LockTimeline::of(id, pauses.clone()));
+        }
+        for l in self.locks.values_mut() {
+            l.on_event(e);
+        }
         self.process.on_event(e);
         self.lives.on_event(e);
         self.queue.on_event(e);

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::model::lock::LockStats;
 use crate::model::lost::{LostUpdate, WriteRec, find_lost_updates};
+use crate::model::pause::Pauses;
 use crate::runtime::Stage;
 use crate::runtime::{Envelope, EventKind};
 
@@ -234,8 +235,12 @@ pub enum Lane {
     Exited,
 }
 
+/// One lock's story: each worker's lane, the holder, the waiters, its figures.
 #[derive(Debug, Clone, Default)]
 pub struct LockTimeline {
+    /// The lock whose steps it follows (0: a scenario's one lock); other locks' steps are not
+    /// its, though the rest of every event is (a worker sleeping while it holds this lock).
+    pub lock: u16,
     /// Per worker, its state changes in time order.
     pub lanes: BTreeMap<u16, Vec<(u64, Lane)>>,
     pub stats: LockStats,
@@ -247,14 +252,26 @@ pub struct LockTimeline {
 }
 
 impl LockTimeline {
+    /// The timeline of lock `lock`, which knows of the pauses before it was made.
+    pub fn of(lock: u16, pauses: Pauses) -> LockTimeline {
+        let mut l = LockTimeline {
+            lock,
+            ..Default::default()
+        };
+        l.stats.pauses = pauses;
+        l
+    }
+
     pub fn on_event(&mut self, e: &Envelope) {
+        if e.kind.lock_id().is_some_and(|l| l != self.lock) {
+            return;
+        }
         self.stats.observe(e);
         if e.worker == 0 {
             if e.kind.stage_of().is_some_and(Stage::starts_a_run) {
                 // A new run: its own lanes and figures, the same record of pauses.
                 let pauses = std::mem::take(&mut self.stats.pauses);
-                *self = LockTimeline::default();
-                self.stats.pauses = pauses;
+                *self = LockTimeline::of(self.lock, pauses);
             }
             return;
         }
@@ -268,7 +285,7 @@ impl LockTimeline {
                 })
             }
             EventKind::Gate { .. } => Some(Lane::AtGate),
-            EventKind::LockRequested => {
+            EventKind::LockRequested { .. } => {
                 self.waiting.insert(e.worker, e.t_ns);
                 Some(Lane::Waiting)
             }
@@ -415,6 +432,7 @@ mod tests {
             1,
             0,
             EventKind::LockAcquired {
+                lock: 0,
                 wait_ns: 0,
                 contended: false,
             },
@@ -423,11 +441,19 @@ mod tests {
             2,
             10,
             EventKind::LockAcquired {
+                lock: 0,
                 wait_ns: 9,
                 contended: true,
             },
         ));
-        l.on_event(&ev(1, 9, EventKind::LockReleased { hold_ns: 9 }));
+        l.on_event(&ev(
+            1,
+            9,
+            EventKind::LockReleased {
+                lock: 0,
+                hold_ns: 9,
+            },
+        ));
         l.on_event(&ev(
             2,
             20,
@@ -447,11 +473,12 @@ mod tests {
             1,
             0,
             EventKind::LockAcquired {
+                lock: 0,
                 wait_ns: 0,
                 contended: false,
             },
         ));
-        l.on_event(&ev(2, 1_000_000, EventKind::LockRequested));
+        l.on_event(&ev(2, 1_000_000, EventKind::LockRequested { lock: 0 }));
         let why = l.why_blocked(313_000_000);
         assert_eq!(
             why,

@@ -137,7 +137,7 @@ impl WorkersState {
             } else {
                 WorkerState::Running
             }),
-            EventKind::LockRequested => Some(WorkerState::WaitingLock),
+            EventKind::LockRequested { .. } => Some(WorkerState::WaitingLock),
             EventKind::LockAcquired { .. } | EventKind::LockRecovered => {
                 Some(WorkerState::HoldingLock)
             }
@@ -237,12 +237,13 @@ mod tests {
             || "adds 1".into(),
         );
         assert_eq!(w.rows[0].state, WorkerState::Starting);
-        w.on_event(&ev(1, EventKind::LockRequested), String::new);
+        w.on_event(&ev(1, EventKind::LockRequested { lock: 0 }), String::new);
         assert_eq!(w.rows[0].state.label(), "waiting for lock");
         w.on_event(
             &ev(
                 1,
                 EventKind::LockAcquired {
+                    lock: 0,
                     wait_ns: 1,
                     contended: true,
                 },

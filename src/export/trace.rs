@@ -13,8 +13,8 @@ use crate::runtime::{Envelope, EventKind, Num};
 pub struct ChromeTrace {
     t0: Option<u64>,
     events: Vec<Value>,
-    /// Open slices: (pid, what) -> start.
-    open: HashMap<(i32, &'static str), u64>,
+    /// Open slices: (pid, what, lock) -> start (lock 0 for what is no lock's).
+    open: HashMap<(i32, &'static str, u16), u64>,
     named: std::collections::BTreeSet<i32>,
     /// Writes of the counter (cell 0), one list per part of the run (each parent phase).
     writes: Vec<Vec<(i32, WriteRec)>>,
@@ -31,14 +31,29 @@ impl ChromeTrace {
     }
 
     fn begin(&mut self, pid: i32, what: &'static str, t: u64) {
-        self.open.insert((pid, what), t);
+        self.begin_of(pid, what, 0, t);
     }
 
     fn end(&mut self, pid: i32, what: &'static str, t: u64, args: Value) {
-        if let Some(start) = self.open.remove(&(pid, what)) {
+        self.end_of(pid, what, 0, t, args);
+    }
+
+    /// A slice of lock `lock`'s (a traced program's locks each have their own: one held
+    /// inside another is a slice of its own).
+    fn begin_of(&mut self, pid: i32, what: &'static str, lock: u16, t: u64) {
+        self.open.insert((pid, what, lock), t);
+    }
+
+    fn end_of(&mut self, pid: i32, what: &'static str, lock: u16, t: u64, args: Value) {
+        if let Some(start) = self.open.remove(&(pid, what, lock)) {
             let ts = self.ts(start);
+            let name = if lock == 0 {
+                what.to_string()
+            } else {
+                format!("{what} {lock}")
+            };
             self.events.push(json!({
-                "name": what, "cat": "mpviz", "ph": "X", "pid": pid, "tid": pid,
+                "name": name, "cat": "mpviz", "ph": "X", "pid": pid, "tid": pid,
                 "ts": ts, "dur": us(t.saturating_sub(start)), "args": args
             }));
         }
@@ -60,8 +75,13 @@ impl ChromeTrace {
         match &e.kind {
             EventKind::Started => self.begin(e.pid, "alive", e.t_ns),
             EventKind::Exit { code, signal } => {
-                for what in ["wait for lock", "hold lock"] {
-                    self.end(e.pid, what, e.t_ns, json!({"ended_by": "exit"}));
+                let mut open: Vec<_> = (self.open.keys())
+                    .filter(|k| k.0 == e.pid && k.1 != "alive" && k.1 != "task")
+                    .copied()
+                    .collect();
+                open.sort_unstable();
+                for (_, what, lock) in open {
+                    self.end_of(e.pid, what, lock, e.t_ns, json!({"ended_by": "exit"}));
                 }
                 self.end(
                     e.pid,
@@ -70,19 +90,21 @@ impl ChromeTrace {
                     json!({"code": code, "signal": signal}),
                 );
             }
-            EventKind::LockRequested => self.begin(e.pid, "wait for lock", e.t_ns),
-            EventKind::LockAcquired { contended, .. } => {
-                self.end(
-                    e.pid,
-                    "wait for lock",
-                    e.t_ns,
-                    json!({"contended": contended}),
-                );
-                self.begin(e.pid, "hold lock", e.t_ns);
+            EventKind::LockRequested { lock } => {
+                self.begin_of(e.pid, "wait for lock", *lock, e.t_ns)
             }
-            EventKind::LockReleased { .. } => self.end(e.pid, "hold lock", e.t_ns, json!({})),
+            EventKind::LockAcquired {
+                lock, contended, ..
+            } => {
+                let args = json!({"contended": contended});
+                self.end_of(e.pid, "wait for lock", *lock, e.t_ns, args);
+                self.begin_of(e.pid, "hold lock", *lock, e.t_ns);
+            }
+            EventKind::LockReleased { lock, .. } => {
+                self.end_of(e.pid, "hold lock", *lock, e.t_ns, json!({}))
+            }
             EventKind::TaskStart { task, .. } => {
-                self.open.insert((e.pid, "task"), e.t_ns);
+                self.begin(e.pid, "task", e.t_ns);
                 self.events.push(json!({"name": format!("task {task}"), "ph": "i", "s": "t", "pid": e.pid, "tid": e.pid, "ts": ts}));
             }
             EventKind::TaskEnd { task, ok, error } => {
@@ -155,14 +177,57 @@ mod tests {
     }
 
     #[test]
+    fn a_lock_held_inside_another_is_a_slice_of_its_own() {
+        let mut t = ChromeTrace::default();
+        t.observe(&ev(1, 1_000, EventKind::Started));
+        for (at, lock) in [(2_000, 257), (3_000, 258)] {
+            t.observe(&ev(1, at, EventKind::LockRequested { lock }));
+            let took = EventKind::LockAcquired {
+                lock,
+                wait_ns: 0,
+                contended: false,
+            };
+            t.observe(&ev(1, at, took));
+        }
+        let release = |lock, hold_ns| EventKind::LockReleased { lock, hold_ns };
+        t.observe(&ev(1, 4_000, release(258, 1_000)));
+        t.observe(&ev(1, 6_000, release(257, 4_000)));
+        let out: Value = serde_json::from_str(&t.finish()).expect("json");
+        let holds: Vec<(String, f64)> = out["traceEvents"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter(|e| {
+                e["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("hold lock"))
+            })
+            .map(|e| {
+                (
+                    e["name"].as_str().unwrap_or("").to_string(),
+                    e["dur"].as_f64().unwrap_or(0.0),
+                )
+            })
+            .collect();
+        assert_eq!(
+            holds,
+            [
+                ("hold lock 258".to_string(), 1.0),
+                ("hold lock 257".to_string(), 4.0)
+            ]
+        );
+    }
+
+    #[test]
     fn lock_waits_and_holds_become_slices_with_the_expected_phases() {
         let mut t = ChromeTrace::default();
         t.observe(&ev(1, 1_000, EventKind::Started));
-        t.observe(&ev(1, 2_000, EventKind::LockRequested));
+        t.observe(&ev(1, 2_000, EventKind::LockRequested { lock: 0 }));
         t.observe(&ev(
             1,
             5_000,
             EventKind::LockAcquired {
+                lock: 0,
                 wait_ns: 3_000,
                 contended: true,
             },
@@ -177,7 +242,14 @@ mod tests {
             replaced: crate::runtime::StoreId::INITIAL,
         };
         t.observe(&ev(1, 6_000, write));
-        t.observe(&ev(1, 9_000, EventKind::LockReleased { hold_ns: 4_000 }));
+        t.observe(&ev(
+            1,
+            9_000,
+            EventKind::LockReleased {
+                lock: 0,
+                hold_ns: 4_000,
+            },
+        ));
         t.observe(&ev(
             1,
             10_000,

@@ -75,13 +75,17 @@ impl LockStats {
                 ..Default::default()
             });
         match e.kind {
-            EventKind::LockAcquired { wait_ns, contended } => {
+            EventKind::LockAcquired {
+                wait_ns, contended, ..
+            } => {
                 w.acquisitions += 1;
                 w.contended += contended as u64;
                 w.wait.add(self.pauses.active(e.t_ns, wait_ns));
                 self.acquired_at.push((e.t_ns, e.worker));
             }
-            EventKind::LockReleased { hold_ns } => w.hold.add(self.pauses.active(e.t_ns, hold_ns)),
+            EventKind::LockReleased { hold_ns, .. } => {
+                w.hold.add(self.pauses.active(e.t_ns, hold_ns))
+            }
             EventKind::LockRecovered => w.recovered += 1,
             _ => {}
         }
@@ -117,6 +121,7 @@ mod tests {
             1,
             100,
             EventKind::LockAcquired {
+                lock: 0,
                 wait_ns: 0,
                 contended: false,
             },
@@ -124,11 +129,19 @@ mod tests {
         s.observe(&ev(0, 200, EventKind::Paused));
         s.observe(&ev(0, 6_200, EventKind::Resumed));
         // Held from 100 to 6300 by the worker's clock: 6000 of it stopped.
-        s.observe(&ev(1, 6_300, EventKind::LockReleased { hold_ns: 6_200 }));
+        s.observe(&ev(
+            1,
+            6_300,
+            EventKind::LockReleased {
+                lock: 0,
+                hold_ns: 6_200,
+            },
+        ));
         s.observe(&ev(
             2,
             6_400,
             EventKind::LockAcquired {
+                lock: 0,
                 wait_ns: 6_350,
                 contended: true,
             },
@@ -150,6 +163,7 @@ mod tests {
             2,
             30,
             EventKind::LockAcquired {
+                lock: 0,
                 wait_ns: 20,
                 contended: true,
             },
@@ -158,15 +172,24 @@ mod tests {
             1,
             10,
             EventKind::LockAcquired {
+                lock: 0,
                 wait_ns: 0,
                 contended: false,
             },
         ));
-        s.observe(&ev(1, 20, EventKind::LockReleased { hold_ns: 10 }));
+        s.observe(&ev(
+            1,
+            20,
+            EventKind::LockReleased {
+                lock: 0,
+                hold_ns: 10,
+            },
+        ));
         s.observe(&ev(
             1,
             40,
             EventKind::LockAcquired {
+                lock: 0,
                 wait_ns: 5,
                 contended: true,
             },

@@ -86,8 +86,22 @@ pub struct PythonSummary {
     pub cells: Vec<CellSummary>,
     pub lock_acquisitions: u64,
     pub lock_contended: u64,
+    /// Each lock that was taken: how often, how often it was contended, and how often it
+    /// passed from one process (or thread) to another.
+    pub locks: Vec<LockSummary>,
     /// Events the probe could not send, or mpviz could not read.
     pub dropped_events: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LockSummary {
+    pub lock: u16,
+    /// What the program calls it (its `lock_made` event's name), if it said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub acquisitions: u64,
+    pub contended: u64,
+    pub owner_changes: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -400,6 +414,20 @@ pub fn run(
         })
         .collect();
     let lost = cells.iter().map(|c| c.lost_updates).sum();
+    let names = &counts.names;
+    let locks = std::mem::take(&mut counts.locks)
+        .into_iter()
+        .map(|(lock, stats)| {
+            let s = stats.finish();
+            LockSummary {
+                lock,
+                name: names.lock(lock).map(str::to_string),
+                acquisitions: s.acquisitions,
+                contended: s.contended,
+                owner_changes: s.owner_changes,
+            }
+        })
+        .collect();
     Ok(PythonSummary {
         kind: "summary",
         source: "python",
@@ -414,6 +442,7 @@ pub fn run(
         cells,
         lock_acquisitions: counts.acquisitions,
         lock_contended: counts.contended,
+        locks,
         dropped_events: dropped.load(Ordering::Relaxed) + counts.dropped,
     })
 }
@@ -455,6 +484,8 @@ struct Counts {
     writes: std::collections::BTreeMap<(u16, u32), Vec<WriteRec>>,
     acquisitions: u64,
     contended: u64,
+    /// Each lock's figures, by its number.
+    locks: std::collections::BTreeMap<u16, crate::model::lock::LockStats>,
     dropped: u64,
     /// The cells' names, from their `cell` events.
     names: crate::scenario::CellNames,
@@ -494,6 +525,9 @@ fn drain(
             }
             EventKind::Dropped { count } => counts.dropped += count,
             _ => {}
+        }
+        if let Some(lock) = e.kind.lock_id() {
+            counts.locks.entry(lock).or_default().observe(&e);
         }
         observer(&e);
     }

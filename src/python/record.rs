@@ -9,10 +9,10 @@
 //! | 2 | `read`, float value | as 1 with value f64 |
 //! | 3 | `write`, integers | cell u16, index u32, old i64, new i64, seq u32, from u64, replaced u64, t_ns u64 |
 //! | 4 | `write`, floats | as 3 with old and new f64 |
-//! | 5 | `lock_requested` | t_ns u64 |
-//! | 6 | `lock_acquired` | wait_ns u64, contended u8, t_ns u64 |
-//! | 7 | `lock_requested` then `lock_acquired` (taken at once, uncontended) | requested t_ns u64, acquired t_ns u64 |
-//! | 8 | `lock_released` | hold_ns u64, t_ns u64 |
+//! | 5 | `lock_requested` | lock u16, t_ns u64 |
+//! | 6 | `lock_acquired` | lock u16, wait_ns u64, contended u8, t_ns u64 |
+//! | 7 | `lock_requested` then `lock_acquired` (taken at once, uncontended) | lock u16, requested t_ns u64, acquired t_ns u64 |
+//! | 8 | `lock_released` | lock u16, hold_ns u64, t_ns u64 |
 //! | 9 | `at` | line u32, t_ns u64 |
 //!
 //! A store (`from`, `replaced`) is one u64: its worker << 32 | its seq.
@@ -25,9 +25,9 @@ pub fn size(tag: u8) -> Option<usize> {
     Some(match tag {
         1 | 2 => 31,
         3 | 4 => 51,
-        5 => 9,
-        6 => 18,
-        7 | 8 => 17,
+        5 => 11,
+        6 => 20,
+        7 | 8 => 19,
         9 => 13,
         _ => return None,
     })
@@ -73,25 +73,34 @@ pub fn decode(rec: &[u8], mut emit: impl FnMut(EventKind, u64)) -> bool {
             };
             emit(kind, r.u64());
         }
-        5 => emit(EventKind::LockRequested, r.u64()),
+        5 => {
+            let lock = r.u16();
+            emit(EventKind::LockRequested { lock }, r.u64());
+        }
         6 => {
-            let wait_ns = r.u64();
+            let (lock, wait_ns) = (r.u16(), r.u64());
             let contended = r.u8() != 0;
-            emit(EventKind::LockAcquired { wait_ns, contended }, r.u64());
+            let kind = EventKind::LockAcquired {
+                lock,
+                wait_ns,
+                contended,
+            };
+            emit(kind, r.u64());
         }
         7 => {
-            let (asked, took) = (r.u64(), r.u64());
-            emit(EventKind::LockRequested, asked);
+            let (lock, asked, took) = (r.u16(), r.u64(), r.u64());
+            emit(EventKind::LockRequested { lock }, asked);
             let wait_ns = took.saturating_sub(asked);
             let kind = EventKind::LockAcquired {
+                lock,
                 wait_ns,
                 contended: false,
             };
             emit(kind, took);
         }
         8 => {
-            let hold_ns = r.u64();
-            emit(EventKind::LockReleased { hold_ns }, r.u64());
+            let (lock, hold_ns) = (r.u16(), r.u64());
+            emit(EventKind::LockReleased { lock, hold_ns }, r.u64());
         }
         9 => {
             let line = r.u32();
@@ -184,14 +193,20 @@ mod tests {
 
     #[test]
     fn an_uncontended_take_is_a_request_then_an_acquisition() {
-        let rec = le(&[&[7], &100u64.to_le_bytes(), &160u64.to_le_bytes()]);
+        let rec = le(&[
+            &[7],
+            &513u16.to_le_bytes(),
+            &100u64.to_le_bytes(),
+            &160u64.to_le_bytes(),
+        ]);
         let events = events(&rec).expect("a record");
         assert_eq!(
             events,
             vec![
-                (EventKind::LockRequested, 100),
+                (EventKind::LockRequested { lock: 513 }, 100),
                 (
                     EventKind::LockAcquired {
+                        lock: 513,
                         wait_ns: 60,
                         contended: false
                     },

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::codec::{DecodeError, Reader, put_ivarint, put_str, put_uvarint};
 
 /// Magic and version at the start of every event stream.
-pub const STREAM_HEADER: [u8; 4] = *b"MPV\x02";
+pub const STREAM_HEADER: [u8; 4] = *b"MPV\x03";
 /// Longest frame a decoder accepts; longer ones mean a corrupt stream.
 pub const MAX_FRAME: usize = 16 * 1024;
 
@@ -239,12 +239,21 @@ pub enum EventKind {
     Gate {
         access: Access,
     },
-    LockRequested,
+    /// A worker asks for lock `lock` (0: a scenario's one lock; a traced program's locks are
+    /// numbered by the probe and named by their `lock_made` events).
+    LockRequested {
+        #[serde(default)]
+        lock: u16,
+    },
     LockAcquired {
+        #[serde(default)]
+        lock: u16,
         wait_ns: u64,
         contended: bool,
     },
     LockReleased {
+        #[serde(default)]
+        lock: u16,
         hold_ns: u64,
     },
     /// The lock's previous owner died holding it; this worker made it consistent and holds it.
@@ -289,6 +298,14 @@ pub enum EventKind {
         what: String,
         at: String,
     },
+    /// A lock was made: what the program calls it, what it is (`Lock()`) and where it was
+    /// made, as `cell` says of a shared value. Its `lock_*` events carry its number.
+    LockMade {
+        lock: u16,
+        name: String,
+        what: String,
+        at: String,
+    },
 }
 
 /// An event with where and when it happened. Worker 0 is the parent.
@@ -323,10 +340,20 @@ impl EventKind {
                 | EventKind::QueueGet { .. }
                 | EventKind::Read { .. }
                 | EventKind::Write { .. }
-                | EventKind::LockRequested
+                | EventKind::LockRequested { .. }
                 | EventKind::LockAcquired { .. }
                 | EventKind::LockReleased { .. }
         )
+    }
+
+    /// The lock a lock step is of; None for any other event.
+    pub fn lock_id(&self) -> Option<u16> {
+        match self {
+            EventKind::LockRequested { lock }
+            | EventKind::LockAcquired { lock, .. }
+            | EventKind::LockReleased { lock, .. } => Some(*lock),
+            _ => None,
+        }
     }
 
     fn tag(&self) -> u8 {
@@ -342,7 +369,7 @@ impl EventKind {
             EventKind::Read { .. } => 9,
             EventKind::Write { .. } => 10,
             EventKind::Gate { .. } => 11,
-            EventKind::LockRequested => 12,
+            EventKind::LockRequested { .. } => 12,
             EventKind::LockAcquired { .. } => 13,
             EventKind::LockReleased { .. } => 14,
             EventKind::LockRecovered => 15,
@@ -354,6 +381,7 @@ impl EventKind {
             EventKind::Resumed => 21,
             EventKind::At { .. } => 22,
             EventKind::Cell { .. } => 23,
+            EventKind::LockMade { .. } => 24,
         }
     }
 }
@@ -444,11 +472,7 @@ pub fn encode(out: &mut Vec<u8>, t_ns: u64, kind: &EventKind) {
     put_uvarint(out, t_ns as u128);
     match kind {
         EventKind::Spawned { method } => put_str(out, method),
-        EventKind::Started
-        | EventKind::LockRequested
-        | EventKind::LockRecovered
-        | EventKind::Paused
-        | EventKind::Resumed => {}
+        EventKind::Started | EventKind::LockRecovered | EventKind::Paused | EventKind::Resumed => {}
         EventKind::Phase { name } => put_str(out, name),
         EventKind::Output { stream, text } => {
             out.push(matches!(stream, Stream::Stderr) as u8);
@@ -504,11 +528,20 @@ pub fn encode(out: &mut Vec<u8>, t_ns: u64, kind: &EventKind) {
             put_store(out, *replaced);
         }
         EventKind::Gate { access } => out.push(access_code(*access)),
-        EventKind::LockAcquired { wait_ns, contended } => {
+        EventKind::LockRequested { lock } => put_uvarint(out, *lock as u128),
+        EventKind::LockAcquired {
+            lock,
+            wait_ns,
+            contended,
+        } => {
+            put_uvarint(out, *lock as u128);
             put_uvarint(out, *wait_ns as u128);
             out.push(*contended as u8);
         }
-        EventKind::LockReleased { hold_ns } => put_uvarint(out, *hold_ns as u128),
+        EventKind::LockReleased { lock, hold_ns } => {
+            put_uvarint(out, *lock as u128);
+            put_uvarint(out, *hold_ns as u128);
+        }
         EventKind::Result {
             label,
             value,
@@ -526,12 +559,18 @@ pub fn encode(out: &mut Vec<u8>, t_ns: u64, kind: &EventKind) {
         EventKind::Dropped { count } => put_uvarint(out, *count as u128),
         EventKind::At { line } => put_uvarint(out, *line as u128),
         EventKind::Cell {
-            cell,
+            cell: id,
+            name,
+            what,
+            at,
+        }
+        | EventKind::LockMade {
+            lock: id,
             name,
             what,
             at,
         } => {
-            put_uvarint(out, *cell as u128);
+            put_uvarint(out, *id as u128);
             put_str(out, name);
             put_str(out, what);
             put_str(out, at);
@@ -614,12 +653,16 @@ fn decode_body(body: &[u8]) -> Result<(u64, EventKind), DecodeError> {
                 t => return Err(DecodeError::UnknownTag(t)),
             },
         },
-        12 => EventKind::LockRequested,
+        12 => EventKind::LockRequested { lock: r.u16()? },
         13 => EventKind::LockAcquired {
+            lock: r.u16()?,
             wait_ns: r.u64()?,
             contended: r.u8()? != 0,
         },
-        14 => EventKind::LockReleased { hold_ns: r.u64()? },
+        14 => EventKind::LockReleased {
+            lock: r.u16()?,
+            hold_ns: r.u64()?,
+        },
         15 => EventKind::LockRecovered,
         16 => EventKind::Result {
             label: r.string()?,
@@ -639,6 +682,12 @@ fn decode_body(body: &[u8]) -> Result<(u64, EventKind), DecodeError> {
         22 => EventKind::At { line: r.u32()? },
         23 => EventKind::Cell {
             cell: r.u16()?,
+            name: r.string()?,
+            what: r.string()?,
+            at: r.string()?,
+        },
+        24 => EventKind::LockMade {
+            lock: r.u16()?,
             name: r.string()?,
             what: r.string()?,
             at: r.string()?,
@@ -883,14 +932,18 @@ mod tests {
             EventKind::Gate {
                 access: Access::Write,
             },
-            EventKind::LockRequested,
+            EventKind::LockRequested { lock: 0 },
             EventKind::Paused,
             EventKind::Resumed,
             EventKind::LockAcquired {
+                lock: 0,
                 wait_ns: 12345,
                 contended: true,
             },
-            EventKind::LockReleased { hold_ns: 99 },
+            EventKind::LockReleased {
+                lock: 0,
+                hold_ns: 99,
+            },
             EventKind::LockRecovered,
             EventKind::Result {
                 label: "normal".into(),
@@ -944,7 +997,7 @@ mod tests {
         let bad_at = bytes.len();
         encode(&mut bytes, 2, &EventKind::Phase { name: "x".into() });
         bytes[bad_at + 2] = 200; // unknown tag
-        encode(&mut bytes, 3, &EventKind::LockRequested);
+        encode(&mut bytes, 3, &EventKind::LockRequested { lock: 0 });
         let mut d = Decoder::default();
         d.feed(&bytes);
         let mut events = 0;

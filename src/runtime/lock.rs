@@ -24,7 +24,7 @@ pub fn acquire(ctx: &mut WorkerCtx) -> Result<Held, String> {
     let (seg, events) = ctx.parts()?;
     let traced = events.tracing();
     let t0 = if traced { now_ns() } else { 0 };
-    events.emit_at(t0, &EventKind::LockRequested);
+    events.emit_at(t0, &EventKind::LockRequested { lock: 0 });
     let mut contended = false;
     let outcome = match seg.try_lock() {
         Ok(LockOutcome::Busy) => {
@@ -47,6 +47,7 @@ pub fn acquire(ctx: &mut WorkerCtx) -> Result<Held, String> {
     events.emit_at(
         t1,
         &EventKind::LockAcquired {
+            lock: 0,
             wait_ns: t1.saturating_sub(t0),
             contended,
         },
@@ -66,6 +67,6 @@ pub fn release(ctx: &mut WorkerCtx, held: Held) -> Result<(), String> {
     // No flush here: the release travels with the worker's next blocking point (a sleep, a gate,
     // a contended lock, its exit), which every scenario reaches at once; a flush per release
     // was a system call per increment.
-    events.emit_at(t, &EventKind::LockReleased { hold_ns });
+    events.emit_at(t, &EventKind::LockReleased { lock: 0, hold_ns });
     Ok(())
 }

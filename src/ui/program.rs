@@ -29,34 +29,47 @@ enum Part {
     Values,
     Pool,
     Queue,
-    Locks,
+    /// The lock of `RunState::lock_timelines` at this place.
+    Lock(usize),
     Lives,
 }
 
 impl ProgramPanel<'_> {
-    /// The parts this run's events call for, each with the height it asks for (the first
-    /// takes what the others leave).
-    fn parts(&self) -> Vec<(Part, u16)> {
+    /// The parts this run's events call for, each with the height it asks for and the least
+    /// it can be drawn in (the first takes what the others leave).
+    fn parts(&self) -> Vec<(Part, u16, u16)> {
         let run = self.run;
         let mut parts = Vec::new();
         if !run.trace.runs.is_empty() {
-            parts.push((Part::Values, PLOT_H));
+            parts.push((Part::Values, PLOT_H, 3));
         }
         if !run.pool.log.tasks.is_empty() {
-            parts.push((
-                Part::Pool,
-                (run.pool.log.tasks.len() as u16 + 5).clamp(5, 10),
-            ));
+            let h = (run.pool.log.tasks.len() as u16 + 5).clamp(5, 10);
+            parts.push((Part::Pool, h, 3));
         }
         if !run.queue.items.is_empty() {
-            parts.push((Part::Queue, (run.queue.items.len() as u16 + 3).clamp(4, 9)));
+            let h = (run.queue.items.len() as u16 + 3).clamp(4, 9);
+            parts.push((Part::Queue, h, 3));
         }
-        let users = run.lock.users().len() as u16;
-        if users > 0 {
-            parts.push((Part::Locks, (2 * users + 2).clamp(4, 9)));
+        // A lane panel per lock that was taken; with several, each a little lower.
+        let taken: Vec<(usize, u16)> = run
+            .lock_timelines()
+            .enumerate()
+            .map(|(i, l)| (i, l.users().len() as u16))
+            .filter(|&(_, users)| users > 0)
+            .collect();
+        for &(i, users) in &taken {
+            let h = if taken.len() == 1 {
+                2 * users + 2
+            } else {
+                users + 3
+            };
+            // Every user's lane, or not drawn at all (a lane left out would go unsaid).
+            let least = (users + 2).min(9);
+            parts.push((Part::Lock(i), h.clamp(4, 9), least));
         }
         if parts.is_empty() {
-            parts.push((Part::Lives, 3));
+            parts.push((Part::Lives, 3, 3));
         }
         parts
     }
@@ -66,14 +79,15 @@ impl Widget for ProgramPanel<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let parts = self.parts();
         // The first keeps what it asks for at least; each other part then gets its height
-        // while there is room (one squeezed below 3 rows is left out); the first has the rest.
+        // while there is room (one squeezed below its least is left out); the first has the
+        // rest.
         let mut left = area.height.saturating_sub(parts[0].1);
         let mut heights: Vec<u16> = parts
             .iter()
             .enumerate()
-            .map(|(i, &(_, want))| {
+            .map(|(i, &(_, want, least))| {
                 let h = want.min(left);
-                if i == 0 || h < 3 {
+                if i == 0 || h < least {
                     return 0;
                 }
                 left -= h;
@@ -83,26 +97,56 @@ impl Widget for ProgramPanel<'_> {
         heights[0] = area.height - heights[1..].iter().sum::<u16>();
         let (run, t) = (self.run, self.theme);
         let mut y = area.y;
-        for (&(part, _), &h) in parts.iter().zip(heights.iter()) {
+        let mut unshown = Vec::new();
+        for (&(part, ..), &h) in parts.iter().zip(heights.iter()) {
             let a = Rect::new(area.x, y, area.width, h);
             y += h;
             if h == 0 {
+                unshown.push(part_name(run, part));
                 continue;
             }
             match part {
                 Part::Values => values(run, a, buf, t),
                 Part::Pool => pool(run, a, buf, t),
                 Part::Queue => queue(run, a, buf, t),
-                Part::Locks => LockLanes {
-                    lock: &run.lock,
-                    theme: t,
-                    now_ns: run.now_ns,
-                    users_only: true,
+                Part::Lock(i) => {
+                    if let Some(lock) = run.lock_timelines().nth(i) {
+                        LockLanes {
+                            lock,
+                            theme: t,
+                            now_ns: run.now_ns,
+                            users_only: true,
+                            name: run.cells.lock_label(lock.lock),
+                        }
+                        .render(a, buf)
+                    }
                 }
-                .render(a, buf),
                 Part::Lives => lives(run, a, buf, t),
             }
         }
+        if !unshown.is_empty() {
+            // Said on the bottom border: what a taller window would show.
+            let note = format!(" no room for {} ", unshown.join(", "));
+            let y = area.bottom().saturating_sub(1);
+            let w = note.chars().count() as u16;
+            let x = area.right().saturating_sub(w + 1).max(area.x + 1);
+            buf.set_stringn(x, y, note, area.width.saturating_sub(2) as usize, t.accent);
+        }
+    }
+}
+
+/// A part as the note on what is not shown names it.
+fn part_name(run: &RunState, part: Part) -> String {
+    match part {
+        Part::Values => "the values".into(),
+        Part::Pool => "the pool".into(),
+        Part::Queue => "the queue".into(),
+        Part::Lock(i) => run
+            .lock_timelines()
+            .nth(i)
+            .and_then(|l| run.cells.lock_label(l.lock))
+            .unwrap_or_else(|| "the lock".into()),
+        Part::Lives => "the processes".into(),
     }
 }
 

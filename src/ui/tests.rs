@@ -132,16 +132,17 @@ fn lock_app(w: u16, h: u16) -> App {
                 method: "reexec".into(),
             },
         ),
-        ev(3, 303, EventKind::LockRequested),
+        ev(3, 303, EventKind::LockRequested { lock: 0 }),
         ev(
             3,
             303,
             EventKind::LockAcquired {
+                lock: 0,
                 wait_ns: 0,
                 contended: false,
             },
         ),
-        ev(4, 304, EventKind::LockRequested),
+        ev(4, 304, EventKind::LockRequested { lock: 0 }),
         write(3, 400, (0, 1), 1, (0, 0), (0, 0)),
         write(3, 500, (1, 2), 2, (3, 1), (3, 1)),
     ];
@@ -538,7 +539,7 @@ fn the_clock_leaves_a_pause_out_and_says_how_long_it_was() {
     app.update(ev(1, 0, EventKind::Started));
     app.update(ev(0, 300, EventKind::Paused));
     app.update(ev(0, 6_300, EventKind::Resumed));
-    app.update(ev(1, 6_800, EventKind::LockRequested));
+    app.update(ev(1, 6_800, EventKind::LockRequested { lock: 0 }));
     let text = screen_text(&app, 100, 30);
     let header = text.lines().next().unwrap_or_default();
     assert!(
@@ -1055,18 +1056,26 @@ fn a_programs_panels_are_chosen_from_what_it_does() {
     };
     let text = program_screen(
         vec![
-            (2, 5, EventKind::LockRequested),
+            (2, 5, EventKind::LockRequested { lock: 0 }),
             (
                 2,
                 5,
                 EventKind::LockAcquired {
+                    lock: 0,
                     wait_ns: 0,
                     contended: false,
                 },
             ),
             element(2, 6, 0, (1, 2)),
             element(2, 7, 1, (5, 9)),
-            (2, 8, EventKind::LockReleased { hold_ns: 3_000_000 }),
+            (
+                2,
+                8,
+                EventKind::LockReleased {
+                    lock: 0,
+                    hold_ns: 3_000_000,
+                },
+            ),
         ],
         80,
         24,
@@ -1080,6 +1089,86 @@ fn a_programs_panels_are_chosen_from_what_it_does() {
         !lanes.contains("■3"),
         "worker 3 never took the lock:\n{text}"
     );
+}
+
+#[test]
+fn each_lock_of_a_program_has_its_own_lanes_named_as_the_program_names_it() {
+    let made = |lock, name: &str| EventKind::LockMade {
+        lock,
+        name: name.into(),
+        what: "Lock()".into(),
+        at: "mine.py:4".into(),
+    };
+    // Worker 2 holds `la` and, inside it, `lb`; worker 3 waits for `lb` only.
+    let take = |worker, t, lock, contended| {
+        vec![
+            (worker, t, EventKind::LockRequested { lock }),
+            (
+                worker,
+                t + 1_000_000,
+                EventKind::LockAcquired {
+                    lock,
+                    wait_ns: 1_000_000,
+                    contended,
+                },
+            ),
+        ]
+    };
+    let mut events = vec![(1, 4, made(257, "la")), (1, 4, made(258, "lb"))];
+    events.extend(take(2, 10_000_000, 257, false));
+    events.extend(take(2, 20_000_000, 258, false));
+    events.push((
+        2,
+        30_000_000,
+        EventKind::LockReleased {
+            lock: 258,
+            hold_ns: 9_000_000,
+        },
+    ));
+    events.push((
+        2,
+        31_000_000,
+        EventKind::LockReleased {
+            lock: 257,
+            hold_ns: 20_000_000,
+        },
+    ));
+    events.extend(take(3, 25_000_000, 258, true));
+    let text = program_screen(events.clone(), 80, 24);
+    let la = text
+        .find("Lock la: 1 acquisition, 0 contended")
+        .expect(&text);
+    let lb = text
+        .find("Lock lb: 2 acquisitions, 1 contended")
+        .expect(&text);
+    assert!(la < lb, "in the order they were made:\n{text}");
+    let la_lanes = &text[la..lb];
+    assert!(la_lanes.contains("▲2"), "{text}");
+    assert!(!la_lanes.contains("■3"), "3 never took la:\n{text}");
+    assert!(
+        la_lanes.contains("hold 20/20/20 ms"),
+        "la's hold is its own, not lb's inside it:\n{text}"
+    );
+    assert!(text[lb..].contains("■3"), "3 took lb:\n{text}");
+    assert!(text[lb..].contains("hold 9.0/9.0/9.0 ms"), "{text}");
+    // Where both do not fit (a value's trace above them at 80x24), the screen says which is
+    // left out.
+    events.push((
+        2,
+        22_000_000,
+        EventKind::Write {
+            cell: 300,
+            index: 0,
+            old: Num::Int(0),
+            new: Num::Int(1),
+            seq: 1,
+            from: StoreId::default(),
+            replaced: StoreId::default(),
+        },
+    ));
+    let text = program_screen(events, 80, 24);
+    assert!(text.contains("Lock la: 1 acquisition"), "{text}");
+    assert!(text.contains("no room for Lock lb"), "{text}");
 }
 
 #[test]

@@ -183,6 +183,8 @@ pub struct LockLanes<'a> {
     /// Only the workers that took the lock or wait for it (a traced program's other
     /// processes have no part in it).
     pub users_only: bool,
+    /// The lock as the program names it (a traced program's: `Lock la`), for the title.
+    pub name: Option<String>,
 }
 
 /// Milliseconds as a lane's figures show them: tenths below 10 ms (a hold of 0.2 ms is not 0).
@@ -211,7 +213,8 @@ impl Widget for LockLanes<'_> {
         let t = self.theme;
         let s = self.lock.stats.clone().finish();
         let title = format!(
-            " Lock: {}, {} contended, {}{} ",
+            " {}: {}, {} contended, {}{} ",
+            self.name.as_deref().unwrap_or("Lock"),
             count(s.acquisitions, "acquisition", "acquisitions"),
             s.contended,
             count(s.owner_changes, "owner change", "owner changes"),

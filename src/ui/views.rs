@@ -156,6 +156,7 @@ fn lock_view(
             theme: t,
             now_ns: run.now_ns,
             users_only: false,
+            name: None,
         }
         .render(lanes, buf);
     }

@@ -41,6 +41,14 @@ impl Output {
         self.lines.iter().filter(|v| v["type"] == kind).collect()
     }
 
+    /// The events of any of these kinds, in the order they were printed.
+    pub fn events_of(&self, kinds: &[&str]) -> Vec<&Value> {
+        self.lines
+            .iter()
+            .filter(|v| kinds.iter().any(|k| v["type"] == *k))
+            .collect()
+    }
+
     pub fn worker_pids(&self) -> Vec<i32> {
         self.events("spawned")
             .iter()
