@@ -378,6 +378,7 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
         "redirected.py",
         "threads.py",
         "two_locks.py",
+        "condition.py",
     ];
     let mut cases = Vec::new();
     for script in scripts {
@@ -511,6 +512,14 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
                     assert_ne!(was, now_held, "{what}: {key:?} twice in a row: {e}");
                 }
                 assert!(held.values().all(|h| !h), "{what}: a lock left held");
+            }
+            // The locks the program takes, by name; an Event's and a Barrier's are not.
+            "condition.py" => {
+                let locks = s["locks"].as_array().expect("locks");
+                let named: Vec<_> = locks.iter().map(|l| l["name"].clone()).collect();
+                assert_eq!(named, ["cond", "v.get_lock()"], "{what}: {s}");
+                assert_eq!(locks[1]["acquisitions"], 2, "{what}: {s}");
+                assert_eq!(s["cells"][0]["last"], "21", "{what}: {s}");
             }
             "raises.py" => assert!(child_exit(1), "{what}: {exits:?}"),
             // `os._exit` skips every clean-up: the write before it and its code still arrive.
