@@ -422,6 +422,9 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
         );
         let s = out.summary();
         assert_eq!(s["dropped_events"], 0, "{what}: {s}");
+        if script != "terminate.py" {
+            assert_eq!(s["unsaid_ends"], 0, "{what}: every end said: {s}");
+        }
         let exits = out.events("exit");
         let child_exit = |code: i64| exits.iter().any(|e| e["worker"] != 1 && e["code"] == code);
         match script {
@@ -536,6 +539,7 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
                     .filter(|e| e["worker"] != 1 && e.get("code").is_none())
                     .count();
                 assert_eq!(unsaid, 2, "{what}: {exits:?}");
+                assert_eq!(s["unsaid_ends"], 2, "{what}: said in the summary: {s}");
                 assert_eq!(out.events("task_start").len(), 2, "{what}");
             }
             _ => unreachable!(),

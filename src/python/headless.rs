@@ -29,7 +29,7 @@ pub enum Outcome {
 pub fn summary_text(s: &PythonSummary) -> String {
     format!(
         "\n== python {} ==\n{} processes{}, {} reads, {} writes, {} lost updates, {} lock \
-         acquisitions ({} contended), exit code {}{}\n",
+         acquisitions ({} contended), exit code {}{}{}\n",
         s.script,
         s.processes,
         match s.threads {
@@ -47,6 +47,14 @@ pub fn summary_text(s: &PythonSummary) -> String {
             format!(", {} events dropped", s.dropped_events)
         } else {
             String::new()
+        },
+        match s.unsaid_ends {
+            0 => String::new(),
+            n => format!(
+                "\n{} ended without saying how (killed?): what {} had not sent yet is lost",
+                crate::report::count(n, "process", "processes"),
+                if n == 1 { "it" } else { "they" }
+            ),
         }
     )
 }

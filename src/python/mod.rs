@@ -91,6 +91,9 @@ pub struct PythonSummary {
     pub locks: Vec<LockSummary>,
     /// Events the probe could not send, or mpviz could not read.
     pub dropped_events: u64,
+    /// Processes that ended without saying how (killed by a signal, most likely: a
+    /// `terminate()`): what they had buffered and not yet sent is lost, and cannot be counted.
+    pub unsaid_ends: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -444,6 +447,7 @@ pub fn run(
         lock_contended: counts.contended,
         locks,
         dropped_events: dropped.load(Ordering::Relaxed) + counts.dropped,
+        unsaid_ends: counts.unsaid,
     })
 }
 
@@ -487,6 +491,9 @@ struct Counts {
     /// Each lock's figures, by its number.
     locks: std::collections::BTreeMap<u16, crate::model::lock::LockStats>,
     dropped: u64,
+    /// Processes' exits with neither a code nor a signal.
+    unsaid: u64,
+    thread_workers: std::collections::HashSet<u16>,
     /// The cells' names, from their `cell` events.
     names: crate::scenario::CellNames,
     /// The numbers of writes that are not both integers, by (cell, worker, seq).
@@ -507,7 +514,10 @@ fn drain(
     for e in first.into_iter().chain(rx.try_iter()) {
         counts.names.learn(&e.kind);
         match &e.kind {
-            EventKind::Spawned { method } if method == "thread" => counts.threads += 1,
+            EventKind::Spawned { method } if method == "thread" => {
+                counts.threads += 1;
+                counts.thread_workers.insert(e.worker);
+            }
             EventKind::Spawned { .. } => counts.processes += 1,
             EventKind::Read { .. } => counts.reads += 1,
             EventKind::Write { cell, index, .. } => {
@@ -524,6 +534,11 @@ fn drain(
                 counts.contended += *contended as u64;
             }
             EventKind::Dropped { count } => counts.dropped += count,
+            // A thread has no exit code: its end is said by its connection's close.
+            EventKind::Exit {
+                code: None,
+                signal: None,
+            } if !counts.thread_workers.contains(&e.worker) => counts.unsaid += 1,
             _ => {}
         }
         if let Some(lock) = e.kind.lock_id() {

@@ -291,7 +291,9 @@ fn lives(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
         let ended = match life.exited {
             Some((ns, Some(c), _)) => Some((ns, format!("exit code {c}"), c == 0)),
             Some((ns, _, Some(s))) => Some((ns, format!("killed by signal {s}"), false)),
-            Some((ns, None, None)) => Some((ns, "ended".to_string(), true)),
+            Some((ns, None, None)) if life.thread => Some((ns, "ended".to_string(), true)),
+            // Its connection closed before it said how it ended: a signal, most likely.
+            Some((ns, None, None)) => Some((ns, "ended unsaid (killed?)".to_string(), false)),
             None => None,
         };
         if let Some((ns, what, ok)) = ended {
