@@ -227,10 +227,26 @@ pub struct SnapshotArgs {
     #[command(flatten)]
     pub py: PythonEngineArgs,
     #[command(subcommand)]
-    pub scenario: Params,
+    pub scenario: SnapshotOf,
     /// The ids of the scenario's arguments given on the command line.
     #[arg(skip)]
     pub given: Vec<String>,
+}
+
+/// What `mpviz snapshot` takes a picture of.
+#[derive(Debug, clap::Subcommand)]
+pub enum SnapshotOf {
+    #[command(flatten)]
+    Scenario(Params),
+    /// A real CPython program under mpviz's probe, the tutorial's or your own (--python PATH
+    /// picks the interpreter, --mp-start-method its start method)
+    Python {
+        /// The script.
+        script: std::path::PathBuf,
+        /// Its arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 #[derive(Debug, clap::Args)]

@@ -97,7 +97,10 @@ fn main() -> ExitCode {
     // What the parser cannot see (a step script against its run): refused before anything.
     let given = match &cli.command {
         Some(Command::Run(a)) => Some(&a.scenario),
-        Some(Command::Snapshot(a)) => Some(&a.scenario),
+        Some(Command::Snapshot(a)) => match &a.scenario {
+            mpviz::cli::SnapshotOf::Scenario(p) => Some(p),
+            mpviz::cli::SnapshotOf::Python { .. } => None,
+        },
         Some(Command::Ui(a)) => a.params.as_ref(),
         _ => None,
     };
@@ -420,7 +423,8 @@ fn run_ui(opts: UiOptions) -> ExitCode {
 }
 
 fn snapshot(args: SnapshotArgs) -> ExitCode {
-    if let Some(code) = python_only(&args.py) {
+    let program = matches!(args.scenario, mpviz::cli::SnapshotOf::Python { .. });
+    if let Some(code) = python_only(&args.py).filter(|_| !program) {
         return code;
     }
     let Some(out) = args.out else {
@@ -457,13 +461,39 @@ fn snapshot(args: SnapshotArgs) -> ExitCode {
         },
         record: args.record,
     };
-    let subject = if args.py.engine == Some(mpviz::cli::Engine::Python) {
-        match tutorial_run(&args.scenario, &args.py, &rust_only(&args.given)) {
-            Ok(w) => mpviz::snapshot::Subject::Python(w),
-            Err(e) => return fail(&e),
+    let subject = match args.scenario {
+        mpviz::cli::SnapshotOf::Python { script, args: argv } => {
+            // A program is no scenario: neither engine nor the Rust workers' start method.
+            let given = |f: &str| args.given.iter().any(|g| g == f);
+            if given("engine") {
+                return fail(&RunError::Usage(
+                    "--engine is for the scenarios: a program always runs on CPython".into(),
+                ));
+            }
+            if given("start_method") {
+                return fail(&RunError::Usage(
+                    "--start-method is the Rust workers'; a program's start method is \
+                     --mp-start-method fork|spawn|forkserver"
+                        .into(),
+                ));
+            }
+            mpviz::snapshot::Subject::Python(mpviz::python::PythonRun {
+                python: args.py.python,
+                script,
+                args: argv,
+                embedded: None,
+                start_method: args.py.mp_start_method,
+            })
         }
-    } else {
-        mpviz::snapshot::Subject::Scenario(args.scenario)
+        mpviz::cli::SnapshotOf::Scenario(params)
+            if args.py.engine == Some(mpviz::cli::Engine::Python) =>
+        {
+            match tutorial_run(&params, &args.py, &rust_only(&args.given)) {
+                Ok(w) => mpviz::snapshot::Subject::Python(w),
+                Err(e) => return fail(&e),
+            }
+        }
+        mpviz::cli::SnapshotOf::Scenario(params) => mpviz::snapshot::Subject::Scenario(params),
     };
     match mpviz::snapshot::take(subject, &shot) {
         Ok(()) => ExitCode::SUCCESS,

@@ -454,3 +454,43 @@ fn a_snapshot_of_a_python_run_shows_the_program() {
     assert!(bad.stderr.contains("--race-window-ms"), "{}", bad.stderr);
     assert!(!out.exists(), "nothing written");
 }
+
+/// `mpviz snapshot python SCRIPT ARGS`: a picture of the user's own program — here two locks,
+/// each its own lane panel named as the program names it; a scenario's flags are refused, and
+/// nothing is written.
+#[test]
+fn a_snapshot_of_the_users_own_program_shows_its_locks_by_name() {
+    if !common::python_here() {
+        return;
+    }
+    let out = std::env::temp_dir().join(format!("mpviz-usershot-{}.txt", std::process::id()));
+    let path = out.display().to_string();
+    let script = format!(
+        "{}/tests/python/users/two_locks.py",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let run = common::run(&[
+        "snapshot", "--size", "100x36", "--out", &path, "python", &script, "spawn",
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let text = std::fs::read_to_string(&out).expect("the picture");
+    let _ = std::fs::remove_file(&out);
+    for part in [
+        "two_locks.py",
+        " done ",
+        "work()",
+        "a: 315 of 315",
+        "b: 330 of 330",
+        "Lock la: 18 acquisitions",
+        "Lock lb: 18 acquisitions",
+    ] {
+        assert!(text.contains(part), "{part:?} in:\n{text}");
+    }
+    for flag in ["--engine", "--start-method"] {
+        let value = if flag == "--engine" { "python" } else { "fork" };
+        let bad = common::run(&["snapshot", flag, value, "--out", &path, "python", &script]);
+        assert_eq!(bad.code, Some(2), "{flag}: {}", bad.stderr);
+        assert!(bad.stderr.contains(flag), "{}", bad.stderr);
+        assert!(!out.exists(), "nothing written");
+    }
+}
