@@ -25,6 +25,8 @@ pub enum Moment {
     FirstLostUpdate,
     /// The lock passes from one worker to another.
     LockHandover,
+    /// Workers wait in a ring for each other's locks (a traced program's deadlock).
+    Deadlock,
     /// The run has finished.
     Done,
 }
@@ -50,6 +52,11 @@ impl Moment {
             (Moment::LockHandover, "lock") => " (the lock passes hands in --mode locked or both)",
             (Moment::LockHandover, "python") => " (this program's lock never changed hands)",
             (Moment::LockHandover, _) => " (only the lock scenario has a lock handover)",
+            (Moment::Deadlock, "python") => " (this program never deadlocked)",
+            (Moment::Deadlock, _) => {
+                " (a scenario's one lock cannot deadlock; a Python program can: `snapshot python \
+                 SCRIPT`)"
+            }
             (Moment::Done, _) => "",
         }
     }
@@ -59,6 +66,7 @@ impl Moment {
         match self {
             Moment::FirstLostUpdate => run.trace.runs.iter().any(|r| !r.lost.is_empty()),
             Moment::LockHandover => run.lock_timelines().any(|l| l.handovers() > 0),
+            Moment::Deadlock => run.deadlock().is_some(),
             Moment::Done => run.ended.is_some(),
         }
     }
@@ -371,7 +379,7 @@ pub fn parse_tape(text: &str) -> Result<Vec<TapeRun>, String> {
                     Err(_) => Trigger::When(
                         <Moment as clap::ValueEnum>::from_str(when, true).map_err(|_| {
                             at(format!(
-                                "unknown moment {when:?} (first-lost-update, lock-handover, done)"
+                                "unknown moment {when:?} (first-lost-update, lock-handover, deadlock, done)"
                             ))
                         })?,
                     ),

@@ -164,6 +164,11 @@ pub struct RunState {
 }
 
 impl RunState {
+    /// Workers waiting in a ring for locks each other hold, if any (see `trace::deadlock`).
+    pub fn deadlock(&self) -> Option<Vec<trace::WaitsFor>> {
+        trace::deadlock(self.lock_timelines())
+    }
+
     /// Every lock's timeline: a scenario's one lock, then a program's by number.
     pub fn lock_timelines(&self) -> impl Iterator<Item = &LockTimeline> {
         std::iter::once(&self.lock).chain(self.locks.values())

@@ -374,10 +374,101 @@ impl LockTimeline {
     }
 }
 
+/// One step of a deadlock: `worker` waits for `lock`, which `holder` holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitsFor {
+    pub worker: u16,
+    pub lock: u16,
+    pub holder: u16,
+}
+
+/// A ring of workers each waiting for a lock the next one holds (a worker waiting for a Lock
+/// it holds itself is a ring of one), if there is one. Exact, not a guess from timing: a
+/// process sends all it has buffered before it waits for a lock, so a waiter's holdings are
+/// known up to its wait, and no one in a ring can move before another in it does.
+pub fn deadlock<'a>(locks: impl Iterator<Item = &'a LockTimeline>) -> Option<Vec<WaitsFor>> {
+    let mut waits: BTreeMap<u16, WaitsFor> = BTreeMap::new();
+    for l in locks {
+        if let Some((holder, _)) = l.holder {
+            for &worker in l.waiting.keys() {
+                waits.insert(
+                    worker,
+                    WaitsFor {
+                        worker,
+                        lock: l.lock,
+                        holder,
+                    },
+                );
+            }
+        }
+    }
+    for &start in waits.keys() {
+        let mut ring = Vec::new();
+        let mut at = start;
+        while let Some(&w) = waits.get(&at) {
+            if ring.iter().any(|r: &WaitsFor| r.worker == w.worker) {
+                break;
+            }
+            ring.push(w);
+            at = w.holder;
+            if at == start {
+                return Some(ring);
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::runtime::{Num, StoreId};
+
+    #[test]
+    fn a_ring_of_waits_is_a_deadlock_and_a_chain_is_not() {
+        let made = |lock| LockTimeline::of(lock, Pauses::default());
+        let (mut la, mut lb) = (made(257), made(258));
+        let take = |l: &mut LockTimeline, worker, t| {
+            let lock = l.lock;
+            l.on_event(&ev(worker, t, EventKind::LockRequested { lock }));
+            let took = EventKind::LockAcquired {
+                lock,
+                wait_ns: 0,
+                contended: false,
+            };
+            l.on_event(&ev(worker, t, took));
+        };
+        take(&mut la, 2, 10);
+        take(&mut lb, 3, 11);
+        lb.on_event(&ev(2, 12, EventKind::LockRequested { lock: 258 }));
+        assert_eq!(
+            deadlock([&la, &lb].into_iter()),
+            None,
+            "2 waits for 3, who runs"
+        );
+        la.on_event(&ev(3, 13, EventKind::LockRequested { lock: 257 }));
+        let ring = deadlock([&la, &lb].into_iter()).expect("a deadlock");
+        assert_eq!(
+            ring,
+            [
+                WaitsFor {
+                    worker: 2,
+                    lock: 258,
+                    holder: 3
+                },
+                WaitsFor {
+                    worker: 3,
+                    lock: 257,
+                    holder: 2
+                }
+            ]
+        );
+        // A Lock taken again by its holder.
+        let mut l = made(259);
+        take(&mut l, 4, 20);
+        l.on_event(&ev(4, 21, EventKind::LockRequested { lock: 259 }));
+        assert_eq!(deadlock([&l].into_iter()).map(|r| r.len()), Some(1));
+    }
 
     fn ev(worker: u16, t_ns: u64, kind: EventKind) -> Envelope {
         Envelope::of(worker, t_ns, kind)

@@ -119,9 +119,19 @@ pub fn keeper_main() -> i32 {
     0
 }
 
-/// Kills every process of the group, again while any is left (one may be forking), for at most
-/// two seconds. Whoever is their parent now reaps them (mpviz is gone).
+/// Ends every process of the group: a SIGTERM, and up to a second for the group to empty (so
+/// that multiprocessing's resource tracker, which ignores SIGTERM, can unlink the semaphores and
+/// shared memory the program left once the rest are gone), then SIGKILL, again while any is
+/// left (one may be forking), for at most two seconds. Whoever is their parent now reaps them
+/// (mpviz is gone).
 fn end_group(g: Pid) {
+    if killpg(g, Signal::SIGTERM).is_ok() {
+        let _ = killpg(g, Signal::SIGCONT);
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while killpg(g, None).is_ok() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
     let deadline = Instant::now() + Duration::from_secs(2);
     while killpg(g, Signal::SIGKILL).is_ok() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));

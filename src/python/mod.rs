@@ -457,16 +457,37 @@ fn no_thread(what: &str, e: std::io::Error) -> RunError {
     ))
 }
 
-/// Kills the program's process group and reaps every child of it when dropped.
+/// How long what is left of a program may take to end after a SIGTERM (multiprocessing's
+/// resource tracker ignores it, and unlinks the semaphores and shared memory the program left
+/// once the program's processes are gone) before it is killed.
+const LEFT_GRACE: Duration = Duration::from_secs(1);
+
+/// Ends the program's process group and reaps every child of it when dropped: a SIGTERM first,
+/// so that multiprocessing's resource tracker can remove what the program left in /dev/shm
+/// (a SIGKILL of the whole group left a spawn program's named semaphores behind), then, after
+/// at most `LEFT_GRACE`, a SIGKILL of whatever is left.
 struct GroupGuard<'k>(Pid, &'k keeper::Keeper);
 
 impl Drop for GroupGuard<'_> {
     fn drop(&mut self) {
+        let group = Pid::from_raw(-self.0.as_raw());
+        if killpg(self.0, Signal::SIGTERM).is_ok() {
+            // A stopped process hears it once it goes on.
+            let _ = killpg(self.0, Signal::SIGCONT);
+            let deadline = std::time::Instant::now() + LEFT_GRACE;
+            while std::time::Instant::now() < deadline {
+                match waitpid(group, Some(WaitPidFlag::__WALL | WaitPidFlag::WNOHANG)) {
+                    Ok(WaitStatus::StillAlive) => std::thread::sleep(Duration::from_millis(5)),
+                    Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                    // No child of ours left in the group (any other is someone else's).
+                    Err(_) => break,
+                }
+            }
+        }
         let _ = killpg(self.0, Signal::SIGKILL);
         // Killed, not yet reaped: the group's number is still the program's, so the keeper can
         // be told to forget it only now, and is told before the number is free again.
         self.1.forget();
-        let group = Pid::from_raw(-self.0.as_raw());
         loop {
             match waitpid(group, Some(WaitPidFlag::__WALL)) {
                 Err(nix::errno::Errno::EINTR) => continue,

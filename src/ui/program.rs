@@ -26,6 +26,8 @@ pub struct ProgramPanel<'a> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
+    /// Processes waiting in a ring for each other's locks: said above everything else.
+    Deadlock,
     Values,
     Pool,
     Queue,
@@ -40,6 +42,10 @@ impl ProgramPanel<'_> {
     fn parts(&self) -> Vec<(Part, u16, u16)> {
         let run = self.run;
         let mut parts = Vec::new();
+        if let Some(ring) = run.deadlock() {
+            let h = ring.len() as u16 + 3;
+            parts.push((Part::Deadlock, h, h));
+        }
         if !run.trace.runs.is_empty() {
             parts.push((Part::Values, PLOT_H, 3));
         }
@@ -78,23 +84,35 @@ impl ProgramPanel<'_> {
 impl Widget for ProgramPanel<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let parts = self.parts();
-        // The first keeps what it asks for at least; each other part then gets its height
-        // while there is room (one squeezed below its least is left out); the first has the
-        // rest.
-        let mut left = area.height.saturating_sub(parts[0].1);
-        let mut heights: Vec<u16> = parts
+        // A deadlock is said first, whatever else there is. The first other part keeps what
+        // it asks for at least; each further part then gets its height while there is room
+        // (one squeezed below its least is left out); the first other part has the rest.
+        let grow = parts
             .iter()
-            .enumerate()
-            .map(|(i, &(_, want, least))| {
-                let h = want.min(left);
-                if i == 0 || h < least {
-                    return 0;
-                }
-                left -= h;
-                h
-            })
-            .collect();
-        heights[0] = area.height - heights[1..].iter().sum::<u16>();
+            .position(|p| p.0 != Part::Deadlock)
+            .unwrap_or(0);
+        let mut heights = vec![0u16; parts.len()];
+        let mut left = area.height;
+        for (i, &(part, want, _)) in parts.iter().enumerate() {
+            if part == Part::Deadlock && i != grow {
+                heights[i] = want.min(left);
+                left -= heights[i];
+            }
+        }
+        left = left.saturating_sub(parts[grow].1);
+        for (i, &(part, want, least)) in parts.iter().enumerate() {
+            let h = want.min(left);
+            if i == grow || part == Part::Deadlock || h < least {
+                continue;
+            }
+            heights[i] = h;
+            left -= h;
+        }
+        let others: u16 = (heights.iter().enumerate())
+            .filter(|&(i, _)| i != grow)
+            .map(|(_, h)| h)
+            .sum();
+        heights[grow] = area.height.saturating_sub(others);
         let (run, t) = (self.run, self.theme);
         let mut y = area.y;
         let mut unshown = Vec::new();
@@ -122,6 +140,7 @@ impl Widget for ProgramPanel<'_> {
                     }
                 }
                 Part::Lives => lives(run, a, buf, t),
+                Part::Deadlock => deadlock(run, a, buf, t),
             }
         }
         if !unshown.is_empty() {
@@ -147,7 +166,54 @@ fn part_name(run: &RunState, part: Part) -> String {
             .and_then(|l| run.cells.lock_label(l.lock))
             .unwrap_or_else(|| "the lock".into()),
         Part::Lives => "the processes".into(),
+        Part::Deadlock => "the deadlock".into(),
     }
+}
+
+/// Who waits for whom, round the ring, and what ends it.
+fn deadlock(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
+    let ring = run.deadlock().unwrap_or_default();
+    let lock = |l: u16| run.cells.lock_label(l).unwrap_or_else(|| "the lock".into());
+    let mut lines: Vec<Line> = ring
+        .iter()
+        .map(|w| {
+            let mut spans = vec![
+                Span::styled(
+                    format!("{}{} ", glyph(w.worker), w.worker),
+                    t.worker(w.worker),
+                ),
+                Span::styled(format!("waits for {}, held by ", lock(w.lock)), t.text),
+            ];
+            if w.holder == w.worker {
+                spans.push(Span::styled("itself", t.bad));
+            } else {
+                spans.push(Span::styled(
+                    format!("{}{}", glyph(w.holder), w.holder),
+                    t.worker(w.holder),
+                ));
+            }
+            Line::from(spans)
+        })
+        .collect();
+    lines.push(Line::styled(
+        if ring.len() == 1 {
+            "A Lock is not re-entrant (an RLock is): it cannot go on. q ends the program."
+        } else {
+            "None can go on: each holds what the next one waits for. q ends the program."
+        },
+        t.dim,
+    ));
+    let title = if ring.len() == 1 {
+        " Deadlock: a worker waits for a lock it holds ".to_string()
+    } else {
+        format!(
+            " Deadlock: {} workers wait for each other's locks ",
+            ring.len()
+        )
+    };
+    Paragraph::new(lines)
+        .block(panel(title, t).border_style(t.bad))
+        .render(area, buf);
 }
 
 /// A trace per shared value (each element of an Array its own), as many side by side and
