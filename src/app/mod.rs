@@ -143,7 +143,7 @@ pub struct RunState {
     pub lock: LockTimeline,
     /// A traced program's locks, by the numbers the probe gave them, from when each was made
     /// or first taken.
-    pub locks: std::collections::BTreeMap<u16, LockTimeline>,
+    pub locks: trace::Locks,
     pub process: ProcessView,
     /// The shared cells' names (a scenario's from its parameters, a program's as it makes them).
     pub cells: scenario::CellNames,
@@ -171,7 +171,7 @@ impl RunState {
 
     /// Every lock's timeline: a scenario's one lock, then a program's by number.
     pub fn lock_timelines(&self) -> impl Iterator<Item = &LockTimeline> {
-        std::iter::once(&self.lock).chain(self.locks.values())
+        std::iter::once(&self.lock).chain(self.locks.of.values())
     }
 
     pub fn new(scenario: usize, params: Params) -> Self {
@@ -317,19 +317,7 @@ impl RunState {
         self.cells.learn(&e.kind);
         self.trace.on_event(e);
         self.lock.on_event(e);
-        let made = match e.kind {
-            EventKind::LockMade { lock, .. } => Some(lock),
-            ref k => k.lock_id(),
-        };
-        if let Some(id) = made.filter(|&l| l != 0) {
-            let pauses = &self.lock.stats.pauses;
-            self.locks
-                .entry(id)
-                .or_insert_with(|| LockTimeline::of(id, pauses.clone()));
-        }
-        for l in self.locks.values_mut() {
-            l.on_event(e);
-        }
+        self.locks.on_event(e, &self.lock.stats.pauses);
         self.process.on_event(e);
         self.lives.on_event(e);
         self.queue.on_event(e);

@@ -374,6 +374,31 @@ impl LockTimeline {
     }
 }
 
+/// A traced program's locks, each its own timeline, from when it was made or first taken.
+#[derive(Debug, Clone, Default)]
+pub struct Locks {
+    pub of: BTreeMap<u16, LockTimeline>,
+}
+
+impl Locks {
+    /// Every event goes to every lock's timeline (a sleep while holding it is its); a lock's
+    /// first word makes its timeline, which knows of the pauses before (`pauses`).
+    pub fn on_event(&mut self, e: &Envelope, pauses: &Pauses) {
+        let made = match e.kind {
+            EventKind::LockMade { lock, .. } => Some(lock),
+            ref k => k.lock_id(),
+        };
+        if let Some(id) = made.filter(|&l| l != 0) {
+            self.of
+                .entry(id)
+                .or_insert_with(|| LockTimeline::of(id, pauses.clone()));
+        }
+        for l in self.of.values_mut() {
+            l.on_event(e);
+        }
+    }
+}
+
 /// One step of a deadlock: `worker` waits for `lock`, which `holder` holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WaitsFor {

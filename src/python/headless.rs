@@ -59,6 +59,56 @@ pub fn summary_text(s: &PythonSummary) -> String {
     )
 }
 
+/// Says once on stderr (stdout is the run's events) when the program deadlocks: it will not end
+/// by itself, and a script waiting for it would wait for good.
+#[derive(Default)]
+struct DeadlockWatch {
+    locks: crate::app::trace::Locks,
+    names: crate::scenario::CellNames,
+    said: bool,
+}
+
+impl DeadlockWatch {
+    fn observe(&mut self, e: &Envelope) -> Option<String> {
+        use crate::runtime::EventKind;
+        if self.said || matches!(e.kind, EventKind::Read { .. } | EventKind::Write { .. }) {
+            // (A read or a write changes no one's wait: left out of the hot path.)
+            return None;
+        }
+        self.names.learn(&e.kind);
+        self.locks.on_event(e, &Default::default());
+        if !matches!(e.kind, EventKind::LockRequested { .. }) {
+            return None;
+        }
+        let ring = crate::app::trace::deadlock(self.locks.of.values())?;
+        self.said = true;
+        let lock = |l: u16| {
+            self.names
+                .lock_label(l)
+                .unwrap_or_else(|| format!("lock {l}"))
+        };
+        let steps: Vec<String> = ring
+            .iter()
+            .map(|w| {
+                let holder = if w.holder == w.worker {
+                    "itself".to_string()
+                } else {
+                    format!("worker {}", w.holder)
+                };
+                format!(
+                    "worker {} waits for {}, held by {holder}",
+                    w.worker,
+                    lock(w.lock)
+                )
+            })
+            .collect();
+        Some(format!(
+            "deadlock: {}; the program cannot go on (Ctrl-C ends it)",
+            steps.join("; ")
+        ))
+    }
+}
+
 /// Runs `what` under the probe, printing as it goes.
 pub fn run(what: &PythonRun, control: &Control, out: &Output) -> Result<Outcome, RunError> {
     if let Some(path) = &out.trace_out {
@@ -70,7 +120,13 @@ pub fn run(what: &PythonRun, control: &Control, out: &Output) -> Result<Outcome,
         })?;
     }
     let mut printer = report::Printer::new(out.json, Default::default(), out.trace_out.is_some());
-    let mut observer = |e: &Envelope| printer.observe(e);
+    let mut watch = DeadlockWatch::default();
+    let mut observer = |e: &Envelope| {
+        printer.observe(e);
+        if let Some(line) = watch.observe(e) {
+            eprintln!("mpviz: {line}");
+        }
+    };
     let result = super::run(what, control, &mut observer);
     if let Some(e) = printer.error.take() {
         return Ok(Outcome::OutputFailed(format!(
