@@ -129,6 +129,7 @@ pub fn text_line(e: &Envelope, t0: u64, cells: &crate::scenario::CellNames) -> O
             )
         }
         EventKind::LockRecovered => "recovered the lock from an owner that died holding it".into(),
+        EventKind::LockGaveUp { lock } => format!("gives up waiting for {}", lock_name(*lock)),
         EventKind::Result {
             label,
             value,

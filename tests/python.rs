@@ -379,6 +379,7 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
         "threads.py",
         "two_locks.py",
         "condition.py",
+        "gave_up.py",
     ];
     let mut cases = Vec::new();
     for script in scripts {
@@ -523,6 +524,17 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
                 assert_eq!(named, ["cond", "v.get_lock()"], "{what}: {s}");
                 assert_eq!(locks[1]["acquisitions"], 2, "{what}: {s}");
                 assert_eq!(s["cells"][0]["last"], "21", "{what}: {s}");
+            }
+            // A lock not taken (acquire(False), a timeout) is given up: said, and the child
+            // is no longer waiting for it.
+            "gave_up.py" => {
+                let gave_up = out.events("lock_gave_up");
+                assert_eq!(gave_up.len(), 2, "{what}");
+                assert!(
+                    gave_up.iter().all(|e| e["worker"] != 1),
+                    "{what}: the child's"
+                );
+                assert_eq!(s["locks"][0]["acquisitions"], 1, "{what}: {s}");
             }
             "raises.py" => assert!(child_exit(1), "{what}: {exits:?}"),
             // `os._exit` skips every clean-up: the write before it and its code still arrive.

@@ -852,9 +852,12 @@ def _wrap_locks(syn):
             else:
                 c.buf.append(_P_REQUESTED(5, lock, t0))
                 if not block:
+                    _emit({"type": "lock_gave_up", "lock": lock})
                     return False
                 _flush()
                 if not raw_acquire(True, timeout):
+                    # Timed out: it waits no more (else it would be shown waiting for good).
+                    _emit({"type": "lock_gave_up", "lock": lock})
                     return False
                 now = _mono()
                 buf = c.buf  # the flush gave the connection a new buffer

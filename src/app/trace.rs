@@ -299,6 +299,10 @@ impl LockTimeline {
                 self.recovered += 1;
                 None
             }
+            EventKind::LockGaveUp { .. } => {
+                self.waiting.remove(&e.worker);
+                Some(Lane::Running)
+            }
             EventKind::LockReleased { .. } => {
                 // Events of different workers arrive through different pipes: the previous
                 // holder's release may come after the next holder's acquisition.
@@ -473,6 +477,11 @@ mod tests {
         );
         la.on_event(&ev(3, 13, EventKind::LockRequested { lock: 257 }));
         let ring = deadlock([&la, &lb].into_iter()).expect("a deadlock");
+        // One that gives up (a timeout) breaks the ring.
+        let mut la2 = la.clone();
+        la2.on_event(&ev(3, 14, EventKind::LockGaveUp { lock: 257 }));
+        assert_eq!(deadlock([&la2, &lb].into_iter()), None);
+        assert_eq!(la2.lane_at(3, 15), Some(Lane::Running));
         assert_eq!(
             ring,
             [

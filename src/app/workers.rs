@@ -141,7 +141,9 @@ impl WorkersState {
             EventKind::LockAcquired { .. } | EventKind::LockRecovered => {
                 Some(WorkerState::HoldingLock)
             }
-            EventKind::LockReleased { .. } => Some(WorkerState::Running),
+            EventKind::LockReleased { .. } | EventKind::LockGaveUp { .. } => {
+                Some(WorkerState::Running)
+            }
             EventKind::Gate { access } => Some(WorkerState::AtGate(*access)),
             EventKind::Exit { code, signal } => Some(WorkerState::Exited {
                 code: *code,

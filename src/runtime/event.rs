@@ -258,6 +258,11 @@ pub enum EventKind {
     },
     /// The lock's previous owner died holding it; this worker made it consistent and holds it.
     LockRecovered,
+    /// The worker stopped waiting for lock `lock` without taking it (a traced program's
+    /// `acquire(timeout=…)` that timed out, or `acquire(False)` of a taken lock).
+    LockGaveUp {
+        lock: u16,
+    },
     /// A worker's result (`label` says which job), with how long the job took.
     Result {
         label: String,
@@ -343,6 +348,7 @@ impl EventKind {
                 | EventKind::LockRequested { .. }
                 | EventKind::LockAcquired { .. }
                 | EventKind::LockReleased { .. }
+                | EventKind::LockGaveUp { .. }
         )
     }
 
@@ -351,7 +357,8 @@ impl EventKind {
         match self {
             EventKind::LockRequested { lock }
             | EventKind::LockAcquired { lock, .. }
-            | EventKind::LockReleased { lock, .. } => Some(*lock),
+            | EventKind::LockReleased { lock, .. }
+            | EventKind::LockGaveUp { lock } => Some(*lock),
             _ => None,
         }
     }
@@ -382,6 +389,7 @@ impl EventKind {
             EventKind::At { .. } => 22,
             EventKind::Cell { .. } => 23,
             EventKind::LockMade { .. } => 24,
+            EventKind::LockGaveUp { .. } => 25,
         }
     }
 }
@@ -528,7 +536,9 @@ pub fn encode(out: &mut Vec<u8>, t_ns: u64, kind: &EventKind) {
             put_store(out, *replaced);
         }
         EventKind::Gate { access } => out.push(access_code(*access)),
-        EventKind::LockRequested { lock } => put_uvarint(out, *lock as u128),
+        EventKind::LockRequested { lock } | EventKind::LockGaveUp { lock } => {
+            put_uvarint(out, *lock as u128)
+        }
         EventKind::LockAcquired {
             lock,
             wait_ns,
@@ -686,6 +696,7 @@ fn decode_body(body: &[u8]) -> Result<(u64, EventKind), DecodeError> {
             what: r.string()?,
             at: r.string()?,
         },
+        25 => EventKind::LockGaveUp { lock: r.u16()? },
         24 => EventKind::LockMade {
             lock: r.u16()?,
             name: r.string()?,
@@ -945,6 +956,7 @@ mod tests {
                 hold_ns: 99,
             },
             EventKind::LockRecovered,
+            EventKind::LockGaveUp { lock: 513 },
             EventKind::Result {
                 label: "normal".into(),
                 value: Num::Int(1),
