@@ -524,8 +524,39 @@ fn demo(tape: &std::path::Path) -> ExitCode {
     // Every line of the tape is checked before the first run starts.
     let mut plan = Vec::new();
     for run in runs {
-        let args = std::iter::once("mpviz".to_string()).chain(run.args.iter().cloned());
         let what = run.args.join(" ");
+        let Some(theme) = mpviz::ui::theme::pick(run.theme.as_deref(), false) else {
+            eprintln!(
+                "mpviz: {}: run {what}: unknown theme {:?} (themes: {})",
+                tape.display(),
+                run.theme.as_deref().unwrap_or(""),
+                mpviz::ui::theme::THEMES
+                    .iter()
+                    .map(|t| t.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            return ExitCode::from(EXIT_USAGE);
+        };
+        // `run python SCRIPT [ARGS]`: a program of one's own, under the probe.
+        if let [first, script, argv @ ..] = run.args.as_slice()
+            && first == "python"
+        {
+            let w = mpviz::python::PythonRun {
+                python: "python3".into(),
+                script: script.into(),
+                args: argv.to_vec(),
+                embedded: None,
+                start_method: None,
+            };
+            if let Err(e) = w.check() {
+                eprintln!("mpviz: {}: run {what}: {e}", tape.display());
+                return ExitCode::from(EXIT_USAGE);
+            }
+            plan.push((run, mpviz::snapshot::Subject::Python(w), theme));
+            continue;
+        }
+        let args = std::iter::once("mpviz".to_string()).chain(run.args.iter().cloned());
         let params = match <Wrapper as clap::Parser>::try_parse_from(args) {
             Ok(w) => w.params,
             Err(e) => {
@@ -541,19 +572,6 @@ fn demo(tape: &std::path::Path) -> ExitCode {
             eprintln!("mpviz: {}: run {what}: {e}", tape.display());
             return ExitCode::from(EXIT_USAGE);
         }
-        let Some(theme) = mpviz::ui::theme::pick(run.theme.as_deref(), false) else {
-            eprintln!(
-                "mpviz: {}: run {what}: unknown theme {:?} (themes: {})",
-                tape.display(),
-                run.theme.as_deref().unwrap_or(""),
-                mpviz::ui::theme::THEMES
-                    .iter()
-                    .map(|t| t.name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            return ExitCode::from(EXIT_USAGE);
-        };
         // A Python run: the program as written (no parameters), an interpreter that runs.
         let subject = match run.engine {
             mpviz::cli::Engine::Python => {

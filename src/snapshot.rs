@@ -335,8 +335,8 @@ pub struct TapeRun {
     pub shots: Vec<(Trigger, PathBuf)>,
 }
 
-/// Parses a demo tape: `run SCENARIO [PARAMS]` starts a run; `size WxH` and `theme NAME` set
-/// its screen; `engine python` runs the scenario's own program under the probe; `shot
+/// Parses a demo tape: `run SCENARIO [PARAMS]` starts a run (`run python SCRIPT [ARGS]` a
+/// program of one's own under the probe); `size WxH` and `theme NAME` set its screen; `engine python` runs the scenario's own program under the probe; `shot
 /// MOMENT|SECONDS FILE` takes a picture; `#` starts a comment.
 pub fn parse_tape(text: &str) -> Result<Vec<TapeRun>, String> {
     let mut runs: Vec<TapeRun> = Vec::new();

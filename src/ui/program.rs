@@ -113,6 +113,21 @@ impl Widget for ProgramPanel<'_> {
             .map(|(_, h)| h)
             .sum();
         heights[grow] = area.height.saturating_sub(others);
+        if parts[grow].0 != Part::Values {
+            // Lanes, tasks or items gain nothing from rows past their own: what is left is
+            // shared among the parts shown, not given to the first.
+            let extra = heights[grow].saturating_sub(parts[grow].1);
+            let shown: Vec<usize> = (0..parts.len())
+                .filter(|&i| heights[i] > 0 && parts[i].0 != Part::Deadlock)
+                .collect();
+            if extra > 0 && shown.len() > 1 {
+                heights[grow] -= extra;
+                let n = shown.len() as u16;
+                for (k, &i) in shown.iter().enumerate() {
+                    heights[i] += extra / n + u16::from((k as u16) < extra % n);
+                }
+            }
+        }
         let (run, t) = (self.run, self.theme);
         let mut y = area.y;
         let mut unshown = Vec::new();
