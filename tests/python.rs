@@ -737,3 +737,29 @@ fn the_users_own_sitecustomize_runs_as_without_the_probe() {
     assert_eq!(summary["writes"], 4, "{summary}");
     assert_eq!(summary["dropped_events"], 0, "{summary}");
 }
+
+/// An interpreter run isolated (`-I`: no environment, no user site, no script directory on
+/// the path) or with `-E -s`, as a `--python` wrapper gives it: every process of the run is
+/// still reached under every start method (the probe needs no PYTHON* variable and no site),
+/// and the locked counter is exact. (The wrappers are files of the repository: one written
+/// and run by a test could be busy in another test's fork.)
+#[test]
+fn an_isolated_interpreter_is_probed_all_the_same() {
+    if !common::python_here() {
+        return;
+    }
+    let race = fixture("race.py");
+    for flags in ["I", "E"] {
+        let py = fixture(&format!("interpreters/python-{flags}"));
+        for method in ["fork", "spawn", "forkserver"] {
+            let out = common::run(&["python", "--python", &py, "--json", &race, method, "200"]);
+            let what = format!("python-{flags} under {method}: {}", out.stderr);
+            assert_eq!(out.code, Some(0), "{what}");
+            let s = out.summary();
+            assert_eq!(s["processes"], 5, "{what}: {s}");
+            assert_eq!(s["cells"][1]["last"], "800", "{what}: {s}");
+            assert_eq!(s["locks"][0]["acquisitions"], 400, "{what}: {s}");
+            nothing_left(&out);
+        }
+    }
+}
