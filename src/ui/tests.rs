@@ -1150,6 +1150,10 @@ fn each_lock_of_a_program_has_its_own_lanes_named_as_the_program_names_it() {
         "la's hold is its own, not lb's inside it:\n{text}"
     );
     assert!(text[lb..].contains("■3"), "3 took lb:\n{text}");
+    assert!(
+        text[lb..].contains("holds it, ") && text[lb..].contains("ms so far"),
+        "3's first hold, not over, is timed so far (not zeros):\n{text}"
+    );
     assert!(text[lb..].contains("hold 9.0/9.0/9.0 ms"), "{text}");
     // Where both do not fit (a value's trace above them at 80x24), the screen says which is
     // left out.

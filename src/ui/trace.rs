@@ -253,17 +253,35 @@ impl Widget for LockLanes<'_> {
                 })
                 .collect();
             let ws = s.workers.iter().find(|x| x.worker == *w);
-            let stat = ws.map_or(String::new(), |x| {
-                format!(
-                    " wait {}/{}/{} hold {}/{}/{} ms",
-                    ms(x.wait.min_ns),
-                    ms(x.wait.avg_ns),
-                    ms(x.wait.max_ns),
-                    ms(x.hold.min_ns),
-                    ms(x.hold.avg_ns),
-                    ms(x.hold.max_ns)
-                )
-            });
+            let holding = self.lock.holder.filter(|(h, _)| h == w);
+            let stat = ws
+                .filter(|x| x.hold.count > 0 || holding.is_none())
+                .map_or_else(
+                    || {
+                        // Its first hold, not over yet: how long so far, not a row of zeros.
+                        holding.map_or(String::new(), |(_, since)| {
+                            // Without the time the workers were stopped, as every time shown.
+                            let now = self.now_ns;
+                            let held = self
+                                .lock
+                                .stats
+                                .pauses
+                                .active(now, now.saturating_sub(since));
+                            format!(" holds it, {} ms so far", ms(held))
+                        })
+                    },
+                    |x| {
+                        format!(
+                            " wait {}/{}/{} hold {}/{}/{} ms",
+                            ms(x.wait.min_ns),
+                            ms(x.wait.avg_ns),
+                            ms(x.wait.max_ns),
+                            ms(x.hold.min_ns),
+                            ms(x.hold.avg_ns),
+                            ms(x.hold.max_ns)
+                        )
+                    },
+                );
             Line::from(vec![
                 Span::styled(format!("{}{:<2}", glyph(*w), w), t.worker(*w)),
                 Span::styled(lane, t.worker(*w)),
