@@ -18,11 +18,12 @@ What it reports: each process's start and exit code (`BaseProcess._bootstrap`), 
 of a shared `Value` (the `value` property of `sharedctypes.Synchronized`, wrapped rather than its
 lock: each get and set runs under the Value's own lock, and the write learns the store it
 replaces there, so lost updates are exact), and each `Lock`'s and `RLock`'s requests,
-acquisitions and releases (`synchronize.SemLock`), numbered per lock (the number travels with
-the lock to children) and named where it was made. Events are buffered and sent at every blocking point (a lock wait, a
-sleep, a join) and at every exit. It never uses multiprocessing's own Lock or Queue for itself
-and never starts a thread. A store is named (worker, seq): a shared tag beside each Value holds
-the last store's name, changed under the Value's lock with the value itself.
+acquisitions, releases and give-ups (`synchronize.SemLock`), numbered per lock (the number
+travels with the lock to children) and named where it was made. Events are buffered and sent
+at every blocking point (a lock wait, a sleep, a join) and at every exit. It never uses
+multiprocessing's own Lock or Queue for itself and never starts a thread. A store is named
+(worker, seq): a shared tag beside each Value holds the last store's name, changed under the
+Value's lock with the value itself.
 """
 
 import _thread
