@@ -5,7 +5,8 @@
 //! wrote it, in the order the processes wrote: one stream, one order, whoever writes. A
 //! process does not wait for mpviz to read its hello, so its first lines may come before mpviz
 //! knows it: they wait for its hello (or its end, or `HOLD`; a process the probe never reaches
-//! is then shown as its nearest ancestor that it did).
+//! is then shown as its nearest ancestor that it did), and every line written after them waits
+//! behind them, whoever wrote it (a parent's `joined` after its child's `abc`).
 //!
 //! A stream is read by a thread of its own as bytes come, and also by a process's event reader
 //! just before that reader passes on the process's exit: the process wrote its bytes before it
@@ -47,6 +48,8 @@ impl Outputs {
                 sock,
                 stream,
                 pending: HashMap::new(),
+                writers: HashMap::new(),
+                queue: std::collections::VecDeque::new(),
                 last_ns: HashMap::new(),
                 done: false,
             }))
@@ -97,7 +100,7 @@ impl Outputs {
                 s.finish(self, tx, None);
                 return;
             }
-            let holding = s.pending.values().any(|p| p.held);
+            let holding = !s.queue.is_empty();
             // Wait without holding the stream: an event reader may drain it meanwhile.
             let fd = s.sock.as_fd().try_clone_to_owned();
             drop(s);
@@ -132,23 +135,22 @@ impl Outputs {
 /// hello after the first lines (the process does not wait for mpviz).
 const HOLD: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// A writer's bytes not shown yet.
-#[derive(Default)]
-struct Pending {
-    bytes: Vec<u8>,
-    /// Its ancestors when it first wrote (for a writer that never says hello).
+/// A writer as first seen: when, and its ancestors then (for a writer that never says hello).
+struct Writer {
+    since: std::time::Instant,
     chain: Vec<i32>,
-    since: Option<std::time::Instant>,
-    /// Whole lines wait for its hello.
-    held: bool,
 }
 
 /// One of the program's streams as mpviz reads it.
 struct OutStream {
     sock: UnixStream,
     stream: Stream,
-    /// Per writer, what it wrote that is not shown yet.
-    pending: HashMap<i32, Pending>,
+    /// Per writer, the unfinished line it is writing.
+    pending: HashMap<i32, Vec<u8>>,
+    writers: HashMap<i32, Writer>,
+    /// Whole lines in the order they were written, by their writers, not sent yet: the first
+    /// waits while its writer may still say hello, and the rest behind it.
+    queue: std::collections::VecDeque<(i32, Vec<u8>)>,
     /// Per worker, the stamp of its last line sent.
     last_ns: HashMap<u16, u64>,
     done: bool,
@@ -184,64 +186,70 @@ impl OutStream {
                 self.done = true;
                 break;
             }
-            let p = self.pending.entry(pid).or_default();
-            if p.since.is_none() {
-                p.since = Some(std::time::Instant::now());
-                if outputs.direct(pid).is_none() {
-                    p.chain = ancestors(pid);
-                }
+            self.writers.entry(pid).or_insert_with(|| Writer {
+                since: std::time::Instant::now(),
+                chain: if outputs.direct(pid).is_none() {
+                    ancestors(pid)
+                } else {
+                    Vec::new()
+                },
+            });
+            let pending = self.pending.entry(pid).or_default();
+            pending.extend_from_slice(&buf[..n]);
+            while let Some(end) = pending
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|i| i + 1)
+                .or((pending.len() >= MAX_LINE).then_some(MAX_LINE))
+            {
+                self.queue.push_back((pid, pending.drain(..end).collect()));
             }
-            p.bytes.extend_from_slice(&buf[..n]);
-            self.send_lines(outputs, pid, false, tx);
+            self.send_queued(outputs, tx, None);
         }
-        // Writers whose lines were held: known now, or waited long enough.
-        let held: Vec<i32> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| p.held)
-            .map(|(pid, _)| *pid)
-            .collect();
-        for pid in held {
-            self.send_lines(outputs, pid, false, tx);
-        }
+        // Lines held for a writer: its hello read now, or waited long enough.
+        self.send_queued(outputs, tx, None);
         !self.done
     }
 
-    /// Sends `pid`'s whole lines as its worker's, or holds them while its hello may still
-    /// come (`force`: it has ended, send as whoever it is by now).
-    fn send_lines(&mut self, outputs: &Outputs, pid: i32, force: bool, tx: &Sender<Envelope>) {
-        let Some(p) = self.pending.get_mut(&pid) else {
-            return;
+    /// Sends the queued lines in order, each as its writer's worker, while the first one's
+    /// writer is known or has waited `HOLD` (then it is its nearest known ancestor's). `until`:
+    /// a writer that has ended — every line up to its last goes now, as whoever each is by now
+    /// (`Some(None)`: every writer has).
+    fn send_queued(
+        &mut self,
+        outputs: &Outputs,
+        tx: &Sender<Envelope>,
+        until: Option<Option<i32>>,
+    ) {
+        let mut forced = match until {
+            Some(None) => self.queue.len(),
+            Some(Some(pid)) => self
+                .queue
+                .iter()
+                .rposition(|(p, _)| *p == pid)
+                .map_or(0, |i| i + 1),
+            None => 0,
         };
-        let worker = match outputs.direct(pid) {
-            Some(w) => w,
-            None if !force && p.since.is_some_and(|t| t.elapsed() < HOLD) => {
-                p.held = true;
-                return;
+        while let Some(&(pid, _)) = self.queue.front() {
+            let worker = match outputs.direct(pid) {
+                Some(w) => w,
+                None => {
+                    let w = self.writers.get(&pid);
+                    if forced == 0 && w.is_some_and(|w| w.since.elapsed() < HOLD) {
+                        break;
+                    }
+                    outputs.fallback(w.map_or(&[][..], |w| &w.chain))
+                }
+            };
+            forced = forced.saturating_sub(1);
+            if let Some((_, line)) = self.queue.pop_front() {
+                self.send(line, worker, pid, tx);
             }
-            None => outputs.fallback(&p.chain),
-        };
-        p.held = false;
-        let pending = &mut p.bytes;
-        let mut lines = Vec::new();
-        while let Some(end) = pending
-            .iter()
-            .position(|&b| b == b'\n')
-            .map(|i| i + 1)
-            .or((pending.len() >= MAX_LINE).then_some(MAX_LINE))
-        {
-            lines.push(pending.drain(..end).collect::<Vec<u8>>());
-        }
-        if pending.is_empty() {
-            self.pending.remove(&pid);
-        }
-        for line in lines {
-            self.send(line, worker, pid, tx);
         }
     }
 
     /// Sends what `pid` wrote and was not shown yet, its unfinished line too (all writers':
-    /// none given).
+    /// none given), and every line written before it.
     fn finish(&mut self, outputs: &Outputs, tx: &Sender<Envelope>, pid: Option<i32>) {
         let ended: Vec<i32> = self
             .pending
@@ -250,16 +258,13 @@ impl OutStream {
             .filter(|&p| pid.is_none_or(|q| p == q))
             .collect();
         for p in ended {
-            self.send_lines(outputs, p, true, tx);
             if let Some(rest) = self.pending.remove(&p)
-                && !rest.bytes.is_empty()
+                && !rest.is_empty()
             {
-                let worker = outputs
-                    .direct(p)
-                    .unwrap_or_else(|| outputs.fallback(&rest.chain));
-                self.send(rest.bytes, worker, p, tx);
+                self.queue.push_back((p, rest));
             }
         }
+        self.send_queued(outputs, tx, Some(pid));
     }
 
     fn send(&mut self, line: Vec<u8>, worker: u16, pid: i32, tx: &Sender<Envelope>) {
@@ -372,6 +377,38 @@ mod tests {
             .finish(&o, &tx, Some(me));
         assert_eq!(lines(&rx), [(7, "orphan".into())]);
         assert_eq!(o.fallback(&[]), 1, "no ancestor known: the script's");
+    }
+
+    #[test]
+    fn lines_written_after_an_unknown_writers_wait_behind_them() {
+        let (o, mut out, _err) = outputs();
+        let me = std::process::id() as i32;
+        o.known(me, 1);
+        let (tx, rx) = crossbeam_channel::unbounded();
+        // A child writes first (its hello not read yet), then the known parent.
+        let child = std::process::Command::new("sh")
+            .args(["-c", "echo abc"])
+            .stdout(std::process::Stdio::from(std::os::fd::OwnedFd::from(
+                out.try_clone().expect("a clone"),
+            )))
+            .spawn()
+            .expect("sh");
+        let child_pid = child.id() as i32;
+        let status = child.wait_with_output().expect("it ends").status;
+        assert!(status.success());
+        out.write_all(b"joined\n").expect("write");
+        assert!(o.streams[0].lock().expect("stream").drain(&o, &tx));
+        assert!(
+            lines(&rx).is_empty(),
+            "the parent's line waits behind the child's, held for its hello"
+        );
+        o.known(child_pid, 2);
+        assert!(o.streams[0].lock().expect("stream").drain(&o, &tx));
+        assert_eq!(
+            lines(&rx),
+            [(2, "abc".into()), (1, "joined".into())],
+            "in the order they were written, each its writer's"
+        );
     }
 
     #[test]
