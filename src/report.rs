@@ -144,7 +144,9 @@ pub fn text_line(e: &Envelope, t0: u64, cells: &crate::scenario::CellNames) -> O
         } => {
             format!("was killed by signal {s} ({})", signal_name(*s))
         }
-        EventKind::Exit { .. } => "exited".into(),
+        // A traced thread's end, or a process that closed its connection before it said how
+        // it ended (killed, most likely: the summary counts those).
+        EventKind::Exit { .. } => "ended without an exit code".into(),
         EventKind::Dropped { count } => format!("{count} events were lost"),
         EventKind::Paused => "stops every worker (SIGSTOP): paused".into(),
         EventKind::Resumed => "lets the workers go on (SIGCONT)".into(),
