@@ -380,6 +380,7 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
         "two_locks.py",
         "condition.py",
         "gave_up.py",
+        "manager_lock.py",
     ];
     let mut cases = Vec::new();
     for script in scripts {
@@ -535,6 +536,14 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
                     "{what}: the child's"
                 );
                 assert_eq!(s["locks"][0]["acquisitions"], 1, "{what}: {s}");
+            }
+            // A Manager's Lock (a proxy) is one lock of the program's, whichever process's
+            // proxy takes it, named where it was made.
+            "manager_lock.py" => {
+                let locks = s["locks"].as_array().expect("locks");
+                assert_eq!(locks.len(), 1, "{what}: {s}");
+                assert_eq!(locks[0]["name"], "ml", "{what}: {s}");
+                assert_eq!(locks[0]["acquisitions"], 15, "{what}: {s}");
             }
             "raises.py" => assert!(child_exit(1), "{what}: {exits:?}"),
             // `os._exit` skips every clean-up: the write before it and its code still arrive.

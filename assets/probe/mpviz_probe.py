@@ -897,6 +897,70 @@ def _wrap_locks(syn):
     syn.SemLock.__exit__ = lambda self, *args: self.release()
 
 
+def _wrap_manager_locks(managers):
+    """A Manager's `Lock()`: a proxy, the lock itself in the manager's process, each step a
+    call over the proxy's connection. Known by its referent's id in the manager (the same for
+    every proxy of it, in every process), named where `m.Lock()` was called. (A Manager's
+    RLock and Condition are not followed: their re-entrance is the manager's.)"""
+    import zlib
+    proxy = managers.AcquirerProxy
+    orig_init, orig_acquire, orig_release = proxy.__init__, proxy.acquire, proxy.release
+    lib = os.path.dirname(managers.__file__)
+
+    def __init__(self, token, *args, **kwargs):
+        orig_init(self, token, *args, **kwargs)
+        if type(self) is not proxy or getattr(token, "typeid", None) != "Lock":
+            return
+        key = ("%s/%s" % (token.address, token.id)).encode()
+        # Apart from the probe's own numbers (worker << 8 | n), which stay below 0x8000.
+        self._mpviz_lock = 0x8000 | (zlib.crc32(key) & 0x7FFF)
+        if kwargs.get("manager") is not None:
+            # The maker's own proxy (a child's is rebuilt from a pickle, with no manager).
+            name, at = _made_at(lib)
+            _emit({"type": "lock_made", "lock": self._mpviz_lock, "name": name,
+                   "what": "Manager().Lock()", "at": at})
+
+    def acquire(self, blocking=True, timeout=None):
+        lock = getattr(self, "_mpviz_lock", None)
+        c = _tconn() if _threaded else (_conn or _connect())
+        if lock is None or c is None:
+            return orig_acquire(self, blocking, timeout)
+        _at(c, 2)
+        t0 = _mono()
+        if orig_acquire(self, False):
+            now = _mono()
+            c.buf.append(_P_TAKEN(7, lock, t0, now))
+        else:
+            c.buf.append(_P_REQUESTED(5, lock, t0))
+            if blocking:
+                _flush()  # about to wait: what it did so far is known first
+            if not blocking or not orig_acquire(self, True, timeout):
+                _emit({"type": "lock_gave_up", "lock": lock})
+                return False
+            now = _mono()
+            c.buf.append(_P_ACQUIRED(6, lock, now - t0, 1, now))  # (a new buffer since the flush)
+        self._mpviz_since = now
+        return True
+
+    def release(self):
+        lock = getattr(self, "_mpviz_lock", None)
+        c = _tconn() if _threaded else (_conn or _connect())
+        if lock is None or c is None:
+            return orig_release(self)
+        _at(c, 2)
+        since = getattr(self, "_mpviz_since", 0)
+        result = orig_release(self)
+        now = _mono()
+        c.buf.append(_P_RELEASED(8, lock, now - since if since else 0, now))
+        return result
+
+    proxy.__init__ = __init__
+    proxy.acquire = acquire
+    proxy.release = release
+    proxy.__enter__ = lambda self: self.acquire()
+    proxy.__exit__ = lambda self, *args: self.release()
+
+
 # ---- queues --------------------------------------------------------------------------------
 
 class _Tagged(object):
@@ -1104,6 +1168,8 @@ def install():
     _wrap_values(sct)
     _wrap_locks(syn)
     _wrap_machinery(syn)
+    import multiprocessing.managers as managers
+    _wrap_manager_locks(managers)
     _wrap_queues(queues)
     _wrap_pool(pool_mod)
     _wrap_sleep()
