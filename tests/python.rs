@@ -381,6 +381,7 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
         "condition.py",
         "gave_up.py",
         "manager_lock.py",
+        "unpicklable.py",
     ];
     let mut cases = Vec::new();
     for script in scripts {
@@ -545,6 +546,8 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
                 assert_eq!(locks[0]["name"], "ml", "{what}: {s}");
                 assert_eq!(locks[0]["acquisitions"], 15, "{what}: {s}");
             }
+            // Compared with the plain run above: the same refusal, no module imported for it.
+            "unpicklable.py" => {}
             "raises.py" => assert!(child_exit(1), "{what}: {exits:?}"),
             // `os._exit` skips every clean-up: the write before it and its code still arrive.
             "osexit.py" => {

@@ -897,6 +897,46 @@ def _wrap_locks(syn):
     syn.SemLock.__exit__ = lambda self, *args: self.release()
 
 
+class _Patcher(object):
+    """Patches a module as it is first imported, in whichever process imports it (a spawned
+    child imports a Manager's module when it unpickles a proxy)."""
+
+    def __init__(self, name, patch):
+        self.name, self.patch, self.busy = name, patch, False
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != self.name or self.busy:
+            return None
+        import importlib.util
+        self.busy = True
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            self.busy = False
+        loader = getattr(spec, "loader", None)
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        orig_exec, patch = loader.exec_module, self.patch
+
+        def exec_module(module):
+            orig_exec(module)
+            patch(module)
+
+        loader.exec_module = exec_module
+        try:
+            sys.meta_path.remove(self)
+        except ValueError:
+            pass
+        return spec
+
+
+def _when_imported(name, patch):
+    if name in sys.modules:
+        patch(sys.modules[name])
+    else:
+        sys.meta_path.insert(0, _Patcher(name, patch))
+
+
 def _wrap_manager_locks(managers):
     """A Manager's `Lock()`: a proxy, the lock itself in the manager's process, each step a
     call over the proxy's connection. Known by its referent's id in the manager (the same for
@@ -1168,8 +1208,9 @@ def install():
     _wrap_values(sct)
     _wrap_locks(syn)
     _wrap_machinery(syn)
-    import multiprocessing.managers as managers
-    _wrap_manager_locks(managers)
+    # Patched when the program imports it, not imported for it: importing it changes what
+    # multiprocessing can pickle (dict views, as lists).
+    _when_imported("multiprocessing.managers", _wrap_manager_locks)
     _wrap_queues(queues)
     _wrap_pool(pool_mod)
     _wrap_sleep()
