@@ -18,16 +18,34 @@ fn shm() -> std::collections::BTreeSet<String> {
         .unwrap_or_default()
 }
 
+/// The fixture's path.
+fn script() -> String {
+    format!(
+        "{}/tests/python/users/deadlock.py",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// Processes running the fixture, by pid.
+fn still_running() -> Vec<std::ffi::OsString> {
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("deadlock.py"))
+        })
+        .map(|e| e.file_name())
+        .collect()
+}
+
 #[test]
 fn a_deadlock_is_shown_as_a_ring_and_ending_it_leaves_nothing() {
     if !common::python_here() {
         return;
     }
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let script = format!(
-        "{}/tests/python/users/deadlock.py",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let script = script();
     let out = std::env::temp_dir().join(format!("mpviz-deadlock-{}.txt", std::process::id()));
     let path = out.display().to_string();
     for method in ["fork", "spawn", "forkserver"] {
@@ -49,15 +67,7 @@ fn a_deadlock_is_shown_as_a_ring_and_ending_it_leaves_nothing() {
         }
         let left: Vec<_> = shm().difference(&before).cloned().collect();
         assert!(left.is_empty(), "{method}: left in /dev/shm: {left:?}");
-        let alive: Vec<_> = std::fs::read_dir("/proc")
-            .expect("/proc")
-            .flatten()
-            .filter(|e| {
-                std::fs::read(e.path().join("cmdline"))
-                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains("deadlock.py"))
-            })
-            .map(|e| e.file_name())
-            .collect();
+        let alive = still_running();
         assert!(alive.is_empty(), "{method}: still running: {alive:?}");
     }
 }
@@ -71,10 +81,7 @@ fn headless_the_deadlock_is_said_and_ctrl_c_ends_it() {
         return;
     }
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let script = format!(
-        "{}/tests/python/users/deadlock.py",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let script = script();
     let before = shm();
     let mut child = std::process::Command::new(common::BIN)
         .args(["python", "--json", &script, "spawn"])
@@ -102,4 +109,6 @@ fn headless_the_deadlock_is_said_and_ctrl_c_ends_it() {
     assert_eq!(rest.matches("deadlock:").count(), 0, "said once: {rest}");
     let left: Vec<_> = shm().difference(&before).cloned().collect();
     assert!(left.is_empty(), "left in /dev/shm: {left:?}");
+    let alive = still_running();
+    assert!(alive.is_empty(), "still running: {alive:?}");
 }
