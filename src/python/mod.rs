@@ -418,7 +418,7 @@ pub fn run(
         .collect();
     let lost = cells.iter().map(|c| c.lost_updates).sum();
     let names = &counts.names;
-    let locks = std::mem::take(&mut counts.locks)
+    let locks: Vec<LockSummary> = std::mem::take(&mut counts.locks)
         .into_iter()
         .map(|(lock, stats)| {
             let s = stats.finish();
@@ -438,13 +438,13 @@ pub fn run(
         ok: exit_code == 0,
         exit_code,
         processes: counts.processes,
-        threads: counts.threads,
+        threads: counts.thread_workers.len() as u64,
         reads: counts.reads,
         writes: counts.writes.values().map(|w| w.len() as u64).sum(),
         lost_updates: lost,
         cells,
-        lock_acquisitions: counts.acquisitions,
-        lock_contended: counts.contended,
+        lock_acquisitions: locks.iter().map(|l| l.acquisitions).sum(),
+        lock_contended: locks.iter().map(|l| l.contended).sum(),
         locks,
         dropped_events: dropped.load(Ordering::Relaxed) + counts.dropped,
         unsaid_ends: counts.unsaid,
@@ -502,18 +502,16 @@ impl Drop for GroupGuard<'_> {
 #[derive(Default)]
 struct Counts {
     processes: u64,
-    threads: u64,
     reads: u64,
     /// Per shared cell and element, its writes (the lost-update analysis follows one element's
     /// stores).
     writes: std::collections::BTreeMap<(u16, u32), Vec<WriteRec>>,
-    acquisitions: u64,
-    contended: u64,
     /// Each lock's figures, by its number.
     locks: std::collections::BTreeMap<u16, crate::model::lock::LockStats>,
     dropped: u64,
     /// Processes' exits with neither a code nor a signal.
     unsaid: u64,
+    /// The program's threads, each a worker of its own.
     thread_workers: std::collections::HashSet<u16>,
     /// The cells' names, from their `cell` events.
     names: crate::scenario::CellNames,
@@ -536,7 +534,6 @@ fn drain(
         counts.names.learn(&e.kind);
         match &e.kind {
             EventKind::Spawned { method } if method == "thread" => {
-                counts.threads += 1;
                 counts.thread_workers.insert(e.worker);
             }
             EventKind::Spawned { .. } => counts.processes += 1,
@@ -549,10 +546,6 @@ fn drain(
                     }
                     counts.writes.entry((*cell, *index)).or_default().push(w);
                 }
-            }
-            EventKind::LockAcquired { contended, .. } => {
-                counts.acquisitions += 1;
-                counts.contended += *contended as u64;
             }
             EventKind::Dropped { count } => counts.dropped += count,
             // A thread has no exit code: its end is said by its connection's close.
