@@ -204,9 +204,9 @@ impl OutStream {
             {
                 self.queue.push_back((pid, pending.drain(..end).collect()));
             }
-            self.send_queued(outputs, tx, None);
         }
-        // Lines held for a writer: its hello read now, or waited long enough.
+        // In write order, from the first held for its writer's hello (read now, or waited
+        // long enough).
         self.send_queued(outputs, tx, None);
         !self.done
     }
