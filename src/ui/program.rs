@@ -12,6 +12,7 @@ use super::panel;
 use super::theme::{Theme, glyph};
 use super::trace::{LockLanes, TracePlot};
 use crate::app::RunState;
+use crate::app::trace::WaitsFor;
 use crate::runtime::event::Stream;
 
 /// The narrowest a value's trace is drawn beside another.
@@ -26,8 +27,6 @@ pub struct ProgramPanel<'a> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
-    /// Processes waiting in a ring for each other's locks: said above everything else.
-    Deadlock,
     Values,
     Pool,
     Queue,
@@ -42,10 +41,6 @@ impl ProgramPanel<'_> {
     fn parts(&self) -> Vec<(Part, u16, u16)> {
         let run = self.run;
         let mut parts = Vec::new();
-        if let Some(ring) = run.deadlock() {
-            let h = ring.len() as u16 + 3;
-            parts.push((Part::Deadlock, h, h));
-        }
         if !run.trace.runs.is_empty() {
             parts.push((Part::Values, PLOT_H, 3));
         }
@@ -83,52 +78,47 @@ impl ProgramPanel<'_> {
 
 impl Widget for ProgramPanel<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
+        let (run, t) = (self.run, self.theme);
+        // A deadlock is said first, above whatever else there is.
+        let mut area = area;
+        if let Some(ring) = run.deadlock() {
+            let h = (ring.len() as u16 + 3).min(area.height);
+            let [top, rest] =
+                Layout::vertical([Constraint::Length(h), Constraint::Min(0)]).areas(area);
+            deadlock(run, &ring, top, buf, t);
+            area = rest;
+        }
         let parts = self.parts();
-        // A deadlock is said first, whatever else there is. The first other part keeps what
-        // it asks for at least; each further part then gets its height while there is room
-        // (one squeezed below its least is left out); the first other part has the rest.
-        let grow = parts
+        // The first keeps what it asks for at least; each other part then gets its height
+        // while there is room (one squeezed below its least is left out); the first has the
+        // rest.
+        let mut left = area.height.saturating_sub(parts[0].1);
+        let mut heights: Vec<u16> = parts
             .iter()
-            .position(|p| p.0 != Part::Deadlock)
-            .unwrap_or(0);
-        let mut heights = vec![0u16; parts.len()];
-        let mut left = area.height;
-        for (i, &(part, want, _)) in parts.iter().enumerate() {
-            if part == Part::Deadlock && i != grow {
-                heights[i] = want.min(left);
-                left -= heights[i];
-            }
-        }
-        left = left.saturating_sub(parts[grow].1);
-        for (i, &(part, want, least)) in parts.iter().enumerate() {
-            let h = want.min(left);
-            if i == grow || part == Part::Deadlock || h < least {
-                continue;
-            }
-            heights[i] = h;
-            left -= h;
-        }
-        let others: u16 = (heights.iter().enumerate())
-            .filter(|&(i, _)| i != grow)
-            .map(|(_, h)| h)
-            .sum();
-        heights[grow] = area.height.saturating_sub(others);
-        if parts[grow].0 != Part::Values {
+            .enumerate()
+            .map(|(i, &(_, want, least))| {
+                let h = want.min(left);
+                if i == 0 || h < least {
+                    return 0;
+                }
+                left -= h;
+                h
+            })
+            .collect();
+        heights[0] = area.height - heights[1..].iter().sum::<u16>();
+        if parts[0].0 != Part::Values {
             // Lanes, tasks or items gain nothing from rows past their own: what is left is
             // shared among the parts shown, not given to the first.
-            let extra = heights[grow].saturating_sub(parts[grow].1);
-            let shown: Vec<usize> = (0..parts.len())
-                .filter(|&i| heights[i] > 0 && parts[i].0 != Part::Deadlock)
-                .collect();
+            let extra = heights[0].saturating_sub(parts[0].1);
+            let shown: Vec<usize> = (0..parts.len()).filter(|&i| heights[i] > 0).collect();
             if extra > 0 && shown.len() > 1 {
-                heights[grow] -= extra;
+                heights[0] -= extra;
                 let n = shown.len() as u16;
                 for (k, &i) in shown.iter().enumerate() {
                     heights[i] += extra / n + u16::from((k as u16) < extra % n);
                 }
             }
         }
-        let (run, t) = (self.run, self.theme);
         let mut y = area.y;
         let mut unshown = Vec::new();
         for (&(part, ..), &h) in parts.iter().zip(heights.iter()) {
@@ -155,7 +145,6 @@ impl Widget for ProgramPanel<'_> {
                     }
                 }
                 Part::Lives => lives(run, a, buf, t),
-                Part::Deadlock => deadlock(run, a, buf, t),
             }
         }
         if !unshown.is_empty() {
@@ -181,13 +170,11 @@ fn part_name(run: &RunState, part: Part) -> String {
             .and_then(|l| run.cells.lock_label(l.lock))
             .unwrap_or_else(|| "the lock".into()),
         Part::Lives => "the processes".into(),
-        Part::Deadlock => "the deadlock".into(),
     }
 }
 
 /// Who waits for whom, round the ring, and what ends it.
-fn deadlock(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
-    let ring = run.deadlock().unwrap_or_default();
+fn deadlock(run: &RunState, ring: &[WaitsFor], area: Rect, buf: &mut Buffer, t: &Theme) {
     let lock = |l: u16| run.cells.lock_label(l).unwrap_or_else(|| "the lock".into());
     let mut lines: Vec<Line> = ring
         .iter()
