@@ -336,8 +336,9 @@ pub struct TapeRun {
 }
 
 /// Parses a demo tape: `run SCENARIO [PARAMS]` starts a run (`run python SCRIPT [ARGS]` a
-/// program of one's own under the probe); `size WxH` and `theme NAME` set its screen; `engine python` runs the scenario's own program under the probe; `shot
-/// MOMENT|SECONDS FILE` takes a picture; `#` starts a comment.
+/// program of one's own under the probe); `size WxH` and `theme NAME` set its screen; `engine
+/// python` runs the scenario's own program under the probe; `shot MOMENT|SECONDS FILE` takes a
+/// picture; `#` starts a comment.
 pub fn parse_tape(text: &str) -> Result<Vec<TapeRun>, String> {
     let mut runs: Vec<TapeRun> = Vec::new();
     for (n, raw) in text.lines().enumerate() {
