@@ -31,7 +31,7 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
 
 /// A readable line for an event, or `None` for events too fine-grained to print; shared cells
 /// are named from `cells` (`Array('i')[3]`, not `cell 2[3]`).
-pub fn text_line(e: &Envelope, t0: u64, cells: &crate::scenario::CellNames) -> Option<String> {
+pub fn text_line(e: &Envelope, t0: u64, cells: &crate::model::names::CellNames) -> Option<String> {
     let cell_name = |c: u16, i: u32| cells.of(c, i);
     let lock_name = |l: u16| cells.lock_label(l).unwrap_or_else(|| "the lock".into());
     let who = if e.worker == 0 {
@@ -198,13 +198,13 @@ pub fn summary_text(s: &Summary) -> String {
 pub struct Printer {
     json: bool,
     t0: u64,
-    cells: crate::scenario::CellNames,
+    cells: crate::model::names::CellNames,
     pub trace: Option<crate::export::trace::ChromeTrace>,
     pub error: Option<std::io::Error>,
 }
 
 impl Printer {
-    pub fn new(json: bool, cells: crate::scenario::CellNames, trace: bool) -> Printer {
+    pub fn new(json: bool, cells: crate::model::names::CellNames, trace: bool) -> Printer {
         Printer {
             json,
             t0: crate::runtime::clock::now_ns(),

@@ -146,7 +146,7 @@ pub struct RunState {
     pub locks: trace::Locks,
     pub process: ProcessView,
     /// The shared cells' names (a scenario's from its parameters, a program's as it makes them).
-    pub cells: scenario::CellNames,
+    pub cells: crate::model::names::CellNames,
     /// Every process's life and output (a traced program's screen).
     pub lives: Lives,
     pub queue: QueueView,

@@ -5,5 +5,6 @@
 
 pub mod lock;
 pub mod lost;
+pub mod names;
 pub mod pause;
 pub mod tasks;

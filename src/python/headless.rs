@@ -64,7 +64,7 @@ pub fn summary_text(s: &PythonSummary) -> String {
 #[derive(Default)]
 struct DeadlockWatch {
     locks: crate::app::trace::Locks,
-    names: crate::scenario::CellNames,
+    names: crate::model::names::CellNames,
     said: bool,
 }
 

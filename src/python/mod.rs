@@ -514,7 +514,7 @@ struct Counts {
     /// The program's threads, each a worker of its own.
     thread_workers: std::collections::HashSet<u16>,
     /// The cells' names, from their `cell` events.
-    names: crate::scenario::CellNames,
+    names: crate::model::names::CellNames,
     /// The numbers of writes that are not both integers, by (cell, worker, seq).
     floats: std::collections::HashMap<(u16, u16, u32), (f64, f64)>,
 }

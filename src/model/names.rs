@@ -1,0 +1,176 @@
+//! What a run's shared cells and locks are called: a scenario's named by its parameters, a
+//! traced program's learnt from its `cell` and `lock_made` events.
+
+/// A shared cell's name, and whether elements are named by index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellName {
+    pub name: String,
+    pub array: bool,
+}
+
+/// The shared cells' names, by cell number: a scenario's from its parameters, a traced
+/// program's learnt from its `cell` events — and a traced program's locks', from its
+/// `lock_made` events.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CellNames {
+    cells: std::collections::BTreeMap<u16, CellName>,
+    /// By lock: its name (as a cell's is made), what it is and where it was made.
+    locks: std::collections::BTreeMap<u16, (String, String, String)>,
+}
+
+impl From<Vec<CellName>> for CellNames {
+    /// Names in cell order (cell 0 first).
+    fn from(names: Vec<CellName>) -> Self {
+        CellNames {
+            cells: (0..).zip(names).collect(),
+            locks: Default::default(),
+        }
+    }
+}
+
+/// What a made object is called: its variable's name, or else what it is and where it was
+/// made; a second of the same name (made again, by a function called twice) is `v #2`.
+fn unique_name<'a>(
+    others: impl Iterator<Item = &'a String>,
+    name: &str,
+    what: &str,
+    at: &str,
+) -> String {
+    let name = if name.is_empty() {
+        format!("{what}@{at}")
+    } else {
+        name.to_string()
+    };
+    let same = others
+        .filter(|n| n.split(" #").next() == Some(name.as_str()))
+        .count();
+    if same > 0 {
+        format!("{name} #{}", same + 1)
+    } else {
+        name
+    }
+}
+
+impl CellNames {
+    /// `Array('i')[3]`, `Value('d')`, `v`, or `cell 2[3]` for a cell without a name.
+    pub fn of(&self, cell: u16, index: u32) -> String {
+        match self.cells.get(&cell) {
+            Some(n) if n.array => format!("{}[{index}]", n.name),
+            Some(n) => n.name.clone(),
+            None => format!("cell {cell}[{index}]"),
+        }
+    }
+
+    /// The name, if the cell has one.
+    pub fn known(&self, cell: u16, index: u32) -> Option<String> {
+        self.cells.contains_key(&cell).then(|| self.of(cell, index))
+    }
+
+    /// The names in cell order.
+    pub fn iter(&self) -> impl Iterator<Item = &CellName> {
+        self.cells.values()
+    }
+
+    /// A traced program's lock's name (`l`, `Lock()@mine.py:7`), if its `lock_made` said.
+    pub fn lock(&self, lock: u16) -> Option<&str> {
+        self.locks.get(&lock).map(|l| l.0.as_str())
+    }
+
+    /// A traced program's lock as a screen names it: `Lock la`, `RLock v.get_lock()`, or
+    /// `Lock() at mine.py:7` for one its line gives no name.
+    pub fn lock_label(&self, lock: u16) -> Option<String> {
+        let (name, what, at) = self.locks.get(&lock)?;
+        Some(if name.contains('@') {
+            format!("{what} at {at}")
+        } else {
+            format!("{} {name}", what.trim_end_matches("()"))
+        })
+    }
+
+    /// Learns a cell's name from a `cell` event, or a lock's from a `lock_made` event: its
+    /// variable's, or else what it is and where it was made.
+    pub fn learn(&mut self, e: &crate::runtime::EventKind) {
+        use crate::runtime::EventKind;
+        match e {
+            EventKind::Cell {
+                cell,
+                name,
+                what,
+                at,
+            } => {
+                let others = self
+                    .cells
+                    .iter()
+                    .filter(|(c, _)| *c != cell)
+                    .map(|(_, n)| &n.name);
+                let name = unique_name(others, name, what, at);
+                let array = what.starts_with("Array") || what.starts_with("RawArray");
+                self.cells.insert(*cell, CellName { name, array });
+            }
+            EventKind::LockMade {
+                lock,
+                name,
+                what,
+                at,
+            } => {
+                let others = self
+                    .locks
+                    .iter()
+                    .filter(|(l, _)| *l != lock)
+                    .map(|(_, n)| &n.0);
+                let name = unique_name(others, name, what, at);
+                self.locks.insert(*lock, (name, what.clone(), at.clone()));
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_programs_cells_are_named_as_it_names_them() {
+        use crate::runtime::EventKind;
+        let made = |cell, name: &str, what: &str| EventKind::Cell {
+            cell,
+            name: name.into(),
+            what: what.into(),
+            at: "mine.py:3".into(),
+        };
+        let mut names = CellNames::default();
+        assert_eq!(names.of(257, 0), "cell 257[0]");
+        assert_eq!(names.known(257, 0), None);
+        names.learn(&made(257, "v", "Value('i')"));
+        names.learn(&made(258, "v", "Value('i')"));
+        names.learn(&made(259, "", "Array('i', 4)"));
+        assert_eq!(names.of(257, 0), "v");
+        assert_eq!(names.of(258, 0), "v #2", "made again elsewhere");
+        assert_eq!(names.of(259, 2), "Array('i', 4)@mine.py:3[2]");
+        assert_eq!(names.known(257, 0).as_deref(), Some("v"));
+        let lock = |lock, name: &str| EventKind::LockMade {
+            lock,
+            name: name.into(),
+            what: "Lock()".into(),
+            at: "mine.py:5".into(),
+        };
+        names.learn(&lock(257, "l"));
+        names.learn(&lock(258, "l"));
+        names.learn(&lock(259, ""));
+        assert_eq!(names.lock(257), Some("l"));
+        assert_eq!(
+            names.lock(258),
+            Some("l #2"),
+            "a lock's name is its own, not a cell's"
+        );
+        assert_eq!(names.lock(259), Some("Lock()@mine.py:5"));
+        assert_eq!(names.lock(260), None);
+        assert_eq!(names.lock_label(257).as_deref(), Some("Lock l"));
+        assert_eq!(
+            names.lock_label(259).as_deref(),
+            Some("Lock() at mine.py:5")
+        );
+        assert_eq!(names.of(257, 0), "v", "cells and locks are numbered apart");
+    }
+}
