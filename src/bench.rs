@@ -553,7 +553,7 @@ fn watch_run(params: crate::scenario::Params, keys: bool) -> Result<Watched, Run
     loop {
         crossbeam_channel::select! {
             recv(driver.rx) -> m => match m {
-                Ok(f @ (Feed::Event(_) | Feed::Open { .. } | Feed::OpenPython(_))) => {
+                Ok(f @ (Feed::Event(_) | Feed::Open(_))) => {
                     app.feed(f);
                     dirty = true;
                 }

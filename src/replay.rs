@@ -5,16 +5,16 @@
 use std::path::Path;
 
 use crate::app::Ended;
+use crate::model::about::About;
 use crate::runtime::Envelope;
 use crate::scenario::{self, Params};
 
 /// A recording: its events in time order and its summary.
 #[derive(Debug, Clone)]
 pub struct Recording {
-    pub scenario: usize,
-    pub params: Params,
-    /// A traced Python program's run (`mpviz python --json`): its screen is the program's.
-    pub python: Option<crate::app::PythonAbout>,
+    /// What the recorded run was: a scenario with the parameters its summary gives, or a
+    /// traced Python program (`mpviz python --json`).
+    pub about: About,
     pub events: Vec<Envelope>,
     pub summary: Option<serde_json::Value>,
 }
@@ -46,11 +46,8 @@ pub fn parse(text: &str) -> Result<Recording, String> {
     // Events of different workers were printed as they arrived; play them in time order.
     events.sort_by_key(|e| e.t_ns);
     if let Some(about) = python_run(summary.as_ref(), &events) {
-        let lock = scenario::index_of("lock").unwrap_or(0);
         return Ok(Recording {
-            scenario: lock,
-            params: scenario::default_params("lock").ok_or("no lock scenario")?,
-            python: Some(about),
+            about,
             events,
             summary,
         });
@@ -60,13 +57,11 @@ pub fn parse(text: &str) -> Result<Recording, String> {
         .and_then(|s| s["scenario"].as_str().map(str::to_string))
         .or_else(|| guess_scenario(&events))
         .ok_or("cannot tell which scenario was recorded (no summary line)")?;
-    let scenario = scenario::index_of(&name)
+    scenario::index_of(&name)
         .ok_or_else(|| format!("unknown scenario {name:?} in the recording"))?;
     let params = recorded_params(&name, summary.as_ref())?;
     Ok(Recording {
-        scenario,
-        params,
-        python: None,
+        about: params.about(),
         events,
         summary,
     })
@@ -107,10 +102,7 @@ fn recorded_params(name: &str, summary: Option<&serde_json::Value>) -> Result<Pa
 /// A traced Python program's recording (its summary says so, or, cut short before it, its
 /// processes were started by Python): the program, and its source — the tutorial's own when it
 /// is one of them, else the script's file if it is still there (a recording holds no source).
-fn python_run(
-    summary: Option<&serde_json::Value>,
-    events: &[Envelope],
-) -> Option<crate::app::PythonAbout> {
+fn python_run(summary: Option<&serde_json::Value>, events: &[Envelope]) -> Option<About> {
     use crate::runtime::EventKind as K;
     let said = summary.is_some_and(|s| s["source"] == "python");
     let seen = events
@@ -134,7 +126,7 @@ fn python_run(
         None => crate::export::files::read_text(Path::new(&script), 1 << 20, "a script")
             .unwrap_or_default(),
     };
-    Some(crate::app::PythonAbout { script, code })
+    Some(About::program(&script, code))
 }
 
 fn guess_scenario(events: &[Envelope]) -> Option<String> {
@@ -196,7 +188,7 @@ mod tests {
     #[test]
     fn a_recording_plays_forward_and_back() {
         let rec = parse(REC).expect("parses");
-        assert_eq!((rec.events.len(), rec.scenario), (5, 5));
+        assert_eq!((rec.events.len(), rec.about.scenario), (5, Some(5)));
         assert!(
             rec.events.windows(2).all(|w| w[0].t_ns <= w[1].t_ns),
             "sorted by time"
@@ -264,10 +256,16 @@ mod tests {
             r#""scenario":"lock","#,
             r#""scenario":"lock","params":{"--deltas":"2,5,7","--steps":"4"},"#,
         );
-        match parse(&rec).expect("parses").params {
-            Params::Lock(p) => assert_eq!((p.deltas.0, p.steps), (vec![2, 5, 7], Some(4))),
-            other => panic!("{other:?}"),
-        }
+        // The screen measures the replayed run against the recorded run's figures: three
+        // workers adding 2, 5 and 7 four times each.
+        let about = parse(&rec).expect("parses").about;
+        let target = crate::model::about::Target {
+            total: 56,
+            writes: 12,
+        };
+        assert_eq!(about.panel.lock_target(false), Some(target));
+        assert_eq!(about.panel.lock_target(true), Some(target));
+        assert_eq!(about.role(2, "unlocked", false), "v.value += 7");
     }
 
     #[test]

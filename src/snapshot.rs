@@ -91,19 +91,10 @@ pub fn save(
         .or_else(|| Format::from_path(path))
         .unwrap_or(Format::Svg);
     let theme = &THEMES[app.theme % THEMES.len()];
-    let title = match &app.run {
-        Some(r) if r.python.is_some() => {
-            format!(
-                "mpviz — python {}",
-                r.python.as_ref().map_or("", |p| p.script.as_str())
-            )
-        }
-        Some(r) => {
-            let info = &scenario::ALL[r.scenario];
-            format!("mpviz — §{} {}: {}", info.section, info.name, info.title)
-        }
-        None => "mpviz".to_string(),
-    };
+    let title = app
+        .run
+        .as_ref()
+        .map_or("mpviz".to_string(), |r| r.about.picture_title());
     let pic = Picture {
         title,
         frame: true,

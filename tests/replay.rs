@@ -34,7 +34,20 @@ fn replay_reproduces_the_live_final_screen() {
     // Live: the UI receives the events in the order they arrived, then the summary.
     let mut live = App::new(std::time::Duration::from_millis(250), 0);
     live.update(Msg::Resize(120, 40));
-    live.open_run(rec.scenario, rec.params.clone());
+    // The run as `mpviz lock --race-window-ms 20 --speed 4` opens it: the recording says the
+    // same of it.
+    let defaults = mpviz::scenario::default_params("lock").expect("lock");
+    let mut flags = mpviz::scenario::flags::to_flags(&defaults);
+    for f in &mut flags {
+        match f.name {
+            "--race-window-ms" => f.value = "20".into(),
+            "--speed" => f.value = "4".into(),
+            _ => {}
+        }
+    }
+    let params = mpviz::scenario::flags::from_flags("lock", &flags).expect("parameters");
+    assert_eq!(rec.about, params.about());
+    live.open_run(mpviz::scenario::index_of("lock").expect("lock"), params);
     let mut summary = None;
     for line in text.lines() {
         let v: serde_json::Value = serde_json::from_str(line).expect("json");
@@ -137,9 +150,10 @@ fn a_python_recording_replays_as_the_program() {
     );
     let text = String::from_utf8(out.stdout).expect("utf-8");
     let rec = parse(&text).expect("a valid recording");
-    let about = rec.python.clone().expect("a Python program's recording");
+    let about = rec.about.clone();
+    assert!(about.is_program(), "a Python program's recording");
     assert!(
-        about.code.contains("def job(v, n, l=None):"),
+        about.code.text.contains("def job(v, n, l=None):"),
         "its source, from its file"
     );
     let mut replayed = App::new(std::time::Duration::from_millis(250), 0);

@@ -17,6 +17,7 @@ use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
 };
 
+use crate::model::about::About;
 use crate::model::pause::Pauses;
 use crate::monitor::Sample;
 use crate::runtime::control::{MAX_PERMILLE, MIN_PERMILLE};
@@ -112,23 +113,11 @@ pub fn insert_by_time<T>(q: &mut VecDeque<T>, cap: usize, item: T, t: impl Fn(&T
     q.insert(at, item);
 }
 
-/// A traced Python program on screen instead of a scenario: what the screen says of it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PythonAbout {
-    /// The script as given.
-    pub script: String,
-    /// Its source, for the code pane.
-    pub code: String,
-}
-
 /// State of one scenario run on screen.
 #[derive(Debug, Clone)]
 pub struct RunState {
-    pub scenario: usize,
-    pub params: Params,
-    /// Set for a traced Python program: the screen shows it, not `scenario` (whose `params`
-    /// then only give the panels their defaults).
-    pub python: Option<PythonAbout>,
+    /// What the run is: its title, code, panel and the figures it is measured against.
+    pub about: About,
     pub t0: Option<u64>,
     pub now_ns: u64,
     /// When the workers were stopped: the clocks shown leave it out.
@@ -174,38 +163,39 @@ impl RunState {
         std::iter::once(&self.lock).chain(self.locks.of.values())
     }
 
-    pub fn new(scenario: usize, params: Params) -> Self {
-        let cells = params.cell_names();
-        let shared = match &params {
-            Params::Shared(p) => SharedView::new(
-                p.cells()
-                    .into_iter()
-                    .zip(params.cell_names().iter())
-                    .map(|(c, n)| SharedCell {
-                        name: n.name.clone(),
-                        values: c.init.clone(),
-                        last_writer: None,
-                        writes: 0,
-                    })
-                    .collect(),
-            ),
-            _ => SharedView::default(),
+    pub fn new(about: About) -> Self {
+        let shared = SharedView::new(
+            about
+                .segment
+                .iter()
+                .zip(about.cells.iter())
+                .map(|(values, n)| SharedCell {
+                    name: n.name.clone(),
+                    values: values.clone(),
+                    last_writer: None,
+                    writes: 0,
+                })
+                .collect(),
+        );
+        // A program's writes are traced one trace per value; a scenario's one per run.
+        let trace = if about.is_program() {
+            ValueTrace::by_cell()
+        } else {
+            ValueTrace::default()
         };
         RunState {
-            scenario,
-            params,
-            python: None,
+            cells: about.cells.clone(),
+            about,
             t0: None,
             now_ns: 0,
             pauses: Pauses::default(),
             phase: String::new(),
             phase_workers: Vec::new(),
             workers: WorkersState::default(),
-            trace: ValueTrace::default(),
+            trace,
             lock: LockTimeline::default(),
             locks: Default::default(),
             process: ProcessView::default(),
-            cells,
             lives: Lives::default(),
             queue: QueueView::default(),
             pool: PoolView::default(),
@@ -219,54 +209,22 @@ impl RunState {
         }
     }
 
-    /// A traced Python program's screen: its processes, each shared value's writes (one trace
-    /// per value), its locks' lanes and its events.
-    pub fn python(about: PythonAbout) -> Self {
-        let lock = scenario::index_of("lock").unwrap_or(0);
-        let params = scenario::default_params("lock").expect("the lock scenario exists");
-        RunState {
-            python: Some(about),
-            trace: ValueTrace::by_cell(),
-            cells: Default::default(),
-            ..RunState::new(lock, params)
-        }
+    pub fn name(&self) -> &'static str {
+        self.about.name
     }
 
-    pub fn name(&self) -> &'static str {
-        if self.python.is_some() {
-            return "python";
-        }
-        self.params.name()
+    /// A traced program's screen, not a scenario's.
+    pub fn is_program(&self) -> bool {
+        self.about.is_program()
     }
 
     /// What the worker about to be added does, in a few words.
     fn role(&self) -> String {
-        if self.python.is_some() {
-            // The script's own process first; the others until they say what they run (their
-            // first phase: the target's name).
-            return if self.workers.rows.is_empty() {
-                "__main__".into()
-            } else {
-                "python".into()
-            };
-        }
-        let k = self.phase_workers.len();
-        match &self.params {
-            Params::Process(p) => format!("job({}, {})", p.args.0, p.args.1),
-            Params::Queue(p) => format!("job(q), n={}", p.n),
-            Params::Compare(_) => self.phase.clone(),
-            Params::Pool(_) => "pool worker".into(),
-            Params::Shared(_) => format!("writer +{}", k + 1),
-            Params::Lock(p) => {
-                let d = p
-                    .deltas
-                    .0
-                    .get(k % p.deltas.0.len().max(1))
-                    .copied()
-                    .unwrap_or(1);
-                format!("v.value += {d}")
-            }
-        }
+        self.about.role(
+            self.phase_workers.len(),
+            &self.phase,
+            self.workers.rows.is_empty(),
+        )
     }
 
     pub fn on_event(&mut self, e: &Envelope) {
@@ -285,7 +243,7 @@ impl RunState {
         }
         // The role is worked out only for a new worker, not for every event.
         let role = match &e.kind {
-            EventKind::Spawned { method } if self.python.is_some() && method == "thread" => {
+            EventKind::Spawned { method } if self.is_program() && method == "thread" => {
                 Some("thread".to_string())
             }
             EventKind::Spawned { .. } => Some(self.role()),
@@ -293,7 +251,7 @@ impl RunState {
         };
         self.workers.on_event(e, || role.unwrap_or_default());
         // A Python process or thread is named by what it runs, once it says.
-        if self.python.is_some()
+        if self.is_program()
             && let EventKind::Phase { name } = &e.kind
             && let Some(r) = self.workers.get_mut(e.worker)
             && (r.role == "python" || r.role == "thread")
@@ -309,8 +267,7 @@ impl RunState {
         }
         if let Some(a) = self.activity_of(e)
             && a != self.activity
-            && crate::scenario::code::line_for(crate::scenario::code::python(self.name()), a)
-                .is_some()
+            && crate::scenario::code::line_for(&self.about.code.text, a).is_some()
         {
             self.activity = a.to_string();
         }
@@ -425,6 +382,9 @@ pub struct App {
     pub form: Option<form::Form>,
     /// Parameters chosen in the form, per scenario, used by later starts.
     chosen: Vec<Option<Params>>,
+    /// The scenario and parameters of the run this app started and shows (run again, or
+    /// edited, it keeps them); none for a program or a recording.
+    shown: Option<(usize, Params)>,
     pub refresh: Duration,
     pub size: (u16, u16),
     pub quit: bool,
@@ -452,6 +412,7 @@ impl App {
             steering: crate::source::Steering::LIVE,
             form: None,
             chosen: vec![None; scenario::ALL.len()],
+            shown: None,
             refresh,
             size: (80, 24),
             quit: false,
@@ -505,13 +466,30 @@ impl App {
 
     /// Shows scenario `i` with `params` as a run (the caller starts the run itself).
     pub fn open_run(&mut self, i: usize, params: Params) {
-        self.show(RunState::new(i, params));
+        self.show(RunState::new(params.about()));
+        self.shown = Some((i, params));
         self.selected = i;
     }
 
-    /// Opens the run screen for a traced Python program.
-    pub fn open_python(&mut self, about: PythonAbout) {
-        self.show(RunState::python(about));
+    /// Opens the run screen for a run a source describes (a traced program, a recording).
+    pub fn open(&mut self, about: About) {
+        if let Some(i) = about.scenario {
+            self.selected = i;
+        }
+        self.show(RunState::new(about));
+        self.shown = None;
+    }
+
+    /// The parameters scenario `i` starts (or is edited) with: the form's, else those of its
+    /// run on screen, else the tutorial's as the UI plays them.
+    fn params_for(&self, i: usize) -> Option<Params> {
+        match (&self.chosen[i], &self.shown) {
+            (Some(p), _) => Some(p.clone()),
+            (None, Some((shown, p))) if *shown == i => Some(p.clone()),
+            _ => Some(visible_defaults(scenario::default_params(
+                scenario::ALL.get(i)?.name,
+            )?)),
+        }
     }
 
     fn show(&mut self, run: RunState) {
@@ -524,13 +502,7 @@ impl App {
     }
 
     fn start(&mut self, i: usize) -> Option<Command> {
-        let name = scenario::ALL.get(i)?.name;
-        let params = match (&self.chosen[i], &self.run) {
-            (Some(p), _) => p.clone(),
-            // Restarting keeps the parameters of the run on screen.
-            (None, Some(r)) if r.scenario == i => r.params.clone(),
-            _ => visible_defaults(scenario::default_params(name)?),
-        };
+        let params = self.params_for(i)?;
         // Say once, at the start, how the UI's pace differs from the tutorial's and how to
         // get the tutorial's back.
         self.notice = params.pacing().map(|p| p.long);
@@ -756,14 +728,10 @@ impl App {
             }
             KeyCode::Char('e') if self.steering.edit => {
                 let i = match (&self.screen, &self.run) {
-                    (Screen::Run, Some(r)) => r.scenario,
+                    (Screen::Run, Some(r)) => r.about.scenario.unwrap_or(self.selected),
                     _ => self.selected,
                 };
-                let params = match (&self.chosen[i], &self.run) {
-                    (Some(p), _) => p.clone(),
-                    (None, Some(r)) if r.scenario == i => r.params.clone(),
-                    _ => visible_defaults(scenario::default_params(scenario::ALL[i].name)?),
-                };
+                let params = self.params_for(i)?;
                 self.form = Some(form::Form::new(i, &params));
                 None
             }
@@ -826,7 +794,7 @@ impl App {
                 running.then_some(Command::Stop)
             }
             // A Python program runs again as it is (its source restarts it).
-            KeyCode::Char('r') if self.run.as_ref().is_some_and(|r| r.python.is_some()) => {
+            KeyCode::Char('r') if self.run.as_ref().is_some_and(|r| r.is_program()) => {
                 Some(Command::Restart)
             }
             KeyCode::Char('r') => self.start(self.selected),

@@ -3,6 +3,7 @@
 //! UI's state, the headless report and the exporters alike. Depends only on the event types:
 //! no scenario, no terminal, no system call.
 
+pub mod about;
 pub mod lock;
 pub mod lost;
 pub mod names;

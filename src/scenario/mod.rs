@@ -514,6 +514,80 @@ impl Params {
         names.into()
     }
 
+    /// What the screen says of a run made with these parameters: its title and code, the
+    /// figures its panel measures the run against, what its workers are called.
+    pub fn about(&self) -> crate::model::about::About {
+        use crate::model::about::{About, Code, Panel, Roles, Subject, Target};
+        let name = self.name();
+        let index = index_of(name);
+        let info = &ALL[index.unwrap_or(0)];
+        let panel = match self {
+            Params::Process(p) => Panel::Process { args: p.args },
+            Params::Queue(p) => Panel::Queue {
+                exact: compare::exact_sum(p.n) as i128 * p.workers as i128,
+            },
+            Params::Compare(_) => Panel::Compare,
+            Params::Pool(p) => Panel::Pool {
+                apply_arg: p.apply_arg,
+            },
+            Params::Shared(p) => Panel::Shared {
+                writes: p.workers as usize * p.steps as usize,
+            },
+            Params::Lock(p) => {
+                let target = |locked| {
+                    let steps = p.steps_for(locked);
+                    Target {
+                        total: p.deltas.0.iter().map(|d| *d as i128 * steps as i128).sum(),
+                        writes: steps as usize * p.deltas.0.len(),
+                    }
+                };
+                Panel::Lock {
+                    unlocked: target(false),
+                    locked: target(true),
+                }
+            }
+        };
+        let roles = match self {
+            Params::Process(p) => Roles::Cycle(vec![format!("job({}, {})", p.args.0, p.args.1)]),
+            Params::Queue(p) => Roles::Cycle(vec![format!("job(q), n={}", p.n)]),
+            Params::Compare(_) => Roles::Phase,
+            Params::Pool(_) => Roles::Cycle(vec!["pool worker".into()]),
+            Params::Shared(p) => Roles::Cycle(
+                (1..=p.workers.max(1))
+                    .map(|k| format!("writer +{k}"))
+                    .collect(),
+            ),
+            Params::Lock(p) if p.deltas.0.is_empty() => Roles::Cycle(vec!["v.value += 1".into()]),
+            Params::Lock(p) => Roles::Cycle(
+                p.deltas
+                    .0
+                    .iter()
+                    .map(|d| format!("v.value += {d}"))
+                    .collect(),
+            ),
+        };
+        About {
+            name,
+            scenario: index,
+            subject: Subject::Scenario {
+                section: info.section,
+                title: info.title,
+            },
+            code: Code {
+                path: format!("assets/python/mp_{name}.py"),
+                text: code::python(name).to_string(),
+            },
+            panel,
+            roles,
+            pace: self.pacing().map(|p| p.short),
+            cells: self.cell_names(),
+            segment: match self {
+                Params::Shared(p) => p.cells().into_iter().map(|c| c.init).collect(),
+                _ => Vec::new(),
+            },
+        }
+    }
+
     /// How these parameters pace the run differently from the tutorial, if they do.
     pub fn pacing(&self) -> Option<Pacing> {
         match self {

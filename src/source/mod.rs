@@ -12,20 +12,15 @@ use std::time::Instant;
 
 use crossbeam_channel::Receiver;
 
-use crate::app::{App, Command, Ended, Msg, PythonAbout, ReplayStatus};
+use crate::app::{App, Command, Ended, Msg, ReplayStatus};
+use crate::model::about::About;
 use crate::runtime::Envelope;
-use crate::scenario::Params;
 
 /// One item of a source's stream.
 #[derive(Debug, Clone)]
 pub enum Feed {
-    /// A run starts (again): the screen is made anew for it.
-    Open {
-        scenario: usize,
-        params: Params,
-    },
-    /// A traced Python program starts (again).
-    OpenPython(PythonAbout),
+    /// A run starts (again): the screen is made anew for it, as the run is described.
+    Open(Box<About>),
     Event(Envelope),
     /// The run is over: its summary, or why it failed.
     Ended(Result<Ended, String>),
@@ -39,8 +34,7 @@ pub trait Sink {
 impl Sink for App {
     fn feed(&mut self, f: Feed) {
         match f {
-            Feed::Open { scenario, params } => self.open_run(scenario, params),
-            Feed::OpenPython(about) => self.open_python(about),
+            Feed::Open(about) => self.open(*about),
             Feed::Event(e) => {
                 self.update(Msg::Event(e));
             }

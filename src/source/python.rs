@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, SendTimeoutError, bounded};
 
 use super::{Feed, Sink, Source, Steering};
-use crate::app::{Command, Ended, PythonAbout};
+use crate::app::{Command, Ended};
+use crate::model::about::About;
 use crate::python::{Control, PythonRun};
 use crate::runtime::clock::now_ns;
 use crate::runtime::{Envelope, EventKind};
@@ -31,16 +32,14 @@ pub struct PythonSource {
 
 impl PythonSource {
     /// What the screen says of the program: its name and its source.
-    pub fn about(what: &PythonRun) -> PythonAbout {
-        PythonAbout {
-            script: what.script.display().to_string(),
-            // The tutorial's program is carried in mpviz; a user's is read from its file.
-            code: match what.embedded {
-                Some(text) => text.to_string(),
-                None => crate::export::files::read_text(&what.script, 1 << 20, "a script")
-                    .unwrap_or_default(),
-            },
-        }
+    pub fn about(what: &PythonRun) -> About {
+        // The tutorial's program is carried in mpviz; a user's is read from its file.
+        let code = match what.embedded {
+            Some(text) => text.to_string(),
+            None => crate::export::files::read_text(&what.script, 1 << 20, "a script")
+                .unwrap_or_default(),
+        };
+        About::program(&what.script.display().to_string(), code)
     }
 
     /// Starts the program (its screen is opened by the first item of the feed), its sleeps
@@ -50,7 +49,7 @@ impl PythonSource {
         let control = Arc::new(Control::default());
         control.steer.set_interval(permille as f64 / 1000.0);
         control.steer.set_gates(gates);
-        let _ = tx.send(Feed::OpenPython(Self::about(&what)));
+        let _ = tx.send(Feed::Open(Box::new(Self::about(&what))));
         let (c, run, failed) = (control.clone(), what.clone(), tx.clone());
         let thread = std::thread::Builder::new().spawn(move || {
             let send = |mut m: Feed| loop {

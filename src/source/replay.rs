@@ -77,13 +77,7 @@ impl Player {
 
     /// Opens the run screen for this recording, from its first event.
     pub fn open(&mut self, sink: &mut dyn Sink) {
-        match &self.rec.python {
-            Some(about) => sink.feed(Feed::OpenPython(about.clone())),
-            None => sink.feed(Feed::Open {
-                scenario: self.rec.scenario,
-                params: self.rec.params.clone(),
-            }),
-        }
+        sink.feed(Feed::Open(Box::new(self.rec.about.clone())));
         self.pos = 0;
         self.ended_sent = false;
     }

@@ -12,7 +12,7 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::panel;
 use super::theme::Theme;
 use crate::app::RunState;
-use crate::scenario::code::{line_for, python, split_marker};
+use crate::scenario::code::{line_for, split_marker};
 
 pub struct CodePane<'a> {
     pub run: &'a RunState,
@@ -54,15 +54,13 @@ fn marker(ids: &[u16]) -> String {
 impl Widget for CodePane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let t = self.theme;
-        let name = self.run.name();
-        let (code, title) = match &self.run.python {
-            Some(py) => (py.code.as_str(), format!(" {} ", py.script)),
-            None => (python(name), format!(" assets/python/mp_{name}.py ")),
-        };
+        let program = self.run.is_program();
+        let code = self.run.about.code.text.as_str();
+        let title = format!(" {} ", self.run.about.code.path);
         // A traced program says where its processes are; a scenario's line is the one its
         // activity names.
         let marks = processes_by_line(self.run);
-        let current = if self.run.python.is_some() {
+        let current = if program {
             self.run
                 .line
                 .map(|l| (l as usize).saturating_sub(1))
@@ -80,7 +78,7 @@ impl Widget for CodePane<'_> {
         let top = current
             .map_or(0, |c| c.saturating_sub(h / 3))
             .min(total.saturating_sub(h));
-        let wide = self.run.python.is_some();
+        let wide = program;
         let lines: Vec<Line> = code
             .lines()
             .enumerate()

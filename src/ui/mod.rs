@@ -21,7 +21,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 
 use crate::app::workers::WorkerState;
 use crate::app::{App, RunState, Screen, layout};
-use crate::scenario;
+use crate::model::about::Subject;
 use theme::{THEMES, Theme};
 
 /// The smallest terminal the screens are laid out for.
@@ -87,12 +87,11 @@ pub fn panel<'a>(title: impl Into<Line<'a>>, theme: &Theme) -> Block<'a> {
 }
 
 fn header(app: &App, run: &RunState, theme: &Theme) -> Line<'static> {
-    let info = &scenario::ALL[run.scenario];
     let state = match &run.ended {
         None if app.paused => Span::styled(" PAUSED ", theme.bad),
         None => Span::styled(" running ", theme.good),
         // A program of the user's makes no claims to check.
-        Some(Ok(e)) if e.ok && run.python.is_some() => Span::styled(" done ", theme.good),
+        Some(Ok(e)) if e.ok && run.is_program() => Span::styled(" done ", theme.good),
         Some(Ok(e)) if e.ok && e.claims.iter().all(|c| c.holds) => {
             Span::styled(" done: as the tutorial says ", theme.good)
         }
@@ -123,15 +122,17 @@ fn header(app: &App, run: &RunState, theme: &Theme) -> Line<'static> {
     };
     let wide = app.size.0 >= 120;
     let mut spans = vec![Span::styled(" mpviz ", theme.accent)];
-    match &run.python {
-        Some(py) => spans.push(Span::styled(format!("python {} ", py.script), theme.title)),
-        None => {
+    match &run.about.subject {
+        Subject::Program { script } => {
+            spans.push(Span::styled(format!("python {script} "), theme.title))
+        }
+        Subject::Scenario { section, title } => {
             spans.push(Span::styled(
-                format!("§{} {} ", info.section, info.name),
+                format!("§{section} {} ", run.name()),
                 theme.title,
             ));
             if wide {
-                spans.push(Span::styled(format!("— {} ", info.title), theme.text));
+                spans.push(Span::styled(format!("— {title} "), theme.text));
             }
         }
     }
@@ -182,10 +183,10 @@ fn header(app: &App, run: &RunState, theme: &Theme) -> Line<'static> {
         spans.push(Span::styled(format!("  {}", run.phase), theme.dim));
     }
     // Where the UI plays the scenario at its own pace, say so while there is room.
-    if let Some(p) = run.params.pacing().filter(|_| run.python.is_none()) {
+    if let Some(pace) = &run.about.pace {
         let used: usize = spans.iter().map(|s| s.width()).sum();
-        if used + p.short.chars().count() + 2 <= app.size.0 as usize {
-            spans.push(Span::styled(format!("  {}", p.short), theme.accent));
+        if used + pace.chars().count() + 2 <= app.size.0 as usize {
+            spans.push(Span::styled(format!("  {pace}"), theme.accent));
         }
     }
     Line::from(spans)

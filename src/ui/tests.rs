@@ -964,10 +964,10 @@ fn a_click_on_a_worker_shows_its_details_and_the_wheel_scrolls_the_panel_under_i
 fn program_screen(events: Vec<(u16, u64, EventKind)>, w: u16, h: u16) -> String {
     let mut app = App::new(std::time::Duration::from_millis(250), 0);
     app.update(Msg::Resize(w, h));
-    app.open_python(crate::app::PythonAbout {
-        script: "mine.py".into(),
-        code: "print('hi')\n".into(),
-    });
+    app.open(crate::model::about::About::program(
+        "mine.py",
+        "print('hi')\n".into(),
+    ));
     for worker in 1..=3 {
         let spawned = EventKind::Spawned {
             method: "python".into(),

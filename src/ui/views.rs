@@ -10,7 +10,8 @@ use super::panel;
 use super::theme::{Theme, glyph};
 use super::trace::{LockLanes, TracePlot};
 use crate::app::{App, RunState};
-use crate::scenario::{Params, shared};
+use crate::model::about::Panel;
+use crate::scenario::shared;
 
 pub struct ScenarioPanel<'a> {
     pub app: &'a App,
@@ -46,46 +47,33 @@ impl Widget for ScenarioPanel<'_> {
             }
             None => area,
         };
-        if run.python.is_some() {
+        match &run.about.panel {
             // Chosen from what the program does.
-            return super::program::ProgramPanel { run, theme: t }.render(area, buf);
-        }
-        match &run.params {
-            Params::Lock(p) => lock_view(run, Some(p), area, buf, t),
-            Params::Queue(_) => queue_view(run, area, buf, t),
-            Params::Pool(_) => pool_view(run, area, buf, t),
-            Params::Compare(_) => compare_view(run, area, buf, t),
-            Params::Shared(_) => shared_view(run, area, buf, t),
-            Params::Process(p) => process_view(run, p, area, buf, t),
+            Panel::Program => super::program::ProgramPanel { run, theme: t }.render(area, buf),
+            Panel::Lock { .. } => lock_view(run, area, buf, t),
+            Panel::Queue { exact } => queue_view(run, *exact, area, buf, t),
+            Panel::Pool { apply_arg } => pool_view(run, *apply_arg, area, buf, t),
+            Panel::Compare => compare_view(run, area, buf, t),
+            Panel::Shared { writes } => shared_view(run, *writes, area, buf, t),
+            Panel::Process { args } => process_view(run, *args, area, buf, t),
         }
     }
 }
 
 /// A run of the counter, scaled to the exact total and the number of writes it will reach.
-fn lock_plot<'a>(
-    r: &'a crate::app::trace::TraceRun,
-    p: &crate::scenario::lock::Params,
-    t: &'a Theme,
-) -> TracePlot<'a> {
-    let steps = p
-        .steps_for(crate::runtime::Stage::of(&r.mode) == Some(crate::runtime::Stage::Locked))
-        as i128;
+fn lock_plot<'a>(r: &'a crate::app::trace::TraceRun, panel: &Panel, t: &'a Theme) -> TracePlot<'a> {
+    let locked = crate::runtime::Stage::of(&r.mode) == Some(crate::runtime::Stage::Locked);
+    let target = panel.lock_target(locked);
     TracePlot {
         run: r,
         theme: t,
-        target: Some(p.deltas.0.iter().map(|d| *d as i128 * steps).sum()),
-        writes: Some(steps as usize * p.deltas.0.len()),
+        target: target.map(|g| g.total),
+        writes: target.map(|g| g.writes),
         label: None,
     }
 }
 
-fn lock_view(
-    run: &RunState,
-    p: Option<&crate::scenario::lock::Params>,
-    area: Rect,
-    buf: &mut Buffer,
-    t: &Theme,
-) {
+fn lock_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
     let lanes_h = (run.lock.lanes.len() as u16 + run.lock.waiting.len() as u16 + 3).clamp(4, 9);
     // Once the run is over, what to notice: the tutorial's claims beside this run's figures,
     // between the plots and the lanes — or in the lanes' place where the screen is short.
@@ -126,16 +114,7 @@ fn lock_view(
             .block(panel(" What to notice ", t))
             .render(n, buf);
     }
-    let plot = |r| match p {
-        Some(p) => lock_plot(r, p, t),
-        None => TracePlot {
-            run: r,
-            theme: t,
-            target: None,
-            writes: None,
-            label: None,
-        },
-    };
+    let plot = |r| lock_plot(r, &run.about.panel, t);
 
     match run.trace.runs.as_slice() {
         [] => Paragraph::new("waiting for the first write…")
@@ -163,13 +142,7 @@ fn lock_view(
 }
 
 /// The child's life, stage by stage, each with its time once it has happened.
-fn process_view(
-    run: &RunState,
-    p: &crate::scenario::process::Params,
-    area: Rect,
-    buf: &mut Buffer,
-    t: &Theme,
-) {
+fn process_view(run: &RunState, (a, b): (i64, i64), area: Rect, buf: &mut Buffer, t: &Theme) {
     let v = &run.process;
     let t0 = v.spawned_ns.unwrap_or(0);
     let at = |ns: Option<u64>| match ns {
@@ -180,7 +153,6 @@ fn process_view(
         None => Span::styled(format!("{:>11}  ", "…"), t.dim),
     };
     let stage = |done: bool, text: String| Span::styled(text, if done { t.text } else { t.dim });
-    let (a, b) = p.args;
     let child = v.child_pid.map_or("…".to_string(), |c| c.to_string());
     let mut lines = vec![
         Line::from(vec![
@@ -253,12 +225,8 @@ fn process_view(
         .render(area, buf);
 }
 
-fn queue_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
+fn queue_view(run: &RunState, exact: i128, area: Rect, buf: &mut Buffer, t: &Theme) {
     let q = &run.queue;
-    let exact = match &run.params {
-        Params::Queue(p) => crate::scenario::compare::exact_sum(p.n) as i128 * p.workers as i128,
-        _ => 0,
-    };
     let mut lines = vec![Line::from(vec![
         Span::styled(
             format!("{} put, {} in flight, ", q.items.len(), q.in_flight()),
@@ -366,7 +334,7 @@ pub fn pool_tasks(run: &RunState, rows: usize, t: &Theme) -> Vec<Line<'static>> 
     lines
 }
 
-fn pool_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
+fn pool_view(run: &RunState, arg: i64, area: Rect, buf: &mut Buffer, t: &Theme) {
     let pool = &run.pool;
     let block = panel(format!(" Pool — {} ", pool.phase), t);
     let inner = block.inner(area);
@@ -378,10 +346,6 @@ fn pool_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
             format!("map → {}", short_list(&e.details["map"])),
             t.good,
         ));
-        let arg = match &run.params {
-            Params::Pool(p) => p.apply_arg,
-            _ => 0,
-        };
         lines.push(Line::styled(
             format!(
                 "apply_async(job, ({arg},)).get() → {}",
@@ -485,7 +449,7 @@ fn compare_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
         .render(area, buf);
 }
 
-fn shared_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
+fn shared_view(run: &RunState, writes: usize, area: Rect, buf: &mut Buffer, t: &Theme) {
     let mut lines = vec![Line::styled(
         "cell                      value(s)                       last writer  writes",
         t.dim,
@@ -543,15 +507,11 @@ fn shared_view(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
         .render(table, buf);
     // The first Value's writes, by writer, when there is room to draw them.
     if let (Some(r), true) = (run.trace.runs.last(), trace.height >= 6) {
-        let writes = match &run.params {
-            Params::Shared(p) => Some(p.workers as usize * p.steps as usize),
-            _ => None,
-        };
         TracePlot {
             run: r,
             theme: t,
             target: None,
-            writes,
+            writes: Some(writes),
             label: None,
         }
         .render(trace, buf);
