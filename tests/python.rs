@@ -267,14 +267,17 @@ fn is_keeper(pid: i32) -> bool {
 
 /// The UI on a real CPython run, in a pseudo-terminal: every process listed, each Value's
 /// trace and the lock's lanes drawn from the probe's events, pause stops the program's
-/// processes, `r` runs it again, and quitting in the middle leaves nothing.
+/// processes, `r` runs it again, and quitting in the middle leaves nothing; the session's
+/// recording is the program's screen from its first frame.
 #[test]
 fn the_ui_shows_a_python_run_and_quitting_leaves_nothing() {
     if !common::python_here() {
         return;
     }
     let ticks = fixture("ticks.py");
-    let mut s = common::pty::Session::start(&["python", &ticks]);
+    let cast = std::env::temp_dir().join(format!("mpviz-py-ui-{}.cast", std::process::id()));
+    let mut s =
+        common::pty::Session::start(&["python", "--record", &cast.to_string_lossy(), &ticks]);
     s.wait_for("the first writes", |t| {
         t.contains("v: ") && t.contains(" running ")
     });
@@ -323,6 +326,20 @@ fn the_ui_shows_a_python_run_and_quitting_leaves_nothing() {
     assert!(
         mpviz::python::run_dirs_of(s.pid as u32).is_empty(),
         "no run directory left"
+    );
+    let rec = std::fs::read_to_string(&cast).expect("the UI recorded a cast");
+    let _ = std::fs::remove_file(&cast);
+    let first: serde_json::Value = rec
+        .lines()
+        .nth(1)
+        .and_then(|l| serde_json::from_str(l).ok())
+        .expect("a first frame");
+    let first = first[2].as_str().unwrap_or_default();
+    assert!(
+        first.contains("python")
+            && first.contains("ticks.py")
+            && !first.contains("multiprocessing made visible"),
+        "the first frame is the program's: {first:?}"
     );
 }
 

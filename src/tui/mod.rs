@@ -259,6 +259,9 @@ pub fn run(opts: UiOptions) -> std::io::Result<()> {
             opts.speed_permille,
             false,
         )));
+        // Its screen, put first on its feed before it starts: the first frame (a recording's
+        // first too) is the program's, not the picker's.
+        s.pull(Instant::now(), 1);
     } else if let Some(rec) = opts.replay {
         let mut p = Player::new(rec);
         p.open(&mut s.app);
