@@ -77,13 +77,18 @@ impl CellNames {
     }
 
     /// A traced program's lock as a screen names it: `Lock la`, `RLock v.get_lock()`, or
-    /// `Lock() at mine.py:7` for one its line gives no name.
+    /// `Lock() at mine.py:7` for one its line gives no name — and `lock` alone for a `Lock`
+    /// its program calls `lock` (not `Lock lock`).
     pub fn lock_label(&self, lock: u16) -> Option<String> {
         let (name, what, at) = self.locks.get(&lock)?;
+        let kind = what.trim_end_matches("()");
+        let base = name.split(" #").next().unwrap_or(name);
         Some(if name.contains('@') {
             format!("{what} at {at}")
+        } else if base.eq_ignore_ascii_case(kind) {
+            name.clone()
         } else {
-            format!("{} {name}", what.trim_end_matches("()"))
+            format!("{kind} {name}")
         })
     }
 
@@ -172,5 +177,10 @@ mod tests {
             Some("Lock() at mine.py:5")
         );
         assert_eq!(names.of(257, 0), "v", "cells and locks are numbered apart");
+        // A lock called what it is is not named twice.
+        names.learn(&lock(260, "lock"));
+        names.learn(&lock(261, "lock"));
+        assert_eq!(names.lock_label(260).as_deref(), Some("lock"));
+        assert_eq!(names.lock_label(261).as_deref(), Some("lock #2"));
     }
 }
