@@ -99,6 +99,10 @@ pub struct QueueView {
     /// Items not yet taken, by who put them and what (`Num` as its bits): each get finds its
     /// put at once, so a recording of 100 000 gets is not matched in quadratic time.
     waiting: std::collections::HashMap<(u16, NumKey), std::collections::VecDeque<usize>>,
+    /// Gets whose put has not arrived yet, by the same key, with when they got it: processes
+    /// send their events each on its own stream, so a consumer's get can come before the
+    /// producer's put it took.
+    early: std::collections::HashMap<(u16, NumKey), std::collections::VecDeque<u64>>,
 }
 
 /// A queue item's value as a hashable key.
@@ -123,25 +127,30 @@ impl QueueView {
     pub fn on_event(&mut self, e: &Envelope) {
         match &e.kind {
             EventKind::QueuePut { value } => {
-                self.waiting
-                    .entry((e.worker, value.into()))
-                    .or_default()
-                    .push_back(self.items.len());
+                let key = (e.worker, NumKey::from(value));
+                let got_ns = self.early.get_mut(&key).and_then(|q| q.pop_front());
+                if got_ns.is_none() {
+                    self.waiting
+                        .entry(key)
+                        .or_default()
+                        .push_back(self.items.len());
+                }
                 self.items.push(QueueItem {
                     from: e.worker,
                     value: value.clone(),
                     put_ns: e.t_ns,
-                    got_ns: None,
+                    got_ns,
                 });
             }
             EventKind::QueueGet { from, value } => {
-                if let Some(i) = self
-                    .waiting
-                    .get_mut(&(*from, value.into()))
-                    .and_then(|q| q.pop_front())
-                    && let Some(item) = self.items.get_mut(i)
-                {
-                    item.got_ns = Some(e.t_ns);
+                let key = (*from, NumKey::from(value));
+                match self.waiting.get_mut(&key).and_then(|q| q.pop_front()) {
+                    Some(i) => {
+                        if let Some(item) = self.items.get_mut(i) {
+                            item.got_ns = Some(e.t_ns);
+                        }
+                    }
+                    None => self.early.entry(key).or_default().push_back(e.t_ns),
                 }
             }
             _ => {}
@@ -369,6 +378,26 @@ mod tests {
         ));
         assert_eq!((q.in_flight(), q.sum()), (1, 5));
         assert_eq!(q.items[1].got_ns, Some(3));
+    }
+
+    #[test]
+    fn a_get_that_arrives_before_its_put_is_not_lost() {
+        // A consumer's stream can bring its get before the producer's brings the put.
+        let mut q = QueueView::default();
+        let none = || crate::runtime::Item::Text("None".into());
+        q.on_event(&ev(
+            3,
+            20,
+            EventKind::QueueGet {
+                from: 2,
+                value: none(),
+            },
+        ));
+        q.on_event(&ev(2, 10, EventKind::QueuePut { value: none() }));
+        q.on_event(&ev(3, 30, EventKind::QueuePut { value: none() }));
+        assert_eq!(q.in_flight(), 1, "only the second None is still queued");
+        assert_eq!(q.items[0].got_ns, Some(20));
+        assert_eq!(q.items[1].got_ns, None);
     }
 
     #[test]
