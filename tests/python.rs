@@ -250,6 +250,14 @@ fn the_pools_tasks_are_seen_with_their_workers_and_the_bad_call_in_pythons_words
             ends.iter().any(|e| e["ok"] == false && e["error"] == words),
             "{method}: {ends:?}"
         );
+        // Each apply_async is named as the call Python makes.
+        let mut calls: Vec<&str> = starts
+            .iter()
+            .filter_map(|e| e["call"].as_str())
+            .filter(|c| *c != "job")
+            .collect();
+        calls.sort_unstable();
+        assert_eq!(calls, ["job(2)", "job(2, 3, 4)"], "{method}");
         // Tasks ran in the pool's two workers, not in the script's process.
         assert!(
             starts.iter().all(|e| e["worker"].as_u64() != Some(1)),

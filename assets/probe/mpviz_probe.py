@@ -1119,14 +1119,25 @@ class _TaskTap(object):
         job, i, func, args, kwds = task
         if func is getattr(self._pool, "_helper_reraises_exception", None):
             return task
-        return (job, i, _traced_task(self._pool, job, i, func, args), args, kwds)
+        return (job, i, _traced_task(self._pool, job, i, func, args, kwds), args, kwds)
 
 
 def _name_of(f):
     return getattr(f, "__name__", None) or repr(f)[:60]
 
 
-def _traced_task(pool_mod, job, i, func, args):
+def _call_words(func, args, kwds):
+    """`square(6)`, `job(2, 3, 4)`, `f(x=1)`: a task's call as Python writes it (the
+    arguments' reprs, cut short)."""
+    try:
+        words = [repr(a)[:60] for a in args]
+        words += ["%s=%s" % (k, repr(v)[:60]) for k, v in (kwds or {}).items()]
+    except Exception:  # a repr of the user's that fails: the call is still named
+        words = ["…"]
+    return ("%s(%s)" % (_name_of(func), ", ".join(words)))[:120]
+
+
+def _traced_task(pool_mod, job, i, func, args, kwds=None):
     task = ((job & 0xFFFF) << 16) | (i & 0xFFFF)
     # map's chunks: mapstar((fn, chunk)), the chunk a tuple of the values.
     packed = args[0] if len(args) == 1 else None
@@ -1137,7 +1148,7 @@ def _traced_task(pool_mod, job, i, func, args):
         call, count = _name_of(fn), len(chunk)
         body = fn
     else:
-        call = ("%s%r" % (_name_of(func), tuple(args)))[:120]
+        call = _call_words(func, args, kwds)
         first, count = 0, 1
         body = func
 
