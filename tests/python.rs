@@ -456,8 +456,27 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
         let exits = out.events("exit");
         let child_exit = |code: i64| exits.iter().any(|e| e["worker"] != 1 && e["code"] == code);
         match script {
-            // The script's process and the executor's two workers.
-            "executor.py" => assert_eq!(s["processes"], 3, "{what}: {s}"),
+            // The script's process and the executor's two workers; each call item it puts on
+            // its queue is got once, in another process, as the same words (no address).
+            "executor.py" => {
+                assert_eq!(s["processes"], 3, "{what}: {s}");
+                let words = |kind: &str| {
+                    let mut w: Vec<String> = out
+                        .events(kind)
+                        .iter()
+                        .map(|e| e["value"].to_string())
+                        .collect();
+                    w.sort_unstable();
+                    w
+                };
+                let puts = words("queue_put");
+                assert!(!puts.is_empty(), "{what}");
+                assert!(
+                    puts.iter().all(|w| !w.contains(" at 0x")),
+                    "{what}: {puts:?}"
+                );
+                assert_eq!(words("queue_get"), puts, "{what}");
+            }
             // The manager's server and three children.
             "manager.py" => assert_eq!(s["processes"], 5, "{what}: {s}"),
             // Two children, each with a grandchild that writes the Value under its lock; what

@@ -1089,10 +1089,20 @@ def _wrap_queues(queues):
 
 
 def _value_of(obj):
-    """An item as mpviz shows it: a number as such, anything else as its repr (cut)."""
+    """An item as mpviz shows it: a number as such, anything else as its repr (cut) without
+    the addresses a default repr gives (`<_CallItem object>`): the getter's copy lives at
+    another address than the putter's, and the item is matched to its put by these words."""
     if type(obj) in (int, float) and obj == obj and obj not in (float("inf"), float("-inf")):
         return obj
-    return repr(obj)[:200]
+    text = repr(obj)
+    at = text.find(" at 0x")
+    while at >= 0:
+        end = at + 6
+        while end < len(text) and text[end] in "0123456789abcdefABCDEF":
+            end += 1
+        text = text[:at] + text[end:]
+        at = text.find(" at 0x", at)
+    return text[:200]
 
 
 # ---- pools ---------------------------------------------------------------------------------

@@ -91,6 +91,8 @@ pub struct QueueItem {
     pub value: Item,
     pub put_ns: u64,
     pub got_ns: Option<u64>,
+    /// The worker whose get took it.
+    pub got_by: Option<u16>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -102,7 +104,7 @@ pub struct QueueView {
     /// Gets whose put has not arrived yet, by the same key, with when they got it: processes
     /// send their events each on its own stream, so a consumer's get can come before the
     /// producer's put it took.
-    early: std::collections::HashMap<(u16, NumKey), std::collections::VecDeque<u64>>,
+    early: std::collections::HashMap<(u16, NumKey), std::collections::VecDeque<(u64, u16)>>,
 }
 
 /// A queue item's value as a hashable key.
@@ -128,8 +130,8 @@ impl QueueView {
         match &e.kind {
             EventKind::QueuePut { value } => {
                 let key = (e.worker, NumKey::from(value));
-                let got_ns = self.early.get_mut(&key).and_then(|q| q.pop_front());
-                if got_ns.is_none() {
+                let got = self.early.get_mut(&key).and_then(|q| q.pop_front());
+                if got.is_none() {
                     self.waiting
                         .entry(key)
                         .or_default()
@@ -139,7 +141,8 @@ impl QueueView {
                     from: e.worker,
                     value: value.clone(),
                     put_ns: e.t_ns,
-                    got_ns,
+                    got_ns: got.map(|g| g.0),
+                    got_by: got.map(|g| g.1),
                 });
             }
             EventKind::QueueGet { from, value } => {
@@ -148,9 +151,14 @@ impl QueueView {
                     Some(i) => {
                         if let Some(item) = self.items.get_mut(i) {
                             item.got_ns = Some(e.t_ns);
+                            item.got_by = Some(e.worker);
                         }
                     }
-                    None => self.early.entry(key).or_default().push_back(e.t_ns),
+                    None => self
+                        .early
+                        .entry(key)
+                        .or_default()
+                        .push_back((e.t_ns, e.worker)),
                 }
             }
             _ => {}
@@ -396,7 +404,7 @@ mod tests {
         q.on_event(&ev(2, 10, EventKind::QueuePut { value: none() }));
         q.on_event(&ev(3, 30, EventKind::QueuePut { value: none() }));
         assert_eq!(q.in_flight(), 1, "only the second None is still queued");
-        assert_eq!(q.items[0].got_ns, Some(20));
+        assert_eq!((q.items[0].got_ns, q.items[0].got_by), (Some(20), Some(3)));
         assert_eq!(q.items[1].got_ns, None);
     }
 

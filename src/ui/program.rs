@@ -299,17 +299,7 @@ fn queue(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
         .items
         .iter()
         .skip(q.items.len().saturating_sub(room))
-        .map(|it| {
-            let (state, style) = match it.got_ns {
-                Some(_) => ("q.get() ✓", t.good),
-                None => ("in the queue", t.accent),
-            };
-            Line::from(vec![
-                Span::styled(format!("{}{} ", glyph(it.from), it.from), t.worker(it.from)),
-                Span::styled(format!("put({})  ", it.value), t.text),
-                Span::styled(state, style),
-            ])
-        })
+        .map(|it| super::views::queue_item(it, t))
         .collect();
     Paragraph::new(lines)
         .block(panel(title, t))

@@ -225,6 +225,25 @@ fn process_view(run: &RunState, (a, b): (i64, i64), area: Rect, buf: &mut Buffer
         .render(area, buf);
 }
 
+/// One item of a queue: who put it and what, and who took it (`●1 q.put(5)  taken by ▲2 ✓`).
+pub fn queue_item(it: &crate::app::views::QueueItem, t: &Theme) -> Line<'static> {
+    let mut spans = vec![
+        Span::styled(format!("{}{} ", glyph(it.from), it.from), t.worker(it.from)),
+        Span::styled(format!("q.put({})  ", it.value), t.text),
+    ];
+    match it.got_by {
+        // A scenario's parent, which gets every item, is worker 0.
+        Some(0) => spans.push(Span::styled("taken by the parent ✓", t.good)),
+        Some(w) => {
+            spans.push(Span::styled("taken by ", t.good));
+            spans.push(Span::styled(format!("{}{w}", glyph(w)), t.worker(w)));
+            spans.push(Span::styled(" ✓", t.good));
+        }
+        None => spans.push(Span::styled("in the queue", t.accent)),
+    }
+    Line::from(spans)
+}
+
 fn queue_view(run: &RunState, exact: i128, area: Rect, buf: &mut Buffer, t: &Theme) {
     let q = &run.queue;
     let mut lines = vec![Line::from(vec![
@@ -254,15 +273,7 @@ fn queue_view(run: &RunState, exact: i128, area: Rect, buf: &mut Buffer, t: &The
     // The newest items that fit (a recording may hold a hundred thousand).
     let room = area.height.saturating_sub(6) as usize;
     for it in q.items.iter().skip(q.items.len().saturating_sub(room)) {
-        let (state, style) = match it.got_ns {
-            Some(_) => ("q.get() ✓".to_string(), t.good),
-            None => ("in the queue".to_string(), t.accent),
-        };
-        lines.push(Line::from(vec![
-            Span::styled(format!("{}{} ", glyph(it.from), it.from), t.worker(it.from)),
-            Span::styled(format!("q.put({})  ", it.value), t.text),
-            Span::styled(state, style),
-        ]));
+        lines.push(queue_item(it, t));
     }
     lines.push(Line::raw(""));
     lines.extend(claim_lines(run, t));
