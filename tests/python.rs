@@ -407,6 +407,7 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
         "gave_up.py",
         "manager_lock.py",
         "unpicklable.py",
+        "queues.py",
     ];
     let mut cases = Vec::new();
     for script in scripts {
@@ -476,6 +477,12 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
                     "{what}: {puts:?}"
                 );
                 assert_eq!(words("queue_get"), puts, "{what}");
+            }
+            // A JoinableQueue's puts are followed as a Queue's are: 6 tasks and 2 Nones on it,
+            // 6 results on the other, each got once.
+            "queues.py" => {
+                let (puts, gets) = (out.events("queue_put"), out.events("queue_get"));
+                assert_eq!((puts.len(), gets.len()), (14, 14), "{what}: {s}");
             }
             // The manager's server and three children.
             "manager.py" => assert_eq!(s["processes"], 5, "{what}: {s}"),

@@ -1066,14 +1066,18 @@ def _wrap_queues(queues):
         cls.__setstate__ = __setstate__
 
     q = queues.Queue
-    orig_put, orig_get = q.put, q.get
+    orig_get = q.get
 
-    def put(self, obj, block=True, timeout=None):
-        c = _here()
-        _at(c, 2)
-        w = _worker_of(c) if c is not None else 0
-        orig_put(self, _Tagged(w, obj), block, timeout)
-        _emit({"type": "queue_put", "value": _value_of(obj)})
+    # A JoinableQueue's put is its own (it counts the task), not Queue's: both are followed.
+    for cls in (queues.Queue, queues.JoinableQueue):
+        def put(self, obj, block=True, timeout=None, _orig=cls.put):
+            c = _here()
+            _at(c, 2)
+            w = _worker_of(c) if c is not None else 0
+            _orig(self, _Tagged(w, obj), block, timeout)
+            _emit({"type": "queue_put", "value": _value_of(obj)})
+
+        cls.put = put
 
     def get(self, block=True, timeout=None):
         _at(_here(), 2)
@@ -1084,7 +1088,6 @@ def _wrap_queues(queues):
             return item.obj
         return item
 
-    q.put = put
     q.get = get
 
 
