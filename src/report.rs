@@ -34,6 +34,7 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
 pub fn text_line(e: &Envelope, t0: u64, cells: &crate::model::names::CellNames) -> Option<String> {
     let cell_name = |c: u16, i: u32| cells.of(c, i);
     let lock_name = |l: u16| cells.lock_label(l).unwrap_or_else(|| "the lock".into());
+    let queue_name = |q: u16| cells.queue_var(q);
     let who = if e.worker == 0 {
         "parent".to_string()
     } else {
@@ -45,7 +46,9 @@ pub fn text_line(e: &Envelope, t0: u64, cells: &crate::model::names::CellNames) 
         EventKind::Started => "running".into(),
         EventKind::Phase { name } if e.worker == 0 => return Some(format!("-- {name} --")),
         EventKind::Phase { .. } | EventKind::At { .. } => return None,
-        EventKind::Cell { name, what, at, .. } | EventKind::LockMade { name, what, at, .. } => {
+        EventKind::Cell { name, what, at, .. }
+        | EventKind::LockMade { name, what, at, .. }
+        | EventKind::QueueMade { name, what, at, .. } => {
             if name.is_empty() {
                 format!("makes {what} at {at}")
             } else {
@@ -60,8 +63,13 @@ pub fn text_line(e: &Envelope, t0: u64, cells: &crate::model::names::CellNames) 
             stream: Stream::Stderr,
             text,
         } => format!("! {text}"),
-        EventKind::QueuePut { value } => format!("q.put({value})"),
-        EventKind::QueueGet { from, value } => format!("q.get() -> {value} (put by worker {from})"),
+        EventKind::QueuePut { queue, value } => format!("{}.put({value})", queue_name(*queue)),
+        EventKind::QueueGet { queue, from, value } => {
+            format!(
+                "{}.get() -> {value} (put by worker {from})",
+                queue_name(*queue)
+            )
+        }
         EventKind::TaskStart { task, call, .. } if call.contains('(') => {
             format!("task {task}: {call}")
         }

@@ -479,10 +479,59 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
                 assert_eq!(words("queue_get"), puts, "{what}");
             }
             // A JoinableQueue's puts are followed as a Queue's are: 6 tasks and 2 Nones on it,
-            // 6 results on the other, each got once.
+            // 6 results on the other, each got once, from the queue it was put on; each queue
+            // named as the program names it, in every process.
             "queues.py" => {
                 let (puts, gets) = (out.events("queue_put"), out.events("queue_get"));
                 assert_eq!((puts.len(), gets.len()), (14, 14), "{what}: {s}");
+                let mut named: Vec<(u64, String, String)> = out
+                    .events("queue_made")
+                    .iter()
+                    .map(|e| {
+                        (
+                            e["queue"].as_u64().unwrap_or(0),
+                            e["name"].to_string(),
+                            e["what"].to_string(),
+                        )
+                    })
+                    .collect();
+                named.sort();
+                named.dedup();
+                let of = |name: &str| {
+                    named
+                        .iter()
+                        .find(|n| n.1 == format!("{name:?}"))
+                        .map(|n| n.0)
+                };
+                let (tasks, done) = (of("tasks"), of("done"));
+                assert!(
+                    tasks.is_some() && done.is_some() && tasks != done,
+                    "{what}: {named:?}"
+                );
+                assert_eq!(named.len(), 2, "{what}: one number each: {named:?}");
+                let on = |events: &[&serde_json::Value], q| {
+                    events.iter().filter(|e| e["queue"].as_u64() == q).count()
+                };
+                assert_eq!((on(&puts, tasks), on(&puts, done)), (8, 6), "{what}");
+                assert_eq!((on(&gets, tasks), on(&gets, done)), (8, 6), "{what}");
+                // The summary's figures, per queue.
+                let queues = s["queues"].as_array().expect("queues");
+                let fig = |name: &str| {
+                    queues
+                        .iter()
+                        .find(|q| q["name"] == name)
+                        .map(|q| (q["what"].to_string(), q["puts"].clone(), q["left"].clone()))
+                };
+                assert_eq!(
+                    fig("tasks"),
+                    Some(("\"JoinableQueue()\"".into(), 8.into(), 0.into())),
+                    "{what}: {s}"
+                );
+                assert_eq!(
+                    fig("done"),
+                    Some(("\"Queue()\"".into(), 6.into(), 0.into())),
+                    "{what}: {s}"
+                );
             }
             // The manager's server and three children.
             "manager.py" => assert_eq!(s["processes"], 5, "{what}: {s}"),

@@ -1049,23 +1049,70 @@ def _wrap_machinery(syn):
         cls.__init__ = __init__
 
 
+_next_queue = 0
+# The queues this process has said `queue_made` of (a fork child inherits the parent's: what
+# the parent said before the fork is known).
+_said_queues = set()
+
+
+def _new_queue(lib, q):
+    """A queue's number, unique across the run's processes as a lock's is, with what the
+    program calls it, where it was made and what it is: [number, name, at, what]."""
+    global _next_queue
+    c = _here()
+    w = _worker_of(c) if c is not None else 0
+    _next_queue += 1
+    name, at = _made_at(lib)
+    return [((w & 0xFF) << 8) | (_next_queue & 0xFF), name, at, type(q).__name__ + "()"]
+
+
+def _queue_of(q):
+    """A queue's number, said by this process (`queue_made`) before its first put or get."""
+    made = getattr(q, "_mpviz_queue", None)
+    if made is None:
+        return 0
+    if made[0] not in _said_queues:
+        _said_queues.add(made[0])
+        _emit({"type": "queue_made", "queue": made[0], "name": made[1], "what": made[3],
+               "at": made[2]})
+    return made[0]
+
+
 def _wrap_queues(queues):
-    # A queue's own locks are its machinery, not the program's locks.
+    lib = os.path.dirname(queues.__file__)
+    # A queue's own locks are its machinery, not the program's locks. A Queue and a
+    # JoinableQueue are numbered where they are made (a SimpleQueue is not followed).
     for cls in (queues.Queue, queues.SimpleQueue, queues.JoinableQueue):
         orig_init, orig_setstate = cls.__init__, cls.__setstate__
+        numbered = cls is not queues.SimpleQueue
 
-        def __init__(self, *args, _orig=orig_init, **kwargs):
+        def __init__(self, *args, _orig=orig_init, _numbered=numbered, **kwargs):
+            # (A JoinableQueue's __init__ runs Queue's inside: numbered once, as what it is.)
+            if _numbered and getattr(self, "_mpviz_queue", None) is None:
+                self._mpviz_queue = _new_queue(lib, self)
             _orig(self, *args, **kwargs)
             _machinery_of(self)
 
         def __setstate__(self, state, _orig=orig_setstate):
+            if len(state) == 3 and state[0] == "mpviz":
+                self._mpviz_queue, state = state[1], state[2]
             _orig(self, state)
             _machinery_of(self)
 
         cls.__init__ = __init__
         cls.__setstate__ = __setstate__
 
+    # A queue sent to a spawned child keeps its number and name, carried beside its state (a
+    # JoinableQueue's state is Queue's and two more, so it carries them too).
     q = queues.Queue
+    orig_getstate = q.__getstate__
+
+    def __getstate__(self):
+        state = orig_getstate(self)
+        made = getattr(self, "_mpviz_queue", None)
+        return state if made is None else ("mpviz", made, state)
+
+    q.__getstate__ = __getstate__
     orig_get = q.get
 
     # A JoinableQueue's put is its own (it counts the task), not Queue's: both are followed.
@@ -1075,7 +1122,7 @@ def _wrap_queues(queues):
             _at(c, 2)
             w = _worker_of(c) if c is not None else 0
             _orig(self, _Tagged(w, obj), block, timeout)
-            _emit({"type": "queue_put", "value": _value_of(obj)})
+            _emit({"type": "queue_put", "queue": _queue_of(self), "value": _value_of(obj)})
 
         cls.put = put
 
@@ -1084,7 +1131,8 @@ def _wrap_queues(queues):
         _flush()
         item = orig_get(self, block, timeout)
         if isinstance(item, _Tagged):
-            _emit({"type": "queue_get", "from": item.worker, "value": _value_of(item.obj)})
+            _emit({"type": "queue_get", "queue": _queue_of(self), "from": item.worker,
+                   "value": _value_of(item.obj)})
             return item.obj
         return item
 

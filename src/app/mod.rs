@@ -26,7 +26,7 @@ use crate::scenario::{self, Params};
 
 use cpu::CpuState;
 use trace::{LockTimeline, ValueTrace};
-use views::{CompareView, Lives, PoolView, ProcessView, QueueView, SharedCell, SharedView};
+use views::{CompareView, Lives, PoolView, ProcessView, Queues, SharedCell, SharedView};
 use workers::WorkersState;
 
 /// Everything that can change the UI's state.
@@ -138,7 +138,8 @@ pub struct RunState {
     pub cells: crate::model::names::CellNames,
     /// Every process's life and output (a traced program's screen).
     pub lives: Lives,
-    pub queue: QueueView,
+    /// Each queue's items (a scenario's one queue is number 0).
+    pub queues: Queues,
     pub pool: PoolView,
     pub compare: CompareView,
     pub shared: SharedView,
@@ -197,7 +198,7 @@ impl RunState {
             locks: Default::default(),
             process: ProcessView::default(),
             lives: Lives::default(),
-            queue: QueueView::default(),
+            queues: Queues::default(),
             pool: PoolView::default(),
             compare: CompareView::default(),
             shared,
@@ -277,7 +278,7 @@ impl RunState {
         self.locks.on_event(e, &self.lock.stats.pauses);
         self.process.on_event(e);
         self.lives.on_event(e);
-        self.queue.on_event(e);
+        self.queues.on_event(e);
         self.pool.on_event(e);
         self.compare.on_event(e);
         self.shared.on_event(e);

@@ -128,7 +128,7 @@ impl From<&Item> for NumKey {
 impl QueueView {
     pub fn on_event(&mut self, e: &Envelope) {
         match &e.kind {
-            EventKind::QueuePut { value } => {
+            EventKind::QueuePut { value, .. } => {
                 let key = (e.worker, NumKey::from(value));
                 let got = self.early.get_mut(&key).and_then(|q| q.pop_front());
                 if got.is_none() {
@@ -145,7 +145,7 @@ impl QueueView {
                     got_by: got.map(|g| g.1),
                 });
             }
-            EventKind::QueueGet { from, value } => {
+            EventKind::QueueGet { from, value, .. } => {
                 let key = (*from, NumKey::from(value));
                 match self.waiting.get_mut(&key).and_then(|q| q.pop_front()) {
                     Some(i) => {
@@ -176,6 +176,20 @@ impl QueueView {
             .filter(|i| i.got_ns.is_some())
             .filter_map(|i| i.value.as_i128())
             .sum()
+    }
+}
+
+/// Every queue's items, by the number their events carry (a scenario's one queue is 0).
+#[derive(Debug, Clone, Default)]
+pub struct Queues {
+    pub of: std::collections::BTreeMap<u16, QueueView>,
+}
+
+impl Queues {
+    pub fn on_event(&mut self, e: &Envelope) {
+        if let EventKind::QueuePut { queue, .. } | EventKind::QueueGet { queue, .. } = &e.kind {
+            self.of.entry(*queue).or_default().on_event(e);
+        }
     }
 }
 
@@ -320,7 +334,10 @@ mod tests {
             q.on_event(&Envelope::of(
                 1 + (i % 2) as u16,
                 i,
-                EventKind::QueuePut { value: v.into() },
+                EventKind::QueuePut {
+                    queue: 0,
+                    value: v.into(),
+                },
             ));
         }
         for i in 0..1000u64 {
@@ -330,6 +347,7 @@ mod tests {
                 0,
                 2000 + i,
                 EventKind::QueueGet {
+                    queue: 0,
                     from,
                     value: v.into(),
                 },
@@ -340,6 +358,7 @@ mod tests {
             0,
             9999,
             EventKind::QueueGet {
+                queue: 0,
                 from: 9,
                 value: Num::Int(1).into(),
             },
@@ -365,6 +384,7 @@ mod tests {
             1,
             1,
             EventKind::QueuePut {
+                queue: 0,
                 value: Num::Int(5).into(),
             },
         ));
@@ -372,6 +392,7 @@ mod tests {
             2,
             2,
             EventKind::QueuePut {
+                queue: 0,
                 value: Num::Int(5).into(),
             },
         ));
@@ -380,6 +401,7 @@ mod tests {
             0,
             3,
             EventKind::QueueGet {
+                queue: 0,
                 from: 2,
                 value: Num::Int(5).into(),
             },
@@ -397,12 +419,27 @@ mod tests {
             3,
             20,
             EventKind::QueueGet {
+                queue: 0,
                 from: 2,
                 value: none(),
             },
         ));
-        q.on_event(&ev(2, 10, EventKind::QueuePut { value: none() }));
-        q.on_event(&ev(3, 30, EventKind::QueuePut { value: none() }));
+        q.on_event(&ev(
+            2,
+            10,
+            EventKind::QueuePut {
+                queue: 0,
+                value: none(),
+            },
+        ));
+        q.on_event(&ev(
+            3,
+            30,
+            EventKind::QueuePut {
+                queue: 0,
+                value: none(),
+            },
+        ));
         assert_eq!(q.in_flight(), 1, "only the second None is still queued");
         assert_eq!((q.items[0].got_ns, q.items[0].got_by), (Some(20), Some(3)));
         assert_eq!(q.items[1].got_ns, None);

@@ -15,7 +15,35 @@ pub struct CellName {
 pub struct CellNames {
     cells: std::collections::BTreeMap<u16, CellName>,
     /// By lock: its name (as a cell's is made), what it is and where it was made.
-    locks: std::collections::BTreeMap<u16, (String, String, String)>,
+    locks: Made,
+    /// By queue, as by lock.
+    queues: Made,
+}
+
+/// Objects a program made, by number: (name, what it is, where it was made).
+type Made = std::collections::BTreeMap<u16, (String, String, String)>;
+
+/// Keeps what a `lock_made` or `queue_made` says of object `id`, its name made unique among
+/// the others of its kind.
+fn made(of: &mut Made, id: u16, name: &str, what: &str, at: &str) {
+    let others = of.iter().filter(|(o, _)| **o != id).map(|(_, n)| &n.0);
+    let name = unique_name(others, name, what, at);
+    of.insert(id, (name, what.to_string(), at.to_string()));
+}
+
+/// A made object as a screen names it: what it is and its name (`Lock la`), its name alone
+/// where that says what it is (`lock`), or what it is and where it was made for one its line
+/// gives no name (`Lock() at mine.py:7`).
+fn label((name, what, at): &(String, String, String)) -> String {
+    let kind = what.trim_end_matches("()");
+    let base = name.split(" #").next().unwrap_or(name);
+    if name.contains('@') {
+        format!("{what} at {at}")
+    } else if base.eq_ignore_ascii_case(kind) {
+        name.clone()
+    } else {
+        format!("{kind} {name}")
+    }
 }
 
 impl From<Vec<CellName>> for CellNames {
@@ -24,6 +52,7 @@ impl From<Vec<CellName>> for CellNames {
         CellNames {
             cells: (0..).zip(names).collect(),
             locks: Default::default(),
+            queues: Default::default(),
         }
     }
 }
@@ -80,16 +109,32 @@ impl CellNames {
     /// `Lock() at mine.py:7` for one its line gives no name — and `lock` alone for a `Lock`
     /// its program calls `lock` (not `Lock lock`).
     pub fn lock_label(&self, lock: u16) -> Option<String> {
-        let (name, what, at) = self.locks.get(&lock)?;
-        let kind = what.trim_end_matches("()");
-        let base = name.split(" #").next().unwrap_or(name);
-        Some(if name.contains('@') {
-            format!("{what} at {at}")
-        } else if base.eq_ignore_ascii_case(kind) {
-            name.clone()
-        } else {
-            format!("{kind} {name}")
-        })
+        self.locks.get(&lock).map(label)
+    }
+
+    /// A traced program's queue's name (`tasks`, `Queue()@mine.py:9`), if its `queue_made`
+    /// said.
+    pub fn queue(&self, queue: u16) -> Option<&str> {
+        self.queues.get(&queue).map(|q| q.0.as_str())
+    }
+
+    /// What queue `queue` is (`JoinableQueue()`), if its `queue_made` said.
+    pub fn queue_what(&self, queue: u16) -> Option<&str> {
+        self.queues.get(&queue).map(|q| q.1.as_str())
+    }
+
+    /// What a line of the program calls queue `queue` (`tasks` in `tasks.put(3)`), or `q`, as
+    /// the tutorial calls one, where its line gives it no name.
+    pub fn queue_var(&self, queue: u16) -> &str {
+        self.queue(queue)
+            .filter(|n| !n.contains('@'))
+            .unwrap_or("q")
+    }
+
+    /// A traced program's queue as a screen names it, as a lock is: `JoinableQueue tasks`,
+    /// `Queue() at mine.py:9`, `queue`.
+    pub fn queue_label(&self, queue: u16) -> Option<String> {
+        self.queues.get(&queue).map(label)
     }
 
     /// Learns a cell's name from a `cell` event, or a lock's from a `lock_made` event: its
@@ -113,19 +158,17 @@ impl CellNames {
                 self.cells.insert(*cell, CellName { name, array });
             }
             EventKind::LockMade {
-                lock,
+                lock: id,
                 name,
                 what,
                 at,
-            } => {
-                let others = self
-                    .locks
-                    .iter()
-                    .filter(|(l, _)| *l != lock)
-                    .map(|(_, n)| &n.0);
-                let name = unique_name(others, name, what, at);
-                self.locks.insert(*lock, (name, what.clone(), at.clone()));
-            }
+            } => made(&mut self.locks, *id, name, what, at),
+            EventKind::QueueMade {
+                queue: id,
+                name,
+                what,
+                at,
+            } => made(&mut self.queues, *id, name, what, at),
             _ => {}
         }
     }

@@ -89,6 +89,9 @@ pub struct PythonSummary {
     /// Each lock that was taken: how often, how often it was contended, and how often it
     /// passed from one process (or thread) to another.
     pub locks: Vec<LockSummary>,
+    /// Each queue that had an item put on it or taken off: how many, and how many were left
+    /// in it at the end.
+    pub queues: Vec<QueueSummary>,
     /// Events the probe could not send, or mpviz could not read.
     pub dropped_events: u64,
     /// Processes that ended without saying how (killed by a signal, most likely: a
@@ -105,6 +108,21 @@ pub struct LockSummary {
     pub acquisitions: u64,
     pub contended: u64,
     pub owner_changes: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueSummary {
+    pub queue: u16,
+    /// What the program calls it (its `queue_made` event's name), if it said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What it is: `Queue()`, `JoinableQueue()`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub what: Option<String>,
+    pub puts: u64,
+    pub gets: u64,
+    /// Put and never taken.
+    pub left: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -431,6 +449,17 @@ pub fn run(
             }
         })
         .collect();
+    let queues = std::mem::take(&mut counts.queues)
+        .into_iter()
+        .map(|(queue, (puts, gets))| QueueSummary {
+            queue,
+            name: names.queue(queue).map(str::to_string),
+            what: names.queue_what(queue).map(str::to_string),
+            puts,
+            gets,
+            left: puts.saturating_sub(gets),
+        })
+        .collect();
     Ok(PythonSummary {
         kind: "summary",
         source: "python",
@@ -446,6 +475,7 @@ pub fn run(
         lock_acquisitions: locks.iter().map(|l| l.acquisitions).sum(),
         lock_contended: locks.iter().map(|l| l.contended).sum(),
         locks,
+        queues,
         dropped_events: dropped.load(Ordering::Relaxed) + counts.dropped,
         unsaid_ends: counts.unsaid,
     })
@@ -508,6 +538,8 @@ struct Counts {
     writes: std::collections::BTreeMap<(u16, u32), Vec<WriteRec>>,
     /// Each lock's figures, by its number.
     locks: std::collections::BTreeMap<u16, crate::model::lock::LockStats>,
+    /// Each queue's puts and gets, by its number.
+    queues: std::collections::BTreeMap<u16, (u64, u64)>,
     dropped: u64,
     /// Processes' exits with neither a code nor a signal.
     unsaid: u64,
@@ -547,6 +579,8 @@ fn drain(
                     counts.writes.entry((*cell, *index)).or_default().push(w);
                 }
             }
+            EventKind::QueuePut { queue, .. } => counts.queues.entry(*queue).or_default().0 += 1,
+            EventKind::QueueGet { queue, .. } => counts.queues.entry(*queue).or_default().1 += 1,
             EventKind::Dropped { count } => counts.dropped += count,
             // A thread has no exit code: its end is said by its connection's close.
             EventKind::Exit {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::codec::{DecodeError, Reader, put_ivarint, put_str, put_uvarint};
 
 /// Magic and version at the start of every event stream.
-pub const STREAM_HEADER: [u8; 4] = *b"MPV\x03";
+pub const STREAM_HEADER: [u8; 4] = *b"MPV\x04";
 /// Longest frame a decoder accepts; longer ones mean a corrupt stream.
 pub const MAX_FRAME: usize = 16 * 1024;
 
@@ -188,12 +188,17 @@ pub enum EventKind {
         stream: Stream,
         text: String,
     },
-    /// An item put on an inter-process queue.
+    /// An item put on an inter-process queue (`queue`: its number, as `queue_made` says;
+    /// 0 for a scenario's one queue).
     QueuePut {
+        #[serde(default)]
+        queue: u16,
         value: Item,
     },
-    /// The parent took an item off the queue (`from`: the worker that put it).
+    /// An item was taken off the queue (`from`: the worker that put it).
     QueueGet {
+        #[serde(default)]
+        queue: u16,
         from: u16,
         value: Item,
     },
@@ -311,6 +316,14 @@ pub enum EventKind {
         what: String,
         at: String,
     },
+    /// A queue was made: what the program calls it, what it is (`JoinableQueue()`) and where
+    /// it was made. Its `queue_put` and `queue_get` events carry its number.
+    QueueMade {
+        queue: u16,
+        name: String,
+        what: String,
+        at: String,
+    },
 }
 
 /// An event with where and when it happened. Worker 0 is the parent.
@@ -389,6 +402,7 @@ impl EventKind {
             EventKind::At { .. } => 22,
             EventKind::Cell { .. } => 23,
             EventKind::LockMade { .. } => 24,
+            EventKind::QueueMade { .. } => 26,
             EventKind::LockGaveUp { .. } => 25,
         }
     }
@@ -486,8 +500,12 @@ pub fn encode(out: &mut Vec<u8>, t_ns: u64, kind: &EventKind) {
             out.push(matches!(stream, Stream::Stderr) as u8);
             put_str(out, text);
         }
-        EventKind::QueuePut { value } => put_item(out, value),
-        EventKind::QueueGet { from, value } => {
+        EventKind::QueuePut { queue, value } => {
+            put_uvarint(out, *queue as u128);
+            put_item(out, value);
+        }
+        EventKind::QueueGet { queue, from, value } => {
+            put_uvarint(out, *queue as u128);
             put_uvarint(out, *from as u128);
             put_item(out, value);
         }
@@ -579,6 +597,12 @@ pub fn encode(out: &mut Vec<u8>, t_ns: u64, kind: &EventKind) {
             name,
             what,
             at,
+        }
+        | EventKind::QueueMade {
+            queue: id,
+            name,
+            what,
+            at,
         } => {
             put_uvarint(out, *id as u128);
             put_str(out, name);
@@ -619,9 +643,11 @@ fn decode_body(body: &[u8]) -> Result<(u64, EventKind), DecodeError> {
             }
         }
         5 => EventKind::QueuePut {
+            queue: r.u16()?,
             value: get_item(&mut r)?,
         },
         6 => EventKind::QueueGet {
+            queue: r.u16()?,
             from: r.u16()?,
             value: get_item(&mut r)?,
         },
@@ -699,6 +725,12 @@ fn decode_body(body: &[u8]) -> Result<(u64, EventKind), DecodeError> {
         25 => EventKind::LockGaveUp { lock: r.u16()? },
         24 => EventKind::LockMade {
             lock: r.u16()?,
+            name: r.string()?,
+            what: r.string()?,
+            at: r.string()?,
+        },
+        26 => EventKind::QueueMade {
+            queue: r.u16()?,
             name: r.string()?,
             what: r.string()?,
             at: r.string()?,
@@ -896,13 +928,16 @@ mod tests {
                 text: "abc".into(),
             },
             EventKind::QueuePut {
+                queue: 0,
                 value: Num::Int(4_999_999_666_666_716_666_660_000_000).into(),
             },
             EventKind::QueueGet {
+                queue: 258,
                 from: 2,
                 value: Num::Float(2.5).into(),
             },
             EventKind::QueueGet {
+                queue: 0,
                 from: 3,
                 value: Item::Text("<_CallItem object at 0x7f>".into()),
             },

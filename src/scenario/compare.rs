@@ -287,6 +287,7 @@ pub fn work(ctx: &mut WorkerCtx, job: &SumJob) -> JobResult {
             elapsed_ns,
         });
         ctx.emit(EventKind::QueuePut {
+            queue: 0,
             value: Num::Int(v as i128).into(),
         });
         ctx.flush();
@@ -381,6 +382,7 @@ fn run_variant(
     while let Some(m) = q.get()? {
         if let Some((from, v)) = parse_item(&m) {
             s.emit(EventKind::QueueGet {
+                queue: 0,
                 from,
                 value: Num::Int(v as i128).into(),
             });

@@ -93,6 +93,7 @@ pub fn run(s: &mut Session<'_>, p: &Params) -> Result<Outcome, RunError> {
         }
         if let Some((from, v)) = parse_item(&m) {
             s.emit(EventKind::QueueGet {
+                queue: 0,
                 from,
                 value: Num::Int(v as i128).into(),
             });

@@ -29,7 +29,8 @@ pub struct ProgramPanel<'a> {
 enum Part {
     Values,
     Pool,
-    Queue,
+    /// The queue of this number.
+    Queue(u16),
     /// The lock of `RunState::lock_timelines` at this place.
     Lock(usize),
     Lives,
@@ -48,9 +49,17 @@ impl ProgramPanel<'_> {
             let h = (run.pool.log.tasks.len() as u16 + 5).clamp(5, 10);
             parts.push((Part::Pool, h, 3));
         }
-        if !run.queue.items.is_empty() {
-            let h = (run.queue.items.len() as u16 + 3).clamp(4, 9);
-            parts.push((Part::Queue, h, 3));
+        // A panel per queue that had an item put on it; with several, each a little lower.
+        let queues: Vec<(u16, usize)> = run
+            .queues
+            .of
+            .iter()
+            .map(|(id, q)| (*id, q.items.len()))
+            .filter(|&(_, n)| n > 0)
+            .collect();
+        let most = if queues.len() > 1 { 6 } else { 9 };
+        for &(id, n) in &queues {
+            parts.push((Part::Queue(id), (n as u16 + 3).clamp(4, most), 3));
         }
         // A lane panel per lock that was taken; with several, each a little lower.
         let taken: Vec<(usize, u16)> = run
@@ -131,7 +140,7 @@ impl Widget for ProgramPanel<'_> {
             match part {
                 Part::Values => values(run, a, buf, t),
                 Part::Pool => pool(run, a, buf, t),
-                Part::Queue => queue(run, a, buf, t),
+                Part::Queue(id) => queue(run, id, a, buf, t),
                 Part::Lock(i) => {
                     if let Some(lock) = run.lock_timelines().nth(i) {
                         LockLanes {
@@ -163,7 +172,7 @@ fn part_name(run: &RunState, part: Part) -> String {
     match part {
         Part::Values => "the values".into(),
         Part::Pool => "the pool".into(),
-        Part::Queue => "the queue".into(),
+        Part::Queue(id) => queue_label(run, id),
         Part::Lock(i) => run
             .lock_timelines()
             .nth(i)
@@ -286,11 +295,21 @@ fn pool(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
         .render(inner, buf);
 }
 
-fn queue(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
-    let q = &run.queue;
+/// A queue as the program names it (`JoinableQueue tasks`), or `Queue` for one it did not.
+fn queue_label(run: &RunState, id: u16) -> String {
+    run.cells.queue_label(id).unwrap_or_else(|| "Queue".into())
+}
+
+fn queue(run: &RunState, id: u16, area: Rect, buf: &mut Buffer, t: &Theme) {
+    let Some(q) = run.queues.of.get(&id) else {
+        return;
+    };
     let waiting = q.in_flight();
+    // Its items as the program's lines put them (`tasks.put(3)`).
+    let name = run.cells.queue_var(id);
     let title = format!(
-        " Queue: {} put, {} taken, {waiting} in the queue ",
+        " {}: {} put, {} taken, {waiting} in the queue ",
+        queue_label(run, id),
         q.items.len(),
         q.items.len() - waiting
     );
@@ -299,7 +318,7 @@ fn queue(run: &RunState, area: Rect, buf: &mut Buffer, t: &Theme) {
         .items
         .iter()
         .skip(q.items.len().saturating_sub(room))
-        .map(|it| super::views::queue_item(it, t))
+        .map(|it| super::views::queue_item(it, name, t))
         .collect();
     Paragraph::new(lines)
         .block(panel(title, t))

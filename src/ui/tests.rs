@@ -312,6 +312,7 @@ fn queue_pool_compare_and_shared_panels_say_what_happened() {
             1,
             2,
             EventKind::QueuePut {
+                queue: 0,
                 value: Num::Int(249_833_583_000).into(),
             },
         ));
@@ -326,6 +327,7 @@ fn queue_pool_compare_and_shared_panels_say_what_happened() {
             2,
             4,
             EventKind::QueuePut {
+                queue: 0,
                 value: Num::Int(249_833_583_000).into(),
             },
         ));
@@ -333,6 +335,7 @@ fn queue_pool_compare_and_shared_panels_say_what_happened() {
             0,
             5,
             EventKind::QueueGet {
+                queue: 0,
                 from: 1,
                 value: Num::Int(249_833_583_000).into(),
             },
@@ -1023,6 +1026,7 @@ fn a_programs_panels_are_chosen_from_what_it_does() {
             worker,
             10,
             EventKind::QueuePut {
+                queue: 0,
                 value: crate::runtime::Item::Num(Num::Int(v)),
             },
         )
@@ -1037,6 +1041,66 @@ fn a_programs_panels_are_chosen_from_what_it_does() {
         "{text}"
     );
     assert!(!text.contains("Processes"), "{text}");
+
+    // Two queues, named as the program names them: a panel each, with its own items, and
+    // each item taken by whoever got it, whichever stream brought the get first.
+    let made = |queue, name: &str, what: &str| {
+        (
+            1,
+            5,
+            EventKind::QueueMade {
+                queue,
+                name: name.into(),
+                what: what.into(),
+                at: "mine.py:9".into(),
+            },
+        )
+    };
+    let on = |queue, worker, t, v| {
+        (
+            worker,
+            t,
+            EventKind::QueuePut {
+                queue,
+                value: crate::runtime::Item::Num(Num::Int(v)),
+            },
+        )
+    };
+    let got = |queue, worker, t, from, v| {
+        (
+            worker,
+            t,
+            EventKind::QueueGet {
+                queue,
+                from,
+                value: crate::runtime::Item::Num(Num::Int(v)),
+            },
+        )
+    };
+    let text = program_screen(
+        vec![
+            made(257, "tasks", "JoinableQueue()"),
+            made(258, "", "Queue()"),
+            got(257, 2, 11, 1, 7),
+            on(257, 1, 10, 7),
+            on(257, 1, 12, 8),
+            on(258, 2, 13, 49),
+            got(258, 1, 14, 2, 49),
+        ],
+        80,
+        24,
+    );
+    assert!(
+        text.contains("JoinableQueue tasks: 2 put, 1 taken, 1 in the queue"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Queue() at mine.py:9: 1 put, 1 taken, 0 in the queue"),
+        "{text}"
+    );
+    assert!(text.contains("tasks.put(7)  taken by ▲2"), "{text}");
+    assert!(text.contains("tasks.put(8)  in the queue"), "{text}");
+    assert!(text.contains("q.put(49)  taken by ●1"), "{text}");
 
     // An Array's elements each get a trace; a lock's lanes are those of who took it.
     let element = |worker, t, index, (old, new)| {

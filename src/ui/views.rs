@@ -225,11 +225,11 @@ fn process_view(run: &RunState, (a, b): (i64, i64), area: Rect, buf: &mut Buffer
         .render(area, buf);
 }
 
-/// One item of a queue: who put it and what, and who took it (`●1 q.put(5)  taken by ▲2 ✓`).
-pub fn queue_item(it: &crate::app::views::QueueItem, t: &Theme) -> Line<'static> {
+/// One item of queue `q`: who put it and what, and who took it (`●1 q.put(5)  taken by ▲2 ✓`).
+pub fn queue_item(it: &crate::app::views::QueueItem, q: &str, t: &Theme) -> Line<'static> {
     let mut spans = vec![
         Span::styled(format!("{}{} ", glyph(it.from), it.from), t.worker(it.from)),
-        Span::styled(format!("q.put({})  ", it.value), t.text),
+        Span::styled(format!("{q}.put({})  ", it.value), t.text),
     ];
     match it.got_by {
         // A scenario's parent, which gets every item, is worker 0.
@@ -245,7 +245,8 @@ pub fn queue_item(it: &crate::app::views::QueueItem, t: &Theme) -> Line<'static>
 }
 
 fn queue_view(run: &RunState, exact: i128, area: Rect, buf: &mut Buffer, t: &Theme) {
-    let q = &run.queue;
+    let empty = crate::app::views::QueueView::default();
+    let q = run.queues.of.get(&0).unwrap_or(&empty);
     let mut lines = vec![Line::from(vec![
         Span::styled(
             format!("{} put, {} in flight, ", q.items.len(), q.in_flight()),
@@ -273,7 +274,7 @@ fn queue_view(run: &RunState, exact: i128, area: Rect, buf: &mut Buffer, t: &The
     // The newest items that fit (a recording may hold a hundred thousand).
     let room = area.height.saturating_sub(6) as usize;
     for it in q.items.iter().skip(q.items.len().saturating_sub(room)) {
-        lines.push(queue_item(it, t));
+        lines.push(queue_item(it, "q", t));
     }
     lines.push(Line::raw(""));
     lines.extend(claim_lines(run, t));
