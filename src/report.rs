@@ -19,7 +19,10 @@ pub fn json_line(out: &mut impl Write, e: &Envelope) -> std::io::Result<()> {
 pub fn is_logged(e: &Envelope) -> bool {
     match &e.kind {
         EventKind::Phase { .. } => e.worker == 0,
-        EventKind::TaskEnd { ok: true, .. } | EventKind::LockRequested { .. } => false,
+        EventKind::TaskEnd { ok: true, .. }
+        | EventKind::LockRequested { .. }
+        | EventKind::Blocked { .. }
+        | EventKind::Unblocked => false,
         _ => true,
     }
 }
@@ -45,7 +48,11 @@ pub fn text_line(e: &Envelope, t0: u64, cells: &crate::model::names::CellNames) 
         EventKind::Spawned { method } => format!("pid {} starting ({method})", e.pid),
         EventKind::Started => "running".into(),
         EventKind::Phase { name } if e.worker == 0 => return Some(format!("-- {name} --")),
-        EventKind::Phase { .. } | EventKind::At { .. } => return None,
+        // Where a process is and what it waits in: its row's state says so, not the log.
+        EventKind::Phase { .. }
+        | EventKind::At { .. }
+        | EventKind::Blocked { .. }
+        | EventKind::Unblocked => return None,
         EventKind::Cell { name, what, at, .. }
         | EventKind::LockMade { name, what, at, .. }
         | EventKind::QueueMade { name, what, at, .. } => {

@@ -408,6 +408,7 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
         "manager_lock.py",
         "unpicklable.py",
         "queues.py",
+        "wrapped.py",
     ];
     let mut cases = Vec::new();
     for script in scripts {
@@ -453,6 +454,27 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
         assert_eq!(s["dropped_events"], 0, "{what}: {s}");
         if script != "terminate.py" {
             assert_eq!(s["unsaid_ends"], 0, "{what}: every end said: {s}");
+            // Each blocking call a process said it waits in, it said it left, one at a time.
+            let mut open: std::collections::HashMap<u64, String> = Default::default();
+            for e in &out.lines {
+                let w = e["worker"].as_u64().unwrap_or(0);
+                match e["type"].as_str() {
+                    Some("blocked") => {
+                        let on = e["on"].as_str().unwrap_or_default().to_string();
+                        assert!(on.ends_with("()"), "{what}: {e}");
+                        let before = open.insert(w, on);
+                        assert_eq!(before, None, "{what}: worker {w} already waiting");
+                    }
+                    Some("unblocked") => {
+                        assert!(open.remove(&w).is_some(), "{what}: {e} not waiting")
+                    }
+                    _ => {}
+                }
+            }
+            assert!(
+                open.is_empty(),
+                "{what}: still waiting at the end: {open:?}"
+            );
         }
         let exits = out.events("exit");
         let child_exit = |code: i64| exits.iter().any(|e| e["worker"] != 1 && e["code"] == code);
@@ -626,6 +648,30 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
                 assert_eq!(named, ["cond", "v.get_lock()"], "{what}: {s}");
                 assert_eq!(locks[1]["acquisitions"], 2, "{what}: {s}");
                 assert_eq!(s["cells"][0]["last"], "21", "{what}: {s}");
+                // What each waits in, as its line calls it.
+                let waits = |on: &str| {
+                    out.events("blocked")
+                        .iter()
+                        .filter(|e| e["on"] == on)
+                        .map(|e| e["worker"].as_u64().unwrap_or(0))
+                        .collect::<Vec<_>>()
+                };
+                let mut ev = waits("ev.wait()");
+                ev.sort_unstable();
+                ev.dedup();
+                assert_eq!(ev.len(), 2, "{what}: both consumers wait in ev.wait()");
+                assert!(!ev.contains(&1), "{what}");
+                assert_eq!(waits("Barrier.wait()"), [1], "{what}");
+                assert!(
+                    waits("cond.wait()").iter().all(|w| ev.contains(w)),
+                    "{what}"
+                );
+                assert!(
+                    out.events("blocked")
+                        .iter()
+                        .all(|e| e["on"] != "Condition.wait()"),
+                    "{what}: an Event's own Condition is its machinery"
+                );
             }
             // A lock not taken (acquire(False), a timeout) is given up: said, and the child
             // is no longer waiting for it.
@@ -665,6 +711,19 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
                 assert_eq!(unsaid, 2, "{what}: {exits:?}");
                 assert_eq!(s["unsaid_ends"], 2, "{what}: said in the summary: {s}");
                 assert_eq!(out.events("task_start").len(), 2, "{what}");
+            }
+            // Output unchanged (above) is the point: the wrapped sleep was found by its name.
+            // Its pool tasks are named as its functions are.
+            "wrapped.py" => {
+                let calls: Vec<_> = out
+                    .events("task_start")
+                    .iter()
+                    .map(|e| e["call"].clone())
+                    .collect();
+                assert!(
+                    !calls.is_empty() && calls.iter().all(|c| c == "sleep"),
+                    "{what}: {calls:?}"
+                );
             }
             _ => unreachable!(),
         }

@@ -386,6 +386,7 @@ def _after_fork_in_child():
     global _conn, _connecting, _threaded, _threads
     _connecting = _thread.allocate_lock()
     # Only the thread that forked goes on here: it is the child's main thread.
+    _waiting.clear()
     for t in _threads.values():
         try:
             t.sock.close()
@@ -480,6 +481,19 @@ def _wrap_threads(threading_mod):
     threading_mod.Thread._bootstrap_inner = _bootstrap_inner
 
 
+def _in_place_of(wrapper, orig):
+    """`wrapper`, named as `orig` is: pickled by reference (`pool.apply_async(time.sleep,
+    …)`), a wrapper is looked up by its module and name, and must be found where it stands —
+    a wrapper named for the probe's insides could not be pickled, and the program would fail
+    where it does not without the probe."""
+    for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
+        try:
+            setattr(wrapper, attr, getattr(orig, attr))
+        except (AttributeError, TypeError):
+            pass
+    return wrapper
+
+
 def _wrap_exit():
     """`os._exit` skips every clean-up, so this process's buffer is sent and its exit said
     before it goes (multiprocessing's fork children always end this way)."""
@@ -490,7 +504,7 @@ def _wrap_exit():
         _flush_all()
         orig(code)
 
-    os._exit = _exit
+    os._exit = _in_place_of(_exit, orig)
 
 
 def _wrap_spawn(util_mod):
@@ -508,7 +522,7 @@ def _wrap_spawn(util_mod):
         _flush()
         return orig(path, args, passfds)
 
-    util_mod.spawnv_passfds = spawnv_passfds
+    util_mod.spawnv_passfds = _in_place_of(spawnv_passfds, orig)
 
 
 # ---- shared values -------------------------------------------------------------------------
@@ -583,7 +597,7 @@ def _wrap_values(sct):
             finally:
                 _pending_own = False
 
-        setattr(sct, maker, make)
+        setattr(sct, maker, _in_place_of(make, getattr(sct, maker)))
 
     # `with array:` (an element's read or write) takes the lock as the value's accesses do:
     # untraced if it is the value's own (see `_own_lock`), a lock step if it is the program's.
@@ -1047,6 +1061,60 @@ def _wrap_machinery(syn):
             _machinery_of(self)
 
         cls.__init__ = __init__
+    # What a process waits in, on screen while it waits.
+    lib = os.path.dirname(syn.__file__)
+    for cls, default in ((syn.Event, "Event.wait()"), (syn.Condition, "Condition.wait()"),
+                         (syn.Barrier, "Barrier.wait()")):
+        cls.wait = _blocking(cls.wait, lib, ("wait",), default)
+
+
+# ---- blocking calls ------------------------------------------------------------------------
+
+def _waits_words(lib, methods, default):
+    """What a process waits in, as its program's line writes the call (`tasks.get()`,
+    `pool.map()`): the first frame outside multiprocessing and the probe, its line's receiver
+    of one of `methods`; else `default` (`Event.wait()`)."""
+    f = sys._getframe(2)
+    while f is not None and (f.f_code.co_filename.startswith(lib)
+                             or f.f_code.co_filename == __file__):
+        f = f.f_back
+    if f is not None:
+        text = linecache.getline(f.f_code.co_filename, f.f_lineno)
+        for m in methods:
+            end = text.find("." + m + "(")
+            start = end
+            while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_.[]"):
+                start -= 1
+            if end > 0 and start < end:
+                return "%s.%s()" % (text[start:end], m)
+    return default
+
+
+# The threads now in a blocking call that was said.
+_waiting = set()
+
+
+def _blocking(orig, lib, methods, default):
+    """`orig`, a call that may block, said (`blocked`, sent before it waits; `unblocked`,
+    sent as it returns, so the screen never shows it waiting while it runs on)."""
+    def call(*args, **kwargs):
+        me = _thread.get_ident()
+        # One at a time per thread: an Event's wait is its Condition's, a pool's map its
+        # result's get; the outermost says what the program called.
+        if me in _waiting or (_tconn() if _threaded else (_conn or _connect())) is None:
+            return orig(*args, **kwargs)
+        _at(_here(), 2)
+        _emit({"type": "blocked", "on": _waits_words(lib, methods, default)})
+        _flush()
+        _waiting.add(me)
+        try:
+            return orig(*args, **kwargs)
+        finally:
+            _waiting.discard(me)
+            _emit({"type": "unblocked"})
+            _flush()
+
+    return _in_place_of(call, orig)
 
 
 _next_queue = 0
@@ -1128,15 +1196,24 @@ def _wrap_queues(queues):
 
     def get(self, block=True, timeout=None):
         _at(_here(), 2)
+        if block:
+            _emit({"type": "blocked", "on": _waits_words(lib, ("get",), "q.get()")})
         _flush()
-        item = orig_get(self, block, timeout)
+        try:
+            item = orig_get(self, block, timeout)
+        finally:
+            if block:
+                _emit({"type": "unblocked"})
         if isinstance(item, _Tagged):
             _emit({"type": "queue_get", "queue": _queue_of(self), "from": item.worker,
                    "value": _value_of(item.obj)})
-            return item.obj
+            item = item.obj
+        if block:
+            _flush()  # it runs on: the screen must not show it waiting
         return item
 
     q.get = get
+    queues.JoinableQueue.join = _blocking(queues.JoinableQueue.join, lib, ("join",), "q.join()")
 
 
 def _value_of(obj):
@@ -1239,11 +1316,12 @@ def _wrap_pool(pool_mod):
     def worker(inqueue, outqueue, *args, **kwargs):
         return orig(_TaskTap(inqueue, pool_mod), outqueue, *args, **kwargs)
 
+    # The script's process waits for a pool's results: in `pool.map()`, `r.get()`.
+    pool_mod.ApplyResult.get = _blocking(
+        pool_mod.ApplyResult.get, os.path.dirname(pool_mod.__file__),
+        ("map", "starmap", "apply", "get"), "result.get()")
     # Pickled by reference for spawn children: it must be found under the original's name.
-    worker.__module__ = orig.__module__
-    worker.__qualname__ = orig.__qualname__
-    worker.__name__ = orig.__name__
-    pool_mod.worker = worker
+    pool_mod.worker = _in_place_of(worker, orig)
 
 
 # ---- time ----------------------------------------------------------------------------------
@@ -1257,7 +1335,7 @@ def _wrap_sleep():
         _flush()
         return orig(seconds * _interval())
 
-    time.sleep = sleep
+    time.sleep = _in_place_of(sleep, orig)
 
 
 # ---- entry points --------------------------------------------------------------------------

@@ -18,6 +18,8 @@ pub enum WorkerState {
     HoldingLock,
     /// In `join()`, waiting for a process it started.
     Joining,
+    /// In a blocking call (`ev.wait()`, `tasks.get()`), as its line writes it.
+    Waiting(String),
     AtGate(Access),
     Stopped,
     Exited {
@@ -35,6 +37,7 @@ impl WorkerState {
             WorkerState::WaitingLock => "waiting for lock".into(),
             WorkerState::HoldingLock => "holding lock".into(),
             WorkerState::Joining => "in join()".into(),
+            WorkerState::Waiting(on) => format!("in {on}"),
             WorkerState::AtGate(Access::Read) => "at gate: read".into(),
             WorkerState::AtGate(Access::Write) => "at gate: write".into(),
             WorkerState::Stopped => "paused (SIGSTOP)".into(),
@@ -120,6 +123,12 @@ impl WorkersState {
         if let EventKind::At { line } = e.kind {
             r.line = Some(line);
         }
+        // What it was doing, paused or not (a paused worker's events change what it will be
+        // doing once it goes on).
+        let was = match (&r.state, &r.before_stop) {
+            (WorkerState::Stopped, Some(b)) => b,
+            (s, _) => s,
+        };
         let next = match &e.kind {
             EventKind::Started => Some(WorkerState::Running),
             EventKind::Phase { .. } if e.kind.stage_of() == Some(crate::runtime::Stage::Sleep) => {
@@ -132,11 +141,16 @@ impl WorkersState {
             | EventKind::Read { .. }
             | EventKind::Write { .. }
             | EventKind::TaskStart { .. }
-            | EventKind::QueuePut { .. } => Some(if r.state == WorkerState::HoldingLock {
+            | EventKind::QueuePut { .. } => Some(if *was == WorkerState::HoldingLock {
                 WorkerState::HoldingLock
             } else {
                 WorkerState::Running
             }),
+            EventKind::Blocked { on } => Some(WorkerState::Waiting(on.clone())),
+            // Running again — or still holding the lock a Condition's wait took back.
+            EventKind::Unblocked if matches!(was, WorkerState::Waiting(_)) => {
+                Some(WorkerState::Running)
+            }
             EventKind::LockRequested { .. } => Some(WorkerState::WaitingLock),
             EventKind::LockAcquired { .. } | EventKind::LockRecovered => {
                 Some(WorkerState::HoldingLock)
@@ -224,6 +238,46 @@ mod tests {
             pid: 100 + worker as i32,
             t_ns: 0,
         }
+    }
+
+    #[test]
+    fn a_blocking_call_is_the_state_until_it_returns_paused_or_not() {
+        let mut w = WorkersState::default();
+        let spawned = EventKind::Spawned {
+            method: "python".into(),
+        };
+        w.on_event(&ev(1, spawned), || "waiter()".into());
+        let blocked = |on: &str| EventKind::Blocked { on: on.into() };
+        w.on_event(&ev(1, blocked("ev.wait()")), String::new);
+        assert_eq!(w.rows[0].state.label(), "in ev.wait()");
+        w.on_event(&ev(1, EventKind::Unblocked), String::new);
+        assert_eq!(w.rows[0].state, WorkerState::Running);
+        // A Condition's wait gives its lock back before it returns: still holding it after.
+        w.on_event(&ev(1, blocked("cond.wait()")), String::new);
+        let acquired = EventKind::LockAcquired {
+            lock: 257,
+            wait_ns: 5,
+            contended: true,
+        };
+        w.on_event(&ev(1, acquired), String::new);
+        w.on_event(&ev(1, EventKind::Unblocked), String::new);
+        assert_eq!(w.rows[0].state, WorkerState::HoldingLock);
+        // Paused while it waits: it goes on as running once continued, if its call returned.
+        w.on_event(&ev(1, blocked("tasks.get()")), String::new);
+        let sample = |state| Sample {
+            cores: vec![],
+            procs: vec![ProcSample {
+                pid: 101,
+                cpu_pct: 0.0,
+                cores: vec![0],
+                state,
+            }],
+        };
+        w.on_sample(&sample('T'));
+        w.on_event(&ev(1, EventKind::Unblocked), String::new);
+        assert_eq!(w.rows[0].state, WorkerState::Stopped);
+        w.on_sample(&sample('S'));
+        assert_eq!(w.rows[0].state, WorkerState::Running);
     }
 
     #[test]

@@ -316,6 +316,13 @@ pub enum EventKind {
         what: String,
         at: String,
     },
+    /// A traced process (or thread) waits in a blocking call until it returns: `on` is the
+    /// call as its program's line writes it (`ev.wait()`, `tasks.get()`, `pool.map()`).
+    Blocked {
+        on: String,
+    },
+    /// Its blocking call returned.
+    Unblocked,
     /// A queue was made: what the program calls it, what it is (`JoinableQueue()`) and where
     /// it was made. Its `queue_put` and `queue_get` events carry its number.
     QueueMade {
@@ -403,6 +410,8 @@ impl EventKind {
             EventKind::Cell { .. } => 23,
             EventKind::LockMade { .. } => 24,
             EventKind::QueueMade { .. } => 26,
+            EventKind::Blocked { .. } => 27,
+            EventKind::Unblocked => 28,
             EventKind::LockGaveUp { .. } => 25,
         }
     }
@@ -494,7 +503,12 @@ pub fn encode(out: &mut Vec<u8>, t_ns: u64, kind: &EventKind) {
     put_uvarint(out, t_ns as u128);
     match kind {
         EventKind::Spawned { method } => put_str(out, method),
-        EventKind::Started | EventKind::LockRecovered | EventKind::Paused | EventKind::Resumed => {}
+        EventKind::Started
+        | EventKind::LockRecovered
+        | EventKind::Paused
+        | EventKind::Resumed
+        | EventKind::Unblocked => {}
+        EventKind::Blocked { on } => put_str(out, on),
         EventKind::Phase { name } => put_str(out, name),
         EventKind::Output { stream, text } => {
             out.push(matches!(stream, Stream::Stderr) as u8);
@@ -729,6 +743,8 @@ fn decode_body(body: &[u8]) -> Result<(u64, EventKind), DecodeError> {
             what: r.string()?,
             at: r.string()?,
         },
+        27 => EventKind::Blocked { on: r.string()? },
+        28 => EventKind::Unblocked,
         26 => EventKind::QueueMade {
             queue: r.u16()?,
             name: r.string()?,
@@ -940,6 +956,16 @@ mod tests {
                 queue: 0,
                 from: 3,
                 value: Item::Text("<_CallItem object at 0x7f>".into()),
+            },
+            EventKind::Blocked {
+                on: "tasks.get()".into(),
+            },
+            EventKind::Unblocked,
+            EventKind::QueueMade {
+                queue: 257,
+                name: "tasks".into(),
+                what: "JoinableQueue()".into(),
+                at: "mine.py:9".into(),
             },
             EventKind::TaskStart {
                 task: 7,
