@@ -1,5 +1,5 @@
 //! A run as Chrome trace events (the JSON that Perfetto and chrome://tracing open): one process
-//! lane per worker, duration slices for lock waits and holds, pool tasks and each worker's
+//! lane per worker, duration slices for lock waits and holds, blocking calls, pool tasks and each worker's
 //! life, counter events for the shared value, and instants for lost updates.
 
 use std::collections::HashMap;
@@ -16,6 +16,8 @@ pub struct ChromeTrace {
     /// Open slices: (pid, what, lock) -> start (lock 0 for what is no lock's).
     open: HashMap<(i32, &'static str, u16), u64>,
     named: std::collections::BTreeSet<i32>,
+    /// What each process waits in now, and since when (`blocked` until `unblocked`).
+    waits: HashMap<i32, (String, u64)>,
     /// Writes of the counter (cell 0), one list per part of the run (each parent phase).
     writes: Vec<Vec<(i32, WriteRec)>>,
 }
@@ -103,6 +105,19 @@ impl ChromeTrace {
             EventKind::LockReleased { lock, .. } => {
                 self.end_of(e.pid, "hold lock", *lock, e.t_ns, json!({}))
             }
+            EventKind::Blocked { on } => {
+                self.waits.insert(e.pid, (on.clone(), e.t_ns));
+            }
+            EventKind::Unblocked => {
+                if let Some((on, start)) = self.waits.remove(&e.pid) {
+                    let ts = self.ts(start);
+                    self.events.push(json!({
+                        "name": format!("in {on}"), "cat": "mpviz", "ph": "X", "pid": e.pid,
+                        "tid": e.pid, "ts": ts, "dur": us(e.t_ns.saturating_sub(start)),
+                        "args": {"on": on}
+                    }));
+                }
+            }
             EventKind::TaskStart { task, .. } => {
                 self.begin(e.pid, "task", e.t_ns);
                 self.events.push(json!({"name": format!("task {task}"), "ph": "i", "s": "t", "pid": e.pid, "tid": e.pid, "ts": ts}));
@@ -174,6 +189,28 @@ mod tests {
 
     fn ev(worker: u16, t_ns: u64, kind: EventKind) -> Envelope {
         Envelope::of(worker, t_ns, kind)
+    }
+
+    #[test]
+    fn a_blocking_call_is_a_slice_named_as_the_program_calls_it() {
+        let mut t = ChromeTrace::default();
+        let blocked = EventKind::Blocked {
+            on: "tasks.get()".into(),
+        };
+        t.observe(&ev(2, 1_000, blocked));
+        t.observe(&ev(2, 5_000, EventKind::Unblocked));
+        let json: Value = serde_json::from_str(&t.finish()).expect("json");
+        let slice = json["traceEvents"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .find(|e| e["name"] == "in tasks.get()")
+            .cloned()
+            .expect("the wait's slice");
+        assert_eq!(
+            (slice["ts"].as_f64(), slice["dur"].as_f64()),
+            (Some(0.0), Some(4.0))
+        );
     }
 
     #[test]
