@@ -1,6 +1,6 @@
 //! A run as Chrome trace events (the JSON that Perfetto and chrome://tracing open): one process
-//! lane per worker, duration slices for lock waits and holds, blocking calls, pool tasks and each worker's
-//! life, counter events for the shared value, and instants for lost updates.
+//! lane per worker, duration slices for lock waits and holds, blocking calls, pool tasks and
+//! each worker's life, counter events for the shared value, and instants for lost updates.
 
 use std::collections::HashMap;
 
