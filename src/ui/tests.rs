@@ -1282,3 +1282,19 @@ fn a_float_values_trace_says_its_numbers_and_its_lost_update() {
         "the lost write in its numbers:\n{text}"
     );
 }
+
+#[test]
+fn what_a_process_waits_in_is_its_state_cut_to_the_column() {
+    let blocked = |on: &str| EventKind::Blocked { on: on.into() };
+    let events = || {
+        vec![
+            (2, 10, blocked("ev.wait()")),
+            (3, 11, blocked("self._call_queue.get()")),
+        ]
+    };
+    let narrow = program_screen(events(), 80, 24);
+    assert!(narrow.contains("in ev.wait()"), "{narrow}");
+    assert!(narrow.contains("in self._call_q…"), "{narrow}");
+    let wide = program_screen(events(), 100, 30);
+    assert!(wide.contains("in self._call_queue.get()"), "{wide}");
+}

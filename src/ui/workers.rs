@@ -64,15 +64,21 @@ impl Widget for WorkersPanel<'_> {
             });
         }
         names.push("EVENTS");
+        // What the STATE column is left with (its Min(16) takes the rest): a long state, such
+        // as the call a process waits in, is cut with a `…`, not clipped.
+        let fixed = 4 + 7 + ROLE_W + 5 + 4 + 7 + if with_lane { lane_w } else { 0 };
+        let gaps = names.len() as u16 - 1;
+        let state_w = area.width.saturating_sub(2 + fixed + gaps).max(16) as usize;
         let header = Row::new(names).style(t.dim);
         let rows = self.workers.rows.iter().skip(first).take(fit).map(|r| {
             let st = match r.state {
                 WorkerState::Exited { code: Some(0), .. } => t.dim,
                 WorkerState::Exited { .. } => t.bad,
                 WorkerState::HoldingLock => t.good,
-                WorkerState::WaitingLock | WorkerState::Stopped | WorkerState::AtGate(_) => {
-                    t.accent
-                }
+                WorkerState::WaitingLock
+                | WorkerState::Waiting(_)
+                | WorkerState::Stopped
+                | WorkerState::AtGate(_) => t.accent,
                 _ => t.text,
             };
             let lane: String = r
@@ -91,7 +97,7 @@ impl Widget for WorkersPanel<'_> {
                 )),
                 Cell::from(r.pid.to_string()),
                 Cell::from(ellipsis(&r.role, ROLE_W as usize)),
-                Cell::from(Span::styled(r.state.label(), st)),
+                Cell::from(Span::styled(ellipsis(&r.state.label(), state_w), st)),
                 Cell::from(format!("{:5.1}", r.cpu_pct)),
                 Cell::from(match r.cores.as_slice() {
                     [] => "-".to_string(),
