@@ -1078,7 +1078,12 @@ def _waits_words(lib, methods, default):
     while f is not None and (f.f_code.co_filename.startswith(lib)
                              or f.f_code.co_filename == __file__):
         f = f.f_back
-    if f is not None:
+    if f is None:
+        return default
+    key = (f.f_code, f.f_lineno, default)
+    words = _words_at.get(key)
+    if words is None:
+        words = default
         text = linecache.getline(f.f_code.co_filename, f.f_lineno)
         for m in methods:
             end = text.find("." + m + "(")
@@ -1086,12 +1091,16 @@ def _waits_words(lib, methods, default):
             while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_.[]"):
                 start -= 1
             if end > 0 and start < end:
-                return "%s.%s()" % (text[start:end], m)
-    return default
+                words = "%s.%s()" % (text[start:end], m)
+                break
+        _words_at[key] = words
+    return words
 
 
 # The threads now in a blocking call that was said.
 _waiting = set()
+# What the calls a line makes are called, once found (a consumer's loop asks again and again).
+_words_at = {}
 
 
 def _blocking(orig, lib, methods, default):
@@ -1196,19 +1205,22 @@ def _wrap_queues(queues):
 
     def get(self, block=True, timeout=None):
         _at(_here(), 2)
-        if block:
+        # Said only where it will wait: nothing in the pipe yet (a poll, no more, when an item
+        # is there, so a busy consumer pays nothing for it).
+        wait = block and not self._poll()
+        if wait:
             _emit({"type": "blocked", "on": _waits_words(lib, ("get",), "q.get()")})
         _flush()
         try:
             item = orig_get(self, block, timeout)
         finally:
-            if block:
+            if wait:
                 _emit({"type": "unblocked"})
         if isinstance(item, _Tagged):
             _emit({"type": "queue_get", "queue": _queue_of(self), "from": item.worker,
                    "value": _value_of(item.obj)})
             item = item.obj
-        if block:
+        if wait:
             _flush()  # it runs on: the screen must not show it waiting
         return item
 
