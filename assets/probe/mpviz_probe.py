@@ -559,7 +559,37 @@ def _made_at(lib):
         if eq and not rhs.startswith("=") and lhs and not lhs[0].isdigit() \
                 and lhs.replace(".", "").replace("_", "a").isalnum():
             name = lhs
+        elif eq and not rhs.startswith("=") and "," in lhs:
+            name = _unpacked_name(f, text, lhs)
     return name, at
+
+
+def _is_name(text):
+    return bool(text) and not text[0].isdigit() and text.replace("_", "a").isalnum()
+
+
+def _unpacked_name(f, text, lhs):
+    """`tasks, done = mp.Queue(), mp.Queue()`: the name whose place on the left is the place
+    on the right of the call being made (its column, from the code's positions, 3.11 on)."""
+    names = [n.strip() for n in lhs.strip("()[] ").split(",")]
+    positions = getattr(f.f_code, "co_positions", None)
+    if not all(_is_name(n) for n in names) or positions is None:
+        return ""
+    try:
+        col = list(positions())[f.f_lasti // 2][2]
+    except (IndexError, TypeError):
+        return ""
+    if col is None:
+        return ""
+    depth, k = 0, 0
+    for ch in text[text.index("=") + 1:col]:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            k += 1
+    return names[k] if k < len(names) else ""
 
 
 def _say_cell(cell, obj, array, lib):

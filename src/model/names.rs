@@ -38,7 +38,9 @@ fn label((name, what, at): &(String, String, String)) -> String {
     let kind = what.trim_end_matches("()");
     let base = name.split(" #").next().unwrap_or(name);
     if name.contains('@') {
-        format!("{what} at {at}")
+        // Two made on one line (`a, b = Queue(), Queue()`) stay two: `… #2`.
+        let again = name.rfind(" #").map_or("", |i| &name[i..]);
+        format!("{what} at {at}{again}")
     } else if base.eq_ignore_ascii_case(kind) {
         name.clone()
     } else {
@@ -225,5 +227,11 @@ mod tests {
         names.learn(&lock(261, "lock"));
         assert_eq!(names.lock_label(260).as_deref(), Some("lock"));
         assert_eq!(names.lock_label(261).as_deref(), Some("lock #2"));
+        names.learn(&lock(262, ""));
+        assert_eq!(
+            names.lock_label(262).as_deref(),
+            Some("Lock() at mine.py:5 #2"),
+            "made on the same line as another"
+        );
     }
 }

@@ -1,6 +1,6 @@
 # Two queues: a JoinableQueue of tasks that two workers take from (each says task_done), and
 # a Queue their results go back on. Each queue is a panel of its own on mpviz's screen, named
-# as the program names it.
+# as the program names it, also when one line makes both.
 import multiprocessing as mp
 import sys
 
@@ -17,8 +17,8 @@ def worker(tasks, done):
 
 if __name__ == "__main__":
     mp.set_start_method(sys.argv[1])
-    tasks = mp.JoinableQueue()
-    done = mp.Queue()
+    # Made on one line: each named by its place (`tasks` the first, `done` the second).
+    tasks, done = mp.JoinableQueue(), mp.Queue()
     ws = [mp.Process(target=worker, args=(tasks, done)) for _ in range(2)]
     for w in ws:
         w.start()
