@@ -409,6 +409,7 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
         "unpicklable.py",
         "queues.py",
         "wrapped.py",
+        "pipe.py",
     ];
     let mut cases = Vec::new();
     for script in scripts {
@@ -555,8 +556,26 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
                     "{what}: {s}"
                 );
             }
+            // The child waits for the parent's answer in its recv, whatever the order the
+            // numbers come in; a recv with its message already there is no wait.
+            "pipe.py" => {
+                let waits: Vec<_> = out
+                    .events("blocked")
+                    .iter()
+                    .map(|e| (e["worker"].as_u64().unwrap_or(0), e["on"].to_string()))
+                    .collect();
+                assert!(
+                    waits.iter().all(|(w, on)| (*w == 1 && on == "\"a.recv()\"")
+                        || (*w != 1 && (on == "\"conn.recv()\"" || on == "\"ready.wait()\""))),
+                    "{what}: {waits:?}"
+                );
+            }
             // The manager's server and three children.
-            "manager.py" => assert_eq!(s["processes"], 5, "{what}: {s}"),
+            // Its calls to the manager are recvs of multiprocessing's own: no waits said.
+            "manager.py" => {
+                assert_eq!(s["processes"], 5, "{what}: {s}");
+                assert_eq!(out.events("blocked").len(), 0, "{what}");
+            }
             // Two children, each with a grandchild that writes the Value under its lock; what
             // each prints is shown as its own, five processes, five different workers.
             "nested.py" => {

@@ -1093,6 +1093,11 @@ def _wrap_machinery(syn):
         cls.__init__ = __init__
     # What a process waits in, on screen while it waits.
     lib = os.path.dirname(syn.__file__)
+    # A Pipe's end, where the program's line calls recv (multiprocessing's own recvs, a
+    # Manager's calls among them, are its machinery), and only when nothing is there yet.
+    import multiprocessing.connection as connection
+    base = connection._ConnectionBase
+    base.recv = _blocking(base.recv, lib, ("recv",), None, lambda c: c.poll())
     for cls, default in ((syn.Event, "Event.wait()"), (syn.Condition, "Condition.wait()"),
                          (syn.Barrier, "Barrier.wait()")):
         cls.wait = _blocking(cls.wait, lib, ("wait",), default)
@@ -1133,17 +1138,28 @@ _waiting = set()
 _words_at = {}
 
 
-def _blocking(orig, lib, methods, default):
+def _blocking(orig, lib, methods, default, ready=None):
     """`orig`, a call that may block, said (`blocked`, sent before it waits; `unblocked`,
-    sent as it returns, so the screen never shows it waiting while it runs on)."""
+    sent as it returns, so the screen never shows it waiting while it runs on). With no
+    `default`, only a call the program's own line makes is said; with `ready`, only one that
+    will wait (`ready(self)` false)."""
     def call(*args, **kwargs):
         me = _thread.get_ident()
         # One at a time per thread: an Event's wait is its Condition's, a pool's map its
         # result's get; the outermost says what the program called.
         if me in _waiting or (_tconn() if _threaded else (_conn or _connect())) is None:
             return orig(*args, **kwargs)
+        words = _waits_words(lib, methods, default)
+        if words is None:
+            return orig(*args, **kwargs)
+        try:
+            quick = ready is not None and ready(args[0])
+        except (OSError, ValueError, EOFError):
+            quick = True  # a closed end: the call itself says so
+        if quick:
+            return orig(*args, **kwargs)
         _at(_here(), 2)
-        _emit({"type": "blocked", "on": _waits_words(lib, methods, default)})
+        _emit({"type": "blocked", "on": words})
         _flush()
         _waiting.add(me)
         try:
