@@ -1333,6 +1333,27 @@ def _call_words(func, args, kwds):
     return ("%s(%s)" % (_name_of(func), ", ".join(words)))[:120]
 
 
+def _chunk_words(fn, chunk, star):
+    """A map chunk as the screen says it: (the function's name, first, count) for a run of
+    two or more consecutive integers (`job(x) for x in range(0, 3)` — `map(job, range(10))`'s
+    chunks), else the calls themselves (`abs(-1)`, `add(1, 2)`, `abs(x) for x in [5, 1, 9]`)
+    with first 0."""
+    count = len(chunk)
+    first = chunk[0] if chunk and type(chunk[0]) is int and abs(chunk[0]) < 1 << 62 else None
+    if not star and count > 1 and first is not None and all(
+            type(x) is int and x == first + k for k, x in enumerate(chunk)):
+        return _name_of(fn), first, count
+    if count == 1:
+        args = chunk[0] if star and isinstance(chunk[0], tuple) else (chunk[0],)
+        return _call_words(fn, args, None), 0, 1
+    try:
+        items = ", ".join(repr(x)[:40] for x in chunk[:8]) + (", …" if count > 8 else "")
+    except Exception:  # a repr of the user's that fails
+        items = "…"
+    form = "%s(*a) for a in [%s]" if star else "%s(x) for x in [%s]"
+    return (form % (_name_of(fn), items))[:120], 0, count
+
+
 def _traced_task(pool_mod, job, i, func, args, kwds=None):
     task = ((job & 0xFFFF) << 16) | (i & 0xFFFF)
     # map's chunks: mapstar((fn, chunk)), the chunk a tuple of the values.
@@ -1340,8 +1361,7 @@ def _traced_task(pool_mod, job, i, func, args, kwds=None):
     if func in (pool_mod.mapstar, pool_mod.starmapstar) and isinstance(packed, tuple) \
             and len(packed) == 2 and isinstance(packed[1], tuple):
         fn, chunk = packed
-        first = chunk[0] if chunk and type(chunk[0]) is int and abs(chunk[0]) < 1 << 62 else 0
-        call, count = _name_of(fn), len(chunk)
+        call, first, count = _chunk_words(fn, chunk, func is pool_mod.starmapstar)
         body = fn
     else:
         call = _call_words(func, args, kwds)
@@ -1374,10 +1394,15 @@ def _wrap_pool(pool_mod):
     def worker(inqueue, outqueue, *args, **kwargs):
         return orig(_TaskTap(inqueue, pool_mod), outqueue, *args, **kwargs)
 
-    # The script's process waits for a pool's results: in `pool.map()`, `r.get()`.
-    pool_mod.ApplyResult.get = _blocking(
-        pool_mod.ApplyResult.get, os.path.dirname(pool_mod.__file__),
-        ("map", "starmap", "apply", "get"), "result.get()")
+    # The script's process waits for a pool's results: in `pool.map()`, `r.get()`,
+    # `r.wait()`, `pool.imap()` (each next item).
+    lib = os.path.dirname(pool_mod.__file__)
+    res = pool_mod.ApplyResult
+    res.get = _blocking(res.get, lib, ("map", "starmap", "apply", "get"), "result.get()")
+    res.wait = _blocking(res.wait, lib, ("wait",), "result.wait()")
+    it = pool_mod.IMapIterator
+    it.next = it.__next__ = _blocking(
+        it.next, lib, ("imap_unordered", "imap", "next"), "next(results)")
     # Pickled by reference for spawn children: it must be found under the original's name.
     pool_mod.worker = _in_place_of(worker, orig)
 
