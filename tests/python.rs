@@ -411,6 +411,7 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
         "wrapped.py",
         "pipe.py",
         "pool_calls.py",
+        "simple_queue.py",
     ];
     let mut cases = Vec::new();
     for script in scripts {
@@ -485,6 +486,8 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
             // its queue is got once, in another process, as the same words (no address).
             "executor.py" => {
                 assert_eq!(s["processes"], 3, "{what}: {s}");
+                // Its call queue only: its result queue is read past `get`, not followed.
+                assert_eq!(s["queues"].as_array().map(Vec::len), Some(1), "{what}: {s}");
                 let words = |kind: &str| {
                     let mut w: Vec<String> = out
                         .events(kind)
@@ -569,6 +572,26 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
                     waits.iter().all(|(w, on)| (*w == 1 && on == "\"a.recv()\"")
                         || (*w != 1 && (on == "\"conn.recv()\"" || on == "\"ready.wait()\""))),
                     "{what}: {waits:?}"
+                );
+            }
+            // The program's SimpleQueue: three puts, three gets, named; no other queue.
+            "simple_queue.py" => {
+                let queues = s["queues"].as_array().expect("queues");
+                assert_eq!(queues.len(), 1, "{what}: {s}");
+                assert_eq!(
+                    (
+                        &queues[0]["name"],
+                        &queues[0]["what"],
+                        &queues[0]["puts"],
+                        &queues[0]["gets"]
+                    ),
+                    (
+                        &"results".into(),
+                        &"SimpleQueue()".into(),
+                        &3.into(),
+                        &3.into()
+                    ),
+                    "{what}: {s}"
                 );
             }
             // Each task as the call it makes; a chunk of a range as the range it covers.

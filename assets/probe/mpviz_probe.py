@@ -1189,6 +1189,22 @@ def _new_queue(lib, q):
     return [((w & 0xFF) << 8) | (_next_queue & 0xFF), name, at, type(q).__name__ + "()"]
 
 
+def _made_by_program():
+    """Whether the object being made is the program's own: made by a line of its code (or a
+    package it installed), not by the standard library — a Pool's SimpleQueues, a
+    ProcessPoolExecutor's result queue, which their own code reads past `get`."""
+    # The maker: the first frame past the probe and the context's factory method
+    # (`mp.SimpleQueue()`); a Pool making its own is in multiprocessing itself.
+    f = sys._getframe(2)
+    while f is not None and (f.f_code.co_filename == __file__
+                             or f.f_code.co_filename == _MP_CONTEXT):
+        f = f.f_back
+    if f is None:
+        return False
+    path = f.f_code.co_filename
+    return not path.startswith(_STDLIB) or "-packages" + os.sep in path
+
+
 def _queue_of(q):
     """A queue's number, said by this process (`queue_made`) before its first put or get."""
     made = getattr(q, "_mpviz_queue", None)
@@ -1201,17 +1217,26 @@ def _queue_of(q):
     return made[0]
 
 
+# Where multiprocessing's context and the standard library are (set by `install`).
+_MP_CONTEXT = _STDLIB = "\0"
+
+
 def _wrap_queues(queues):
+    global _MP_CONTEXT, _STDLIB
     lib = os.path.dirname(queues.__file__)
+    _MP_CONTEXT = os.path.join(lib, "context.py")
+    _STDLIB = os.path.dirname(os.__file__) + os.sep
     # A queue's own locks are its machinery, not the program's locks. A Queue and a
-    # JoinableQueue are numbered where they are made (a SimpleQueue is not followed).
+    # JoinableQueue are numbered where they are made, a SimpleQueue where the program makes it
+    # (multiprocessing's and the standard library's own are read past their `get`).
     for cls in (queues.Queue, queues.SimpleQueue, queues.JoinableQueue):
         orig_init, orig_setstate = cls.__init__, cls.__setstate__
-        numbered = cls is not queues.SimpleQueue
+        simple = cls is queues.SimpleQueue
 
-        def __init__(self, *args, _orig=orig_init, _numbered=numbered, **kwargs):
+        def __init__(self, *args, _orig=orig_init, _simple=simple, **kwargs):
             # (A JoinableQueue's __init__ runs Queue's inside: numbered once, as what it is.)
-            if _numbered and getattr(self, "_mpviz_queue", None) is None:
+            if getattr(self, "_mpviz_queue", None) is None and (
+                    not _simple or _made_by_program()):
                 self._mpviz_queue = _new_queue(lib, self)
             _orig(self, *args, **kwargs)
             _machinery_of(self)
@@ -1227,38 +1252,25 @@ def _wrap_queues(queues):
 
     # A queue sent to a spawned child keeps its number and name, carried beside its state (a
     # JoinableQueue's state is Queue's and two more, so it carries them too).
+    for cls in (queues.Queue, queues.SimpleQueue):
+        def __getstate__(self, _orig=cls.__getstate__):
+            state = _orig(self)
+            made = getattr(self, "_mpviz_queue", None)
+            return state if made is None else ("mpviz", made, state)
+
+        cls.__getstate__ = __getstate__
     q = queues.Queue
-    orig_getstate = q.__getstate__
-
-    def __getstate__(self):
-        state = orig_getstate(self)
-        made = getattr(self, "_mpviz_queue", None)
-        return state if made is None else ("mpviz", made, state)
-
-    q.__getstate__ = __getstate__
     orig_get = q.get
 
-    # A JoinableQueue's put is its own (it counts the task), not Queue's: both are followed.
-    for cls in (queues.Queue, queues.JoinableQueue):
-        def put(self, obj, block=True, timeout=None, _orig=cls.put):
-            c = _here()
-            _at(c, 2)
-            w = _worker_of(c) if c is not None else 0
-            _orig(self, _Tagged(w, obj), block, timeout)
-            _emit({"type": "queue_put", "queue": _queue_of(self), "value": _value_of(obj)})
-
-        cls.put = put
-
-    def get(self, block=True, timeout=None):
-        _at(_here(), 2)
-        # Said only where it will wait: nothing in the pipe yet (a poll, no more, when an item
-        # is there, so a busy consumer pays nothing for it).
-        wait = block and not self._poll()
+    def got(self, take, wait):
+        """A get of a followed queue: said waiting first if it will wait (nothing in the pipe
+        yet: a poll, no more, when an item is there, so a busy consumer pays nothing for it),
+        the item unwrapped and said with who put it."""
         if wait:
             _emit({"type": "blocked", "on": _waits_words(lib, ("get",), "q.get()")})
         _flush()
         try:
-            item = orig_get(self, block, timeout)
+            item = take()
         finally:
             if wait:
                 _emit({"type": "unblocked"})
@@ -1270,8 +1282,45 @@ def _wrap_queues(queues):
             _flush()  # it runs on: the screen must not show it waiting
         return item
 
+    def tagged(self, obj):
+        """The item as it goes on a followed queue: with the worker that put it."""
+        c = _here()
+        _at(c, 3)
+        return _Tagged(_worker_of(c) if c is not None else 0, obj)
+
+    # A JoinableQueue's put is its own (it counts the task), not Queue's: both are followed.
+    for cls in (queues.Queue, queues.JoinableQueue):
+        def put(self, obj, block=True, timeout=None, _orig=cls.put):
+            _orig(self, tagged(self, obj), block, timeout)
+            _emit({"type": "queue_put", "queue": _queue_of(self), "value": _value_of(obj)})
+
+        cls.put = put
+
+    def get(self, block=True, timeout=None):
+        _at(_here(), 2)
+        return got(self, lambda: orig_get(self, block, timeout), block and not self._poll())
+
     q.get = get
     queues.JoinableQueue.join = _blocking(queues.JoinableQueue.join, lib, ("join",), "q.join()")
+
+    # A SimpleQueue of the program's, followed as a Queue is (one put and get, no feeder).
+    sq = queues.SimpleQueue
+    orig_sput, orig_sget = sq.put, sq.get
+
+    def sput(self, obj):
+        if getattr(self, "_mpviz_queue", None) is None:
+            return orig_sput(self, obj)
+        orig_sput(self, tagged(self, obj))
+        _emit({"type": "queue_put", "queue": _queue_of(self), "value": _value_of(obj)})
+
+    def sget(self):
+        if getattr(self, "_mpviz_queue", None) is None:
+            return orig_sget(self)
+        _at(_here(), 2)
+        return got(self, lambda: orig_sget(self), not self._poll())
+
+    sq.put = _in_place_of(sput, orig_sput)
+    sq.get = _in_place_of(sget, orig_sget)
 
 
 def _value_of(obj):

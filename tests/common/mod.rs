@@ -71,9 +71,24 @@ pub fn spawn(args: &[&str]) -> Child {
 
 /// Runs mpviz to the end, calling `on_line` for each JSON line as it arrives (to inject
 /// faults at a moment the run itself announces).
+/// Longest a headless run may take before it is ended and its test failed (a program that
+/// hangs under the probe fails its test rather than hold CI until its limit).
+const DEADLINE: Duration = Duration::from_secs(180);
+
 pub fn run_with(args: &[&str], mut on_line: impl FnMut(&Value, &Child)) -> Output {
     let mut child = spawn(args);
     let stdout = child.stdout.take().expect("stdout");
+    // Ends mpviz (SIGTERM: it ends its program and cleans up) if it is still running at the
+    // deadline; told to stand down once the run's output is all read.
+    let (done, watch) = std::sync::mpsc::channel::<()>();
+    let pid = Pid::from_raw(child.id() as i32);
+    let watchdog = std::thread::spawn(move || {
+        let late = watch.recv_timeout(DEADLINE).is_err();
+        if late {
+            let _ = kill(pid, nix::sys::signal::Signal::SIGTERM);
+        }
+        late
+    });
     let mut lines = Vec::new();
     let mut raw = String::new();
     for line in BufReader::new(stdout).lines() {
@@ -90,6 +105,12 @@ pub fn run_with(args: &[&str], mut on_line: impl FnMut(&Value, &Child)) -> Outpu
         let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
     }
     let status = child.wait().expect("wait");
+    let _ = done.send(());
+    let late = watchdog.join().unwrap_or(false);
+    assert!(
+        !late,
+        "mpviz {args:?} did not end within {DEADLINE:?}; ended it. It printed:\n{raw}\n{stderr}"
+    );
     Output {
         code: status.code(),
         lines,
