@@ -266,7 +266,9 @@ impl RunState {
         if matches!(e.kind, EventKind::Spawned { .. }) {
             self.phase_workers.push(e.worker);
         }
-        if let Some(a) = self.activity_of(e)
+        // (A traced program's code pane follows the lines its processes say, not markers.)
+        if !self.is_program()
+            && let Some(a) = self.activity_of(e)
             && a != self.activity
             && crate::scenario::code::line_for(&self.about.code.text, a).is_some()
         {
