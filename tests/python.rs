@@ -412,6 +412,7 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
         "pipe.py",
         "pool_calls.py",
         "simple_queue.py",
+        "pipeline.py",
     ];
     let mut cases = Vec::new();
     for script in scripts {
@@ -573,6 +574,28 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
                         || (*w != 1 && (on == "\"conn.recv()\"" || on == "\"ready.wait()\""))),
                     "{what}: {waits:?}"
                 );
+            }
+            // Its workers wait for jobs in `jobs.get()`; the main process in `jobs.join()`
+            // once the jobs are out.
+            "pipeline.py" => {
+                let waits = |on: &str| {
+                    out.events("blocked")
+                        .iter()
+                        .filter(|e| e["on"] == on)
+                        .map(|e| e["worker"].as_u64().unwrap_or(0))
+                        .collect::<std::collections::BTreeSet<_>>()
+                };
+                assert_eq!(
+                    waits("jobs.join()").into_iter().collect::<Vec<_>>(),
+                    [1],
+                    "{what}: {:?}",
+                    out.events("blocked")
+                );
+                // (A worker finds jobs waiting for it if it starts late: it waits in none.)
+                assert!(!waits("jobs.get()").contains(&1), "{what}");
+                let queues = s["queues"].as_array().expect("queues");
+                let named: Vec<_> = queues.iter().map(|q| q["name"].clone()).collect();
+                assert_eq!(named, ["jobs", "results"], "{what}: {s}");
             }
             // The program's SimpleQueue: three puts, three gets, named; no other queue.
             "simple_queue.py" => {
