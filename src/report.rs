@@ -77,20 +77,22 @@ pub fn text_line(e: &Envelope, t0: u64, cells: &crate::model::names::CellNames) 
                 queue_name(*queue)
             )
         }
-        EventKind::TaskStart { task, call, .. } if call.contains('(') => {
-            format!("task {task}: {call}")
-        }
         EventKind::TaskStart {
             task,
             call,
             first,
             count,
-        } => {
-            format!(
-                "task {task}: {call}(x) for x in {first}..{}",
-                first + *count as i64
-            )
-        }
+        } => match crate::model::tasks::TaskCall::of(call, *first, *count) {
+            crate::model::tasks::TaskCall::Call(call) => format!("task {task}: {call}"),
+            crate::model::tasks::TaskCall::Chunk {
+                function,
+                first,
+                count,
+            } => format!(
+                "task {task}: {function}(x) for x in {first}..{}",
+                first + count as i64
+            ),
+        },
         EventKind::TaskEnd {
             task,
             ok: false,

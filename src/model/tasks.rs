@@ -28,9 +28,41 @@ pub struct TaskEntry {
 }
 
 impl TaskEntry {
+    /// What it runs.
+    pub fn what(&self) -> TaskCall<'_> {
+        TaskCall::of(&self.call, self.first, self.count)
+    }
+
     /// `None` while the task runs, then whether it succeeded.
     pub fn outcome(&self) -> Option<bool> {
         self.ended.then_some(self.ok)
+    }
+}
+
+/// What a task runs, as its `task_start` says it: a `map` chunk's `call` is its function's bare
+/// name (applied to `count` integers from `first`); any other task's is the call itself
+/// (`job(2)`, `abs(x) for x in [5, -1, 9]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskCall<'a> {
+    Chunk {
+        function: &'a str,
+        first: i64,
+        count: u32,
+    },
+    Call(&'a str),
+}
+
+impl<'a> TaskCall<'a> {
+    pub fn of(call: &'a str, first: i64, count: u32) -> TaskCall<'a> {
+        if call.contains('(') {
+            TaskCall::Call(call)
+        } else {
+            TaskCall::Chunk {
+                function: call,
+                first,
+                count,
+            }
+        }
     }
 }
 
@@ -104,5 +136,25 @@ impl TaskLog {
             _ => {}
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_is_a_chunk_of_a_map_or_a_call_of_its_own() {
+        assert_eq!(
+            TaskCall::of("job", 4, 2),
+            TaskCall::Chunk {
+                function: "job",
+                first: 4,
+                count: 2
+            }
+        );
+        assert_eq!(TaskCall::of("job(2)", 0, 1), TaskCall::Call("job(2)"));
+        let listed = "abs(x) for x in [5, -1, 9]";
+        assert_eq!(TaskCall::of(listed, 0, 3), TaskCall::Call(listed));
     }
 }

@@ -11,6 +11,7 @@ use super::theme::{Theme, glyph};
 use super::trace::{LockLanes, TracePlot};
 use crate::app::{App, RunState};
 use crate::model::about::Panel;
+use crate::model::tasks::TaskCall;
 use crate::scenario::shared;
 
 pub struct ScenarioPanel<'a> {
@@ -320,16 +321,16 @@ pub fn pool_tasks(run: &RunState, rows: usize, t: &Theme) -> Vec<Line<'static>> 
     // Numbered in the order they were given (a traced pool's own numbers are job << 16 | index).
     let skip = tasks.len().saturating_sub(rows);
     for (id, task) in tasks.values().enumerate().skip(skip) {
-        let what = if task.call.contains('(') {
-            task.call.clone()
-        } else {
-            format!(
-                "{}(x) for x in range({}, {}) — chunk of {}",
-                task.call,
-                task.first,
-                task.first + task.count as i64,
-                task.count
-            )
+        let what = match task.what() {
+            TaskCall::Call(call) => call.to_string(),
+            TaskCall::Chunk {
+                function,
+                first,
+                count,
+            } => format!(
+                "{function}(x) for x in range({first}, {}) — chunk of {count}",
+                first + count as i64
+            ),
         };
         let mut spans = vec![
             Span::styled(
