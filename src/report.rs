@@ -3,6 +3,7 @@
 
 use std::io::Write;
 
+use crate::model::tasks::TaskCall;
 use crate::runtime::event::Stream;
 use crate::runtime::{Access, Envelope, EventKind};
 use crate::scenario::{Summary, signal_name};
@@ -82,9 +83,9 @@ pub fn text_line(e: &Envelope, t0: u64, cells: &crate::model::names::CellNames) 
             call,
             first,
             count,
-        } => match crate::model::tasks::TaskCall::of(call, *first, *count) {
-            crate::model::tasks::TaskCall::Call(call) => format!("task {task}: {call}"),
-            crate::model::tasks::TaskCall::Chunk {
+        } => match TaskCall::of(call, *first, *count) {
+            TaskCall::Call(call) => format!("task {task}: {call}"),
+            TaskCall::Chunk {
                 function,
                 first,
                 count,

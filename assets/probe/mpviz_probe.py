@@ -556,8 +556,7 @@ def _made_at(lib):
         text = linecache.getline(path, line)
         lhs, eq, rhs = text.partition("=")
         lhs = lhs.strip()
-        if eq and not rhs.startswith("=") and lhs and not lhs[0].isdigit() \
-                and lhs.replace(".", "").replace("_", "a").isalnum():
+        if eq and not rhs.startswith("=") and _is_name(lhs.replace(".", "")):
             name = lhs
         elif eq and not rhs.startswith("=") and "," in lhs:
             name = _unpacked_name(f, text, lhs)
@@ -565,6 +564,7 @@ def _made_at(lib):
 
 
 def _is_name(text):
+    """`v`, `_lock2`: a Python name (ASCII or not), not a number or an expression."""
     return bool(text) and not text[0].isdigit() and text.replace("_", "a").isalnum()
 
 
