@@ -4,9 +4,14 @@
 //! joins two writers' bytes into one read). A line is shown as the worker of the process that
 //! wrote it, in the order the processes wrote: one stream, one order, whoever writes. A
 //! process does not wait for mpviz to read its hello, so its first lines may come before mpviz
-//! knows it: they wait for its hello (or its end, or `HOLD`; a process the probe never reaches
-//! is then shown as its nearest ancestor that it did), and every line written after them waits
-//! behind them, whoever wrote it (a parent's `joined` after its child's `abc`).
+//! knows it: they wait for its hello, and every line written after them waits behind them,
+//! whoever wrote it (a parent's `joined` after its child's `abc`). A process the probe reaches
+//! connects and sends its hello before its program runs, so the hello is in the kernel before
+//! its first line: once mpviz has taken every connection that was waiting (two sweeps of the
+//! socket begun after the line was read) and read each one's hello, a writer still unknown is
+//! one the probe never reached, shown as its nearest ancestor that it did — decided by what
+//! has been read, not by how long mpviz was kept from reading it on a loaded machine
+//! (`STUCK` bounds the wait for a connection that never says hello).
 //!
 //! A stream is read by a thread of its own as bytes come, and also by a process's event reader
 //! just before that reader passes on the process's exit: the process wrote its bytes before it
@@ -17,8 +22,8 @@ use std::collections::HashMap;
 use std::io::IoSliceMut;
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixStream;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crossbeam_channel::Sender;
 use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt};
@@ -36,6 +41,10 @@ pub struct Outputs {
     streams: [Mutex<OutStream>; 2],
     /// Process id to worker, from each connection's hello.
     workers: Mutex<HashMap<i32, u16>>,
+    /// How many times the socket has been swept: every connection waiting taken.
+    sweeps: AtomicU64,
+    /// Connections taken whose hello has not been read yet.
+    hellos_due: AtomicUsize,
 }
 
 impl Outputs {
@@ -60,6 +69,8 @@ impl Outputs {
                 stream(stderr, Stream::Stderr)?,
             ],
             workers: Mutex::new(HashMap::new()),
+            sweeps: AtomicU64::new(0),
+            hellos_due: AtomicUsize::new(0),
         })
     }
 
@@ -68,6 +79,27 @@ impl Outputs {
         if let Ok(mut w) = self.workers.lock() {
             w.insert(pid, worker);
         }
+    }
+
+    /// The socket's listener has taken every connection that was waiting (those taken were
+    /// counted first, with `taken`).
+    pub fn swept(&self) {
+        self.sweeps.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A connection was taken: its hello is due, until the guard returned goes (its hello
+    /// read, and its process `known`, or the connection given up).
+    pub fn taken(self: &Arc<Self>) -> HelloDue {
+        self.hellos_due.fetch_add(1, Ordering::SeqCst);
+        HelloDue(self.clone())
+    }
+
+    /// Whether every connection made before a writer first wrote (sweep count `sweep` then)
+    /// has said its hello: a sweep begun after it has ended, and no hello is due. A sweep
+    /// under way then may have begun before the writer's connection was waiting: two.
+    fn all_hellos_read_since(&self, sweep: u64) -> bool {
+        self.sweeps.load(Ordering::SeqCst) >= sweep + 2
+            && self.hellos_due.load(Ordering::SeqCst) == 0
     }
 
     /// The writer's own worker, once its hello has been read.
@@ -130,15 +162,25 @@ impl Outputs {
     }
 }
 
-/// How long a writer's lines wait for its hello before they are shown as its ancestor's: a
-/// process the probe reaches says hello before its program runs, but mpviz may read the
-/// hello after the first lines (the process does not wait for mpviz).
-const HOLD: std::time::Duration = std::time::Duration::from_millis(500);
+/// The longest a writer's lines wait for its hello while some connection has not said its
+/// own (one that connected and never spoke): then they are shown as its ancestor's.
+const STUCK: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// A writer as first seen: when, and its ancestors then (for a writer that never says hello).
+/// A writer as first seen: when, the socket's sweeps by then, and its ancestors then (for a
+/// writer that never says hello).
 struct Writer {
     since: std::time::Instant,
+    sweep: u64,
     chain: Vec<i32>,
+}
+
+/// A taken connection's hello, due until this goes.
+pub struct HelloDue(Arc<Outputs>);
+
+impl Drop for HelloDue {
+    fn drop(&mut self) {
+        self.0.hellos_due.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// One of the program's streams as mpviz reads it.
@@ -188,6 +230,7 @@ impl OutStream {
             }
             self.writers.entry(pid).or_insert_with(|| Writer {
                 since: std::time::Instant::now(),
+                sweep: outputs.sweeps.load(Ordering::SeqCst),
                 chain: if outputs.direct(pid).is_none() {
                     ancestors(pid)
                 } else {
@@ -212,7 +255,7 @@ impl OutStream {
     }
 
     /// Sends the queued lines in order, each as its writer's worker, while the first one's
-    /// writer is known or has waited `HOLD` (then it is its nearest known ancestor's). `until`:
+    /// writer is known or can no longer be (then it is its nearest known ancestor's). `until`:
     /// a writer that has ended — every line up to its last goes now, as whoever each is by now
     /// (`Some(None)`: every writer has).
     fn send_queued(
@@ -235,7 +278,11 @@ impl OutStream {
                 Some(w) => w,
                 None => {
                     let w = self.writers.get(&pid);
-                    if forced == 0 && w.is_some_and(|w| w.since.elapsed() < HOLD) {
+                    if forced == 0
+                        && w.is_some_and(|w| {
+                            !outputs.all_hellos_read_since(w.sweep) && w.since.elapsed() < STUCK
+                        })
+                    {
                         break;
                     }
                     outputs.fallback(w.map_or(&[][..], |w| &w.chain))
@@ -408,6 +455,40 @@ mod tests {
             lines(&rx),
             [(2, "abc".into()), (1, "joined".into())],
             "in the order they were written, each its writer's"
+        );
+    }
+
+    #[test]
+    fn an_unknown_writers_lines_go_as_its_ancestors_once_every_hello_waiting_is_read() {
+        let (o, mut out, _err) = outputs();
+        let o = Arc::new(o);
+        let me = std::process::id() as i32;
+        let parent = parent_of(me).expect("a parent");
+        o.known(parent, 3);
+        let (tx, rx) = crossbeam_channel::unbounded();
+        // A connection was taken before the line was read: its hello may be the writer's.
+        let due = o.taken();
+        out.write_all(b"mine?\n").expect("write");
+        let drain = |o: &Outputs| {
+            assert!(o.streams[0].lock().expect("stream").drain(o, &tx));
+        };
+        drain(&o);
+        assert!(lines(&rx).is_empty(), "held: no sweep since it was read");
+        o.swept();
+        drain(&o);
+        assert!(
+            lines(&rx).is_empty(),
+            "held: the sweep that ended may have begun before its writer connected"
+        );
+        o.swept();
+        drain(&o);
+        assert!(lines(&rx).is_empty(), "held while a hello is due");
+        drop(due);
+        drain(&o);
+        assert_eq!(
+            lines(&rx),
+            [(3, "mine?".into())],
+            "every hello read and it was none of them: its ancestor's, however soon"
         );
     }
 

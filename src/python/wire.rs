@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 
 use crossbeam_channel::Sender;
 
-use super::output::Outputs;
+use super::output::{HelloDue, Outputs};
 use super::record;
 use super::steer::Steer;
 use crate::runtime::clock::now_ns;
@@ -42,8 +42,9 @@ pub fn serve(
             while let Ok((conn, _)) = listener.accept() {
                 let (tx, next, counted) = (tx.clone(), next.clone(), dropped.clone());
                 let (steer, outputs) = (steer.clone(), outputs.clone());
+                let due = outputs.taken();
                 match std::thread::Builder::new()
-                    .spawn(move || read_process(conn, &tx, &next, &counted, &steer, &outputs))
+                    .spawn(move || read_process(conn, &tx, &next, &counted, &steer, &outputs, due))
                 {
                     Ok(h) => readers.push(h),
                     Err(_) => {
@@ -52,6 +53,7 @@ pub fn serve(
                 }
             }
         }
+        outputs.swept();
         if stop.load(Ordering::Relaxed) && !ready {
             break;
         }
@@ -69,6 +71,7 @@ fn read_process(
     dropped: &AtomicU64,
     steer: &Steer,
     outputs: &Outputs,
+    due: HelloDue,
 ) {
     let _ = conn.set_nonblocking(false);
     let Ok(mut writer) = conn.try_clone() else {
@@ -97,6 +100,7 @@ fn read_process(
     if !thread {
         outputs.known(pid, worker);
     }
+    drop(due);
     // It does not wait for the reply, so it may be gone already (killed, or quick): what it
     // sent is still to be read.
     let _ = writeln!(writer, "{worker}");
