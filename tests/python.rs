@@ -505,6 +505,30 @@ fn user_programs_beyond_the_tutorial_run_unchanged_under_the_probe() {
                     "{what}: {puts:?}"
                 );
                 assert_eq!(words("queue_get"), puts, "{what}");
+                // What the script's process waits in, as its lines write the calls: the
+                // result that cannot come before its timeout, and the Event never set, are
+                // certain waits; any other it says is one of its own calls.
+                let waits: std::collections::BTreeSet<String> = out
+                    .events("blocked")
+                    .iter()
+                    .filter(|e| e["worker"] == 1)
+                    .filter_map(|e| e["on"].as_str().map(str::to_string))
+                    .collect();
+                for certain in ["held.result()", "flag.wait()"] {
+                    assert!(waits.contains(certain), "{what}: {waits:?}");
+                }
+                let its_own = [
+                    "ex.map()",
+                    "Future.result()",
+                    "held.result()",
+                    "cf.as_completed()",
+                    "cf.wait()",
+                    "flag.wait()",
+                ];
+                assert!(
+                    waits.iter().all(|w| its_own.contains(&w.as_str())),
+                    "{what}: {waits:?}"
+                );
             }
             // A JoinableQueue's puts are followed as a Queue's are: 6 tasks and 2 Nones on it,
             // 6 results on the other, each got once, from the queue it was put on; each queue

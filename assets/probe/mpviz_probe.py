@@ -1097,7 +1097,7 @@ def _wrap_machinery(syn):
     # Manager's calls among them, are its machinery), and only when nothing is there yet.
     import multiprocessing.connection as connection
     base = connection._ConnectionBase
-    base.recv = _blocking(base.recv, lib, ("recv",), None, lambda c: c.poll())
+    base.recv = _blocking(base.recv, lib, ("recv",), None, lambda c, *a, **k: c.poll())
     for cls, default in ((syn.Event, "Event.wait()"), (syn.Condition, "Condition.wait()"),
                          (syn.Barrier, "Barrier.wait()")):
         cls.wait = _blocking(cls.wait, lib, ("wait",), default)
@@ -1153,9 +1153,9 @@ def _blocking(orig, lib, methods, default, ready=None):
         if words is None:
             return orig(*args, **kwargs)
         try:
-            quick = ready is not None and ready(args[0])
-        except (OSError, ValueError, EOFError):
-            quick = True  # a closed end: the call itself says so
+            quick = ready is not None and ready(*args, **kwargs)
+        except Exception:
+            quick = True  # a closed end, arguments it refuses: the call itself says so
         if quick:
             return orig(*args, **kwargs)
         _at(_here(), 2)
@@ -1170,6 +1170,69 @@ def _blocking(orig, lib, methods, default, ready=None):
             _flush()
 
     return _in_place_of(call, orig)
+
+
+def _wrap_thread_waits(threading_mod):
+    """A threading Event's, Condition's and Barrier's wait, where the program's own line calls
+    it (`ready.wait()`; the standard library's own waits — a thread's start, a queue's feeder
+    — are not said), and an Event's only when it is not set yet."""
+    lib = os.path.dirname(threading_mod.__file__)
+    ev = threading_mod.Event
+    ev.wait = _blocking(ev.wait, lib, ("wait",), None, lambda e, *a, **k: e.is_set())
+    for cls, methods in ((threading_mod.Condition, ("wait", "wait_for")),
+                         (threading_mod.Barrier, ("wait",))):
+        for m in methods:
+            setattr(cls, m, _blocking(getattr(cls, m), lib, (m,), None))
+
+
+def _wrap_futures(base):
+    """concurrent.futures (a ProcessPoolExecutor's, a ThreadPoolExecutor's): what the program
+    waits in — a future's `result()` or `exception()`, `ex.map()`'s next result, `wait()`,
+    `as_completed()`'s next future — as its line writes the call, and only when it will wait
+    (the futures it waits for are not done yet)."""
+    lib = os.path.dirname(base.__file__)
+    fut = base.Future
+    done = lambda f, *a, **k: f.done()  # noqa: E731
+    fut.result = _blocking(fut.result, lib, ("result", "map"), "Future.result()", done)
+    fut.exception = _blocking(fut.exception, lib, ("exception",), "Future.exception()", done)
+
+    def enough(fs, timeout=None, return_when=base.ALL_COMPLETED):
+        fs = list(fs)
+        if return_when == base.FIRST_COMPLETED:
+            return any(f.done() for f in fs)
+        if return_when == base.FIRST_EXCEPTION and any(
+                f.done() and not f.cancelled() and f.exception() is not None for f in fs):
+            return True
+        return all(f.done() for f in fs)
+
+    orig_wait, orig_as_completed = base.wait, base.as_completed
+
+    def wait(fs, *args, **kwargs):
+        fs = list(fs)  # (looked at by `enough` first: an iterator is read once)
+        return said_wait(fs, *args, **kwargs)
+
+    said_wait = _blocking(orig_wait, lib, ("wait",), "wait()", enough)
+
+    def as_completed(fs, timeout=None):
+        fs = list(fs)
+        pending = set(fs)
+        step = _blocking(orig_as_completed(fs, timeout).__next__, lib, ("as_completed",),
+                         "as_completed()", lambda: any(f.done() for f in pending))
+        while True:
+            try:
+                f = step()
+            except StopIteration:
+                return
+            pending.discard(f)
+            yield f
+
+    base.wait = _in_place_of(wait, orig_wait)
+    base.as_completed = _in_place_of(as_completed, orig_as_completed)
+    # `concurrent.futures` takes them from `_base` as it is imported: after this, unless it was
+    # imported before the probe was.
+    package = sys.modules.get("concurrent.futures")
+    if package is not None:
+        package.wait, package.as_completed = base.wait, base.as_completed
 
 
 _next_queue = 0
@@ -1497,8 +1560,10 @@ def install():
     _wrap_pool(pool_mod)
     _wrap_sleep()
     _wrap_exit()
+    _when_imported("concurrent.futures._base", _wrap_futures)
     import threading
     _wrap_threads(threading)
+    _wrap_thread_waits(threading)
     _steer_map()
     os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
     atexit.register(_at_exit)
