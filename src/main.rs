@@ -260,13 +260,8 @@ fn ui(args: UiArgs) -> ExitCode {
 /// `mpviz python SCRIPT`: on a terminal the UI on the run; otherwise the script's events as
 /// they arrive, then a summary. The script's own exit code is passed on.
 fn python(args: PythonArgs) -> ExitCode {
-    let what = mpviz::python::PythonRun {
-        python: args.python,
-        script: args.script,
-        args: args.args,
-        embedded: None,
-        start_method: args.start_method,
-    };
+    let what =
+        mpviz::python::PythonRun::user(args.python, args.script, args.args, args.start_method);
     let out = mpviz::python::headless::Output {
         json: args.json,
         trace_out: args.trace_out,
@@ -477,13 +472,12 @@ fn snapshot(args: SnapshotArgs) -> ExitCode {
                         .into(),
                 ));
             }
-            mpviz::snapshot::Subject::Python(mpviz::python::PythonRun {
-                python: args.py.python,
+            mpviz::snapshot::Subject::Python(mpviz::python::PythonRun::user(
+                args.py.python,
                 script,
-                args: argv,
-                embedded: None,
-                start_method: args.py.mp_start_method,
-            })
+                argv,
+                args.py.mp_start_method,
+            ))
         }
         mpviz::cli::SnapshotOf::Scenario(params)
             if args.py.engine == Some(mpviz::cli::Engine::Python) =>
@@ -542,13 +536,12 @@ fn demo(tape: &std::path::Path) -> ExitCode {
         if let [first, script, argv @ ..] = run.args.as_slice()
             && first == "python"
         {
-            let w = mpviz::python::PythonRun {
-                python: "python3".into(),
-                script: script.into(),
-                args: argv.to_vec(),
-                embedded: None,
-                start_method: None,
-            };
+            let w = mpviz::python::PythonRun::user(
+                "python3".into(),
+                script.into(),
+                argv.to_vec(),
+                None,
+            );
             if let Err(e) = w.check() {
                 eprintln!("mpviz: {}: run {what}: {e}", tape.display());
                 return ExitCode::from(EXIT_USAGE);

@@ -142,6 +142,22 @@ pub struct CellSummary {
 }
 
 impl PythonRun {
+    /// A program of the user's own, from its file.
+    pub fn user(
+        python: PathBuf,
+        script: PathBuf,
+        args: Vec<String>,
+        start_method: Option<String>,
+    ) -> Self {
+        PythonRun {
+            python,
+            script,
+            args,
+            embedded: None,
+            start_method,
+        }
+    }
+
     /// Checks everything before anything starts: the script is a file, the interpreter runs.
     pub fn check(&self) -> Result<(), RunError> {
         if let Some(m) = &self.start_method
