@@ -249,6 +249,8 @@ pub struct LockTimeline {
     pub recovered: u32,
     /// Workers in the order they took the lock.
     pub owners: Vec<u16>,
+    /// When this lock's first and last steps were (a request, a take, a release, a give-up).
+    pub steps: Option<(u64, u64)>,
 }
 
 impl LockTimeline {
@@ -274,6 +276,11 @@ impl LockTimeline {
                 *self = LockTimeline::of(self.lock, pauses);
             }
             return;
+        }
+        if e.kind.lock_id().is_some() {
+            let (first, last) = self.steps.get_or_insert((e.t_ns, e.t_ns));
+            *first = (*first).min(e.t_ns);
+            *last = (*last).max(e.t_ns);
         }
         let lane = match e.kind {
             EventKind::Started => Some(Lane::Running),
@@ -342,6 +349,30 @@ impl LockTimeline {
         users.sort_unstable();
         users.dedup();
         users
+    }
+
+    /// The time the lanes show, `(from, to)`: the lock's use — from its first step, to now
+    /// while it is held or waited for or any process that took it still runs, else to its
+    /// last step — so a lock a program takes for 20 ms of a 5 s run fills its lanes. A
+    /// timeline with no step yet (the unlocked run) shows its workers from their start.
+    pub fn window(&self, now: u64) -> (u64, u64) {
+        let Some((first, last)) = self.steps else {
+            let start = self
+                .lanes
+                .values()
+                .filter_map(|v| v.first().map(|x| x.0))
+                .min();
+            return (start.unwrap_or(now).min(now), now);
+        };
+        let live = |w: &u16| {
+            self.lanes
+                .get(w)
+                .and_then(|v| v.last())
+                .is_some_and(|x| x.1 != Lane::Exited)
+        };
+        let in_use =
+            self.holder.is_some() || !self.waiting.is_empty() || self.owners.iter().any(live);
+        (first, if in_use { now.max(last) } else { last })
     }
 
     /// How many times the lock passed from one worker to another.
@@ -589,6 +620,58 @@ mod tests {
         assert_eq!(l.holder.map(|h| h.0), Some(2));
         assert_eq!(l.lane_at(2, 25), Some(Lane::Holding));
         assert_eq!(l.handovers(), 1);
+    }
+
+    #[test]
+    fn the_lanes_show_the_locks_use_not_the_whole_run() {
+        const MS: u64 = 1_000_000;
+        let mut l = LockTimeline::default();
+        for w in [1, 2] {
+            l.on_event(&ev(w, 0, EventKind::Started));
+        }
+        assert_eq!(
+            l.window(500 * MS),
+            (0, 500 * MS),
+            "no step yet: from the start"
+        );
+        // Worker 2 takes the lock for 10 ms at 1 s, worker 1 never does.
+        l.on_event(&ev(2, 1000 * MS, EventKind::LockRequested { lock: 0 }));
+        l.on_event(&ev(
+            2,
+            1000 * MS,
+            EventKind::LockAcquired {
+                lock: 0,
+                wait_ns: 0,
+                contended: false,
+            },
+        ));
+        assert_eq!(l.window(1005 * MS), (1000 * MS, 1005 * MS), "held: to now");
+        l.on_event(&ev(
+            2,
+            1010 * MS,
+            EventKind::LockReleased {
+                lock: 0,
+                hold_ns: 10 * MS,
+            },
+        ));
+        assert_eq!(
+            l.window(3000 * MS),
+            (1000 * MS, 3000 * MS),
+            "its taker still runs: it may take it again"
+        );
+        l.on_event(&ev(
+            2,
+            3000 * MS,
+            EventKind::Exit {
+                code: Some(0),
+                signal: None,
+            },
+        ));
+        assert_eq!(
+            l.window(5000 * MS),
+            (1000 * MS, 1010 * MS),
+            "every taker gone: the lock's use, whatever else runs on"
+        );
     }
 
     #[test]

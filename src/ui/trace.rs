@@ -227,14 +227,8 @@ impl Widget for LockLanes<'_> {
         let block = panel(title, t);
         let inner = block.inner(area);
         block.render(area, buf);
-        let start = self
-            .lock
-            .lanes
-            .values()
-            .filter_map(|v| v.first().map(|x| x.0))
-            .min()
-            .unwrap_or(self.now_ns);
-        let span = self.now_ns.saturating_sub(start).max(1);
+        let (start, end) = self.lock.window(self.now_ns);
+        let span = end.saturating_sub(start).max(1);
         let mut y = inner.y;
         let lane_w = inner.width.saturating_sub(44) as u64;
         let users = self.lock.users();
