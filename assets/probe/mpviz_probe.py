@@ -1197,7 +1197,7 @@ def _wrap_futures(base):
     fut.exception = _blocking(fut.exception, lib, ("exception",), "Future.exception()", done)
 
     def enough(fs, timeout=None, return_when=base.ALL_COMPLETED):
-        fs = list(fs)
+        # (`fs` is a list: `wait` below made it one, so an iterator is not read here first.)
         if return_when == base.FIRST_COMPLETED:
             return any(f.done() for f in fs)
         if return_when == base.FIRST_EXCEPTION and any(
@@ -1206,12 +1206,10 @@ def _wrap_futures(base):
         return all(f.done() for f in fs)
 
     orig_wait, orig_as_completed = base.wait, base.as_completed
+    said_wait = _blocking(orig_wait, lib, ("wait",), "wait()", enough)
 
     def wait(fs, *args, **kwargs):
-        fs = list(fs)  # (looked at by `enough` first: an iterator is read once)
-        return said_wait(fs, *args, **kwargs)
-
-    said_wait = _blocking(orig_wait, lib, ("wait",), "wait()", enough)
+        return said_wait(list(fs), *args, **kwargs)
 
     def as_completed(fs, timeout=None):
         fs = list(fs)
